@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+// SwiftVMM: a minimal KVM virtual machine monitor.
+//
+// Targets are layered; dependencies point down only (see README.md):
+//
+//   swiftvmm (CLI) -> VMM -> Devices, Boot -> GuestMemory
+//                     VMM -> KVM -> CKVM
+import PackageDescription
+
+let package = Package(
+    name: "SwiftVMM",
+    products: [
+        .executable(name: "swiftvmm", targets: ["swiftvmm"]),
+    ],
+    targets: [
+        // The only C: Linux UAPI headers, ioctl numbers, non-variadic ioctl wrappers.
+        .target(name: "CKVM"),
+        // /dev/kvm, VM and vCPU file descriptors, typed errors.
+        .target(name: "KVM", dependencies: ["CKVM"]),
+        // Guest physical addresses, the guest RAM mapping, bounds-checked access.
+        .target(name: "GuestMemory"),
+        // Device models: the 8250 UART, legacy ports, the port I/O bus.
+        .target(name: "Devices", dependencies: ["GuestMemory"]),
+        // The Linux x86-64 boot protocol: loaders, zero page, e820, page tables, GDT.
+        .target(name: "Boot", dependencies: ["CKVM", "GuestMemory"]),
+        // The machine builder, vCPU loops, exit dispatch, lifecycle.
+        .target(name: "VMM", dependencies: ["KVM", "GuestMemory", "Devices", "Boot"]),
+        .executableTarget(name: "swiftvmm", dependencies: ["VMM"]),
+
+        .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory"]),
+        .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CKVM"]),
+        .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Boot", "GuestMemory"]),
+    ]
+)

@@ -1,0 +1,79 @@
+// CKVM: the C boundary of SwiftVMM.
+//
+// Why this shim exists: Swift imports C structs and constants, but not function-like
+// macros (KVM_RUN is `_IO(KVMIO, 0x80)`) and not variadic functions (ioctl(2) is
+// `int ioctl(int, unsigned long, ...)`). This file imports the kernel's own UAPI headers,
+// so every struct SwiftVMM shares with the kernel or a guest (kvm_run, kvm_regs,
+// boot_params, ...) is the kernel's definition, never a hand-written copy, and exports
+// each ioctl number as a constant and ioctl(2) as three non-variadic wrappers.
+#ifndef CKVM_H
+#define CKVM_H
+
+#include <linux/kvm.h>
+#include <asm/bootparam.h>
+#include <asm/e820.h>
+#include <sys/ioctl.h>
+
+// MARK: - ioctl numbers (Documentation/virt/kvm/api.rst, section 4)
+
+// System ioctls, on the /dev/kvm file descriptor.
+extern const unsigned long CKVM_GET_API_VERSION;
+extern const unsigned long CKVM_CREATE_VM;
+extern const unsigned long CKVM_CHECK_EXTENSION;
+extern const unsigned long CKVM_GET_VCPU_MMAP_SIZE;
+extern const unsigned long CKVM_GET_SUPPORTED_CPUID;
+extern const unsigned long CKVM_GET_MSR_INDEX_LIST;
+
+// VM ioctls, on a VM file descriptor.
+extern const unsigned long CKVM_CREATE_VCPU;
+extern const unsigned long CKVM_SET_USER_MEMORY_REGION;
+extern const unsigned long CKVM_SET_TSS_ADDR;
+extern const unsigned long CKVM_SET_IDENTITY_MAP_ADDR;
+extern const unsigned long CKVM_CREATE_IRQCHIP;
+extern const unsigned long CKVM_CREATE_PIT2;
+extern const unsigned long CKVM_IRQ_LINE;
+extern const unsigned long CKVM_IRQ_LINE_STATUS;
+extern const unsigned long CKVM_IOEVENTFD;
+extern const unsigned long CKVM_IRQFD;
+extern const unsigned long CKVM_SET_GSI_ROUTING;
+extern const unsigned long CKVM_SIGNAL_MSI;
+
+// vCPU ioctls, on a vCPU file descriptor.
+extern const unsigned long CKVM_RUN;
+extern const unsigned long CKVM_GET_REGS;
+extern const unsigned long CKVM_SET_REGS;
+extern const unsigned long CKVM_GET_SREGS;
+extern const unsigned long CKVM_SET_SREGS;
+extern const unsigned long CKVM_SET_MSRS;
+extern const unsigned long CKVM_GET_MSRS;
+extern const unsigned long CKVM_SET_CPUID2;
+extern const unsigned long CKVM_GET_FPU;
+extern const unsigned long CKVM_SET_FPU;
+extern const unsigned long CKVM_GET_LAPIC;
+extern const unsigned long CKVM_SET_LAPIC;
+extern const unsigned long CKVM_GET_MP_STATE;
+extern const unsigned long CKVM_SET_MP_STATE;
+
+// MARK: - Non-variadic ioctl(2)
+
+/// ioctl(2) with no argument. Returns the ioctl's result; -1 with errno set on failure.
+int ckvm_ioctl_none(int fd, unsigned long request);
+/// ioctl(2) with an integer argument (KVM_CHECK_EXTENSION, KVM_CREATE_VCPU, KVM_SET_TSS_ADDR).
+int ckvm_ioctl_value(int fd, unsigned long request, unsigned long value);
+/// ioctl(2) with a pointer argument (most ioctls: a struct the kernel reads or fills).
+int ckvm_ioctl_pointer(int fd, unsigned long request, void *argument);
+
+// MARK: - Flexible-array structs
+//
+// kvm_cpuid2, kvm_msrs and kvm_irq_routing end in a flexible array member, which Swift
+// cannot allocate. These helpers give the byte size of a struct with `count` entries.
+unsigned long ckvm_cpuid2_size(unsigned int count);
+unsigned long ckvm_msrs_size(unsigned int count);
+unsigned long ckvm_irq_routing_size(unsigned int count);
+
+/// A pointer to the n-th entry of a kvm_cpuid2's flexible array.
+struct kvm_cpuid_entry2 *ckvm_cpuid2_entry(struct kvm_cpuid2 *cpuid, unsigned int index);
+/// A pointer to the n-th entry of a kvm_msrs's flexible array.
+struct kvm_msr_entry *ckvm_msrs_entry(struct kvm_msrs *msrs, unsigned int index);
+
+#endif

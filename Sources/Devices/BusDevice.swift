@@ -1,0 +1,39 @@
+/// What a device asks of the machine after an access, beyond returning data.
+public enum DeviceEffect: Sendable, Equatable {
+    /// Nothing beyond the access itself.
+    case none
+    /// The guest asked for a machine reset (i8042 command 0xfe, what `reboot=k` does).
+    case reset
+    /// The guest wrote `value` to a QEMU-compatible isa-debug-exit port.
+    case debugExit(value: UInt32)
+}
+
+/// A device as a bus sees it: a register file at some offset range, read and written
+/// with accesses of 1, 2 or 4 bytes (port I/O) or up to 8 bytes (MMIO).
+///
+/// Devices are value types holding their register state. They hold no locks: the bus
+/// wraps each one in a mutex (`DeviceSlot`), so one access at a time reaches a device.
+public protocol BusDevice: Sendable {
+    /// A short name for messages and statistics ("serial0", "cmos").
+    var name: String { get }
+
+    /// Reads `size` bytes at `offset` from the device's base. Unused high bytes are zero.
+    mutating func read(offset: UInt64, size: Int) -> UInt64
+
+    /// Writes the low `size` bytes of `value` at `offset` from the device's base.
+    mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect
+}
+
+/// An interrupt line from a device to the machine's interrupt controller.
+///
+/// Devices drive a level: raised while they have an interrupt pending, lowered when it
+/// is acknowledged. How the level reaches the guest (KVM_IRQ_LINE, an irqfd) is the
+/// machine's business; tests pass a fake that records levels.
+public protocol InterruptLine: Sendable {
+    func setLevel(_ high: Bool)
+}
+
+/// Where a device's output bytes go (the serial console's transmitter, for one).
+public protocol ByteSink: Sendable {
+    func write(_ bytes: [UInt8])
+}

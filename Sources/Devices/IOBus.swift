@@ -1,0 +1,91 @@
+/// An address space of devices: the x86 I/O port space, or the MMIO hole.
+///
+/// Devices are registered while the machine is built; after that the bus is read-only
+/// and is shared by every vCPU thread without a lock of its own (each device has its
+/// own, in its `DeviceSlot`).
+public struct IOBus: Sendable {
+    /// Where a device answers: [base, base + length).
+    public struct Range: Sendable, Equatable, CustomStringConvertible {
+        public let base: UInt64
+        public let length: UInt64
+
+        public init(base: UInt64, length: UInt64) {
+            self.base = base
+            self.length = length
+        }
+
+        func contains(_ address: UInt64) -> Bool {
+            address >= base && address - base < length
+        }
+
+        func overlaps(_ other: Range) -> Bool {
+            base < other.base + other.length && other.base < base + length
+        }
+
+        public var description: String {
+            "0x\(String(base, radix: 16))-0x\(String(base + length - 1, radix: 16))"
+        }
+    }
+
+    /// Registering two devices at overlapping ranges is a bug in the machine builder.
+    public struct OverlapError: Error, CustomStringConvertible {
+        public let name: String
+        public let range: Range
+        public let existing: String
+        public var description: String { "\(name) at \(range) overlaps \(existing)" }
+    }
+
+    private struct Entry: Sendable {
+        let range: Range
+        let slot: any AnyDeviceSlot
+    }
+
+    /// Entries sorted by base address.
+    private var entries: [Entry] = []
+
+    public init() {}
+
+    /// Places `device` at `range` and returns its slot, through which other threads may
+    /// reach the same device under the same lock.
+    @discardableResult
+    public mutating func register<Device: BusDevice>(
+        _ device: Device, at range: Range
+    ) throws(OverlapError) -> DeviceSlot<Device> {
+        let slot = DeviceSlot(device)
+        try register(slot, at: range)
+        return slot
+    }
+
+    /// Places an existing slot at `range` (one device may answer at several ranges).
+    public mutating func register<Device: BusDevice>(
+        _ slot: DeviceSlot<Device>, at range: Range
+    ) throws(OverlapError) {
+        precondition(range.length > 0, "a device range cannot be empty")
+        if let clash = entries.first(where: { $0.range.overlaps(range) }) {
+            throw OverlapError(name: slot.name, range: range, existing: clash.slot.name)
+        }
+        entries.append(Entry(range: range, slot: slot))
+        entries.sort { $0.range.base < $1.range.base }
+    }
+
+    private func entry(at address: UInt64) -> Entry? {
+        // Few devices, sorted: a linear scan beats anything cleverer at this size.
+        for entry in entries where entry.range.contains(address) { return entry }
+        return nil
+    }
+
+    /// The name of the device at `address`, if any.
+    public func deviceName(at address: UInt64) -> String? { entry(at: address)?.slot.name }
+
+    /// Reads from the device at `address`; nil when no device answers there.
+    public func read(at address: UInt64, size: Int) -> UInt64? {
+        guard let entry = entry(at: address) else { return nil }
+        return entry.slot.read(offset: address - entry.range.base, size: size)
+    }
+
+    /// Writes to the device at `address`; nil when no device answers there.
+    public func write(at address: UInt64, size: Int, value: UInt64) -> DeviceEffect? {
+        guard let entry = entry(at: address) else { return nil }
+        return entry.slot.write(offset: address - entry.range.base, size: size, value: value)
+    }
+}
