@@ -3,7 +3,7 @@
 //
 // Targets are layered; dependencies point down only (see README.md):
 //
-//   swiftvmm (CLI) -> VMM -> Devices, Boot -> GuestMemory
+//   swiftvmm -> SwiftVMMCommand (CLI) -> VMM -> Devices, Boot -> GuestMemory
 //                     VMM -> KVM -> CKVM
 import PackageDescription
 
@@ -25,11 +25,14 @@ let package = Package(
         .target(name: "Boot", dependencies: ["CKVM", "GuestMemory"]),
         // The machine builder, vCPU loops, exit dispatch, lifecycle.
         .target(name: "VMM", dependencies: ["KVM", "GuestMemory", "Devices", "Boot"]),
-        .executableTarget(name: "swiftvmm", dependencies: ["VMM"]),
+        // The command line: flags -> configuration, the console, exit statuses.
+        .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM"]),
+        .executableTarget(name: "swiftvmm", dependencies: ["SwiftVMMCommand"]),
 
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CKVM"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Boot", "GuestMemory"]),
+        .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM"]),
     ]
 )

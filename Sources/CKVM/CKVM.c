@@ -68,3 +68,7 @@ struct kvm_cpuid_entry2 *ckvm_cpuid2_entry(struct kvm_cpuid2 *cpuid, unsigned in
 struct kvm_msr_entry *ckvm_msrs_entry(struct kvm_msrs *msrs, unsigned int index) {
     return &msrs->entries[index];
 }
+
+void ckvm_set_immediate_exit(struct kvm_run *run, unsigned char value) {
+    __atomic_store_n(&run->immediate_exit, value, __ATOMIC_SEQ_CST);
+}

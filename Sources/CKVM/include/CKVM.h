@@ -61,7 +61,7 @@ int ckvm_ioctl_none(int fd, unsigned long request);
 /// ioctl(2) with an integer argument (KVM_CHECK_EXTENSION, KVM_CREATE_VCPU, KVM_SET_TSS_ADDR).
 int ckvm_ioctl_value(int fd, unsigned long request, unsigned long value);
 /// ioctl(2) with a pointer argument (most ioctls: a struct the kernel reads or fills).
-int ckvm_ioctl_pointer(int fd, unsigned long request, void *argument);
+int ckvm_ioctl_pointer(int fd, unsigned long request, void *_Nonnull argument);
 
 // MARK: - Flexible-array structs
 //
@@ -72,8 +72,14 @@ unsigned long ckvm_msrs_size(unsigned int count);
 unsigned long ckvm_irq_routing_size(unsigned int count);
 
 /// A pointer to the n-th entry of a kvm_cpuid2's flexible array.
-struct kvm_cpuid_entry2 *ckvm_cpuid2_entry(struct kvm_cpuid2 *cpuid, unsigned int index);
+struct kvm_cpuid_entry2 *_Nonnull ckvm_cpuid2_entry(struct kvm_cpuid2 *_Nonnull cpuid, unsigned int index);
 /// A pointer to the n-th entry of a kvm_msrs's flexible array.
-struct kvm_msr_entry *ckvm_msrs_entry(struct kvm_msrs *msrs, unsigned int index);
+struct kvm_msr_entry *_Nonnull ckvm_msrs_entry(struct kvm_msrs *_Nonnull msrs, unsigned int index);
+
+// MARK: - kvm_run.immediate_exit
+
+/// Sets kvm_run.immediate_exit with an atomic store. Another thread sets it to stop a
+/// vCPU (api.rst 5, "immediate_exit"), while the vCPU's own thread may be entering KVM_RUN.
+void ckvm_set_immediate_exit(struct kvm_run *_Nonnull run, unsigned char value);
 
 #endif

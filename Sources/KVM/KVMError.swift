@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a KVM operation failed, naming the ioctl and the errno.
+///
+/// An error reads `KVM_SET_USER_MEMORY_REGION failed: Invalid argument (EINVAL)`,
+/// never a bare errno.
+public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// An ioctl returned -1.
+    case ioctlFailed(name: String, errno: Int32)
+    /// /dev/kvm could not be opened.
+    case cannotOpen(path: String, errno: Int32)
+    /// KVM_GET_API_VERSION answered something other than 12.
+    case unsupportedAPIVersion(Int32)
+    /// KVM_CHECK_EXTENSION said no to capabilities SwiftVMM relies on.
+    case missingCapabilities([String])
+    /// mmap of a vCPU's kvm_run area failed.
+    case mmapFailed(what: String, errno: Int32)
+    /// KVM_SET_MSRS set fewer MSRs than asked; the first one refused is named.
+    case msrRefused(index: UInt32)
+
+    public var description: String {
+        switch self {
+        case .ioctlFailed(let name, let errno):
+            return "\(name) failed: \(Self.describe(errno))"
+        case .cannotOpen(let path, let errno):
+            let reason = Self.describe(errno)
+            switch errno {
+            case ENOENT:
+                return "cannot open \(path): \(reason). KVM is not available on this host: "
+                    + "load the kvm module (modprobe kvm_intel or kvm_amd) or enable "
+                    + "virtualization in the firmware."
+            case EACCES, EPERM:
+                return "cannot open \(path): \(reason). Add your user to the group that "
+                    + "owns it (usually 'kvm': sudo usermod -aG kvm $USER, then log in again)."
+            default:
+                return "cannot open \(path): \(reason)"
+            }
+        case .unsupportedAPIVersion(let version):
+            return "KVM_GET_API_VERSION returned \(version); SwiftVMM needs the stable API, version 12"
+        case .missingCapabilities(let names):
+            return "this host's KVM lacks capabilities SwiftVMM needs: "
+                + names.joined(separator: ", ")
+        case .mmapFailed(let what, let errno):
+            return "mmap of \(what) failed: \(Self.describe(errno))"
+        case .msrRefused(let index):
+            return "KVM_SET_MSRS refused MSR 0x\(String(index, radix: 16))"
+        }
+    }
+
+    /// "Invalid argument (EINVAL)": strerror plus the symbolic name.
+    static func describe(_ errno: Int32) -> String {
+        let message = String(cString: strerror(errno))
+        if let name = errnoNames[errno] { return "\(message) (\(name))" }
+        return "\(message) (errno \(errno))"
+    }
+
+    private static let errnoNames: [Int32: String] = [
+        EPERM: "EPERM", ENOENT: "ENOENT", EINTR: "EINTR", EIO: "EIO", ENXIO: "ENXIO",
+        E2BIG: "E2BIG", EBADF: "EBADF", EAGAIN: "EAGAIN", ENOMEM: "ENOMEM",
+        EACCES: "EACCES", EFAULT: "EFAULT", EBUSY: "EBUSY", EEXIST: "EEXIST",
+        ENODEV: "ENODEV", EINVAL: "EINVAL", ENOSPC: "ENOSPC", ENOSYS: "ENOSYS",
+        ENOTTY: "ENOTTY", EOPNOTSUPP: "EOPNOTSUPP",
+    ]
+}

@@ -1,0 +1,56 @@
+import CKVM
+
+/// Why KVM_RUN returned, decoded from `kvm_run.exit_reason` (api.rst 5, "The kvm_run
+/// structure"). Data that must be answered (an IN's value, an MMIO read) is reached
+/// through the `VCPU` accessors, before the next KVM_RUN.
+public enum VCPUExit: Sendable, Equatable {
+    /// KVM_EXIT_IO: an IN or OUT (possibly a string instruction: `count` items).
+    case portIO(PortIO)
+    /// KVM_EXIT_MMIO: an access to guest physical memory that is not RAM.
+    case mmio(MMIOAccess)
+    /// KVM_EXIT_HLT: only without an in-kernel local APIC.
+    case halt
+    /// KVM_EXIT_SHUTDOWN: a triple fault; the vCPU cannot continue.
+    case shutdown
+    /// KVM_RUN returned EINTR (a signal) or saw `immediate_exit`.
+    case interrupted
+    /// KVM_EXIT_FAIL_ENTRY: the hardware refused to enter the guest.
+    case failedEntry(hardwareReason: UInt64)
+    /// KVM_EXIT_INTERNAL_ERROR: KVM could not go on (for suberror 1, its instruction
+    /// emulator met an instruction it cannot run).
+    case internalError(InternalError)
+    /// KVM_EXIT_SYSTEM_EVENT: the guest asked for shutdown, reset or crash (PSCI, etc.).
+    case systemEvent(type: UInt32)
+    /// Any other exit reason.
+    case other(reason: UInt32)
+
+    public struct PortIO: Sendable, Equatable {
+        public enum Direction: Sendable, Equatable { case `in`, out }
+        public let direction: Direction
+        public let port: UInt16
+        /// Bytes per item: 1, 2 or 4.
+        public let size: Int
+        /// Items: 1, or more for `rep ins`/`rep outs`.
+        public let count: Int
+    }
+
+    public struct MMIOAccess: Sendable, Equatable {
+        public let address: UInt64
+        /// 1, 2, 4 or 8 bytes.
+        public let size: Int
+        public let isWrite: Bool
+        /// For a write, the value written (little-endian, `size` bytes).
+        public let value: UInt64
+    }
+
+    public struct InternalError: Sendable, Equatable {
+        /// KVM_INTERNAL_ERROR_*: 1 emulation, 2 simultaneous exception, 3 delivery event.
+        public let suberror: UInt32
+        /// The instruction bytes KVM could not emulate, when it reported them.
+        public let instructionBytes: [UInt8]
+        /// The raw `internal.data` words.
+        public let data: [UInt64]
+
+        public var isEmulationFailure: Bool { suberror == UInt32(KVM_INTERNAL_ERROR_EMULATION) }
+    }
+}

@@ -1,0 +1,122 @@
+import VMM
+
+/// What the user asked for on the command line.
+public enum Command: Sendable, Equatable {
+    case run(MachineConfiguration)
+    case host
+    case help
+    case version
+}
+
+extension MachineConfiguration: Equatable {
+    public static func == (lhs: MachineConfiguration, rhs: MachineConfiguration) -> Bool {
+        lhs.kernel == rhs.kernel && lhs.initrdPath == rhs.initrdPath
+            && lhs.commandLine == rhs.commandLine && lhs.memorySize == rhs.memorySize
+            && lhs.vcpuCount == rhs.vcpuCount
+    }
+}
+
+/// A usage error: the message names the argument and what is wrong with it.
+public struct UsageError: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Parses `swiftvmm`'s arguments (without the program name).
+public enum Arguments {
+    /// The flags of `swiftvmm run`, each taking one value.
+    enum RunFlag: String, CaseIterable {
+        case kernel = "--kernel"
+        case initrd = "--initrd"
+        case cmdline = "--cmdline"
+        case memory = "--memory"
+        case cpus = "--cpus"
+    }
+
+    /// How many vCPUs `run` accepts. The machine itself runs any number (one thread
+    /// each); a guest can only find more than one through ACPI's MADT.
+    static let supportedVCPUs = 1
+
+    public static func parse(_ arguments: [String]) throws(UsageError) -> Command {
+        guard let first = arguments.first else { return .help }
+        let rest = Array(arguments.dropFirst())
+        switch first {
+        case "-h", "--help", "help": return .help
+        case "-V", "--version", "version": return .version
+        case "host":
+            if let extra = rest.first(where: { $0 != "-h" && $0 != "--help" }) {
+                throw UsageError(message: "'host' takes no arguments, got '\(extra)'")
+            }
+            return rest.isEmpty ? .host : .help
+        case "run": return try parseRun(rest)
+        default:
+            throw UsageError(message: "unknown command '\(first)'; the commands are run, host and help")
+        }
+    }
+
+    static func parseRun(_ arguments: [String]) throws(UsageError) -> Command {
+        var configuration = MachineConfiguration()
+        var seen: Set<RunFlag> = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if argument == "-h" || argument == "--help" { return .help }
+            // Accept both "--flag value" and "--flag=value".
+            let name: String
+            var value: String?
+            if let equals = argument.firstIndex(of: "="), argument.hasPrefix("--") {
+                name = String(argument[..<equals])
+                value = String(argument[argument.index(after: equals)...])
+            } else {
+                name = argument
+            }
+            guard let flag = RunFlag(rawValue: name) else {
+                throw UsageError(message: "unknown option '\(argument)' for 'run' (see swiftvmm --help)")
+            }
+            if value == nil {
+                guard index < arguments.count else {
+                    throw UsageError(message: "\(flag.rawValue) needs a value")
+                }
+                value = arguments[index]
+                index += 1
+            }
+            guard seen.insert(flag).inserted else {
+                throw UsageError(message: "\(flag.rawValue) is given more than once")
+            }
+            try apply(flag, value!, to: &configuration)
+        }
+        return .run(configuration)
+    }
+
+    static func apply(_ flag: RunFlag, _ value: String, to configuration: inout MachineConfiguration) throws(UsageError) {
+        switch flag {
+        case .kernel:
+            guard !value.isEmpty else { throw UsageError(message: "--kernel needs a path") }
+            configuration.kernel = .file(value)
+        case .initrd:
+            guard !value.isEmpty else { throw UsageError(message: "--initrd needs a path") }
+            configuration.initrdPath = value
+        case .cmdline:
+            guard !value.utf8.contains(0) else {
+                throw UsageError(message: "--cmdline cannot contain a NUL byte")
+            }
+            configuration.commandLine = value
+        case .memory:
+            do {
+                configuration.memorySize = try MemorySize.parse(value)
+            } catch {
+                throw UsageError(message: error.description)
+            }
+        case .cpus:
+            guard let count = Int(value), count >= 1 else {
+                throw UsageError(message: "--cpus '\(value)': not a whole number of at least 1")
+            }
+            guard count <= Arguments.supportedVCPUs else {
+                throw UsageError(message: "--cpus \(count): SwiftVMM starts \(Arguments.supportedVCPUs) vCPU so far; "
+                    + "guests find more CPUs through ACPI tables, which it does not build yet")
+            }
+            configuration.vcpuCount = count
+        }
+    }
+}

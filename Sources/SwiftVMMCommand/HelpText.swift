@@ -1,0 +1,43 @@
+import VMM
+
+/// The text of `swiftvmm --help`.
+enum HelpText {
+    static let version = "swiftvmm 0.1.0"
+
+    static let usage = """
+        swiftvmm: a minimal KVM virtual machine monitor
+
+        USAGE
+          swiftvmm run [--kernel PATH] [--initrd PATH] [--cmdline STRING]
+                       [--memory SIZE] [--cpus N]
+          swiftvmm host           what this host's KVM offers, and whether SwiftVMM runs here
+          swiftvmm --help | --version
+
+        RUN
+          --kernel PATH     a Linux kernel: bzImage (vmlinuz) or ELF vmlinux. Without it,
+                            a small demo guest built into swiftvmm boots instead.
+          --initrd PATH     an initial ramdisk (initramfs) for the kernel
+          --cmdline STRING  the kernel command line
+                            (default: "\(MachineConfiguration.defaultCommandLine)")
+          --memory SIZE     guest RAM: 512M, 2G, or a plain number of MiB (default 512M)
+          --cpus N          virtual CPUs (default 1)
+
+        CONSOLE
+          The guest's first serial port (ttyS0) is this terminal: its output goes to
+          stdout, and what you type goes to the guest. Ctrl-A x quits; Ctrl-A h helps.
+
+        EXIT STATUS
+          0     the guest reset or powered off the machine (e.g. Linux 'reboot' with
+                reboot=k), or you quit with Ctrl-A x
+          1,3,5,...,255
+                the guest wrote v to the isa-debug-exit port 0xf4: status (v << 1) | 1
+          \(ExitStatus.badInput)     bad input: usage, a missing or broken kernel/initrd, a bad size;
+                no VM was started
+          \(ExitStatus.hostError)     the host cannot run the VM: /dev/kvm missing or not accessible,
+                a KVM capability missing, a KVM call failed while building the VM
+          \(ExitStatus.guestCrashed)     the guest crashed: triple fault, or KVM could not emulate or
+                enter the guest (the message shows RIP and the instruction bytes)
+          130, 143
+                stopped by SIGINT or SIGTERM (128 + signal number)
+        """
+}

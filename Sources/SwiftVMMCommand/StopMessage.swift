@@ -1,0 +1,50 @@
+import KVM
+import VMM
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the user is told when a guest stops on its own terms or crashes.
+enum StopMessage {
+    static func describe(_ reason: StopReason) -> String? {
+        switch reason {
+        case .reset, .debugExit, .userQuit:
+            return nil
+        case .signal(let number):
+            return "stopped by \(number == SIGINT ? "SIGINT" : "SIGTERM")"
+        case .tripleFault(let vcpu, let rip):
+            return "the guest triple-faulted on vCPU \(vcpu) at RIP \(hex(rip)): "
+                + "an exception occurred that the CPU could not deliver (KVM_EXIT_SHUTDOWN)"
+        case .failedEntry(let vcpu, let rip, let reason):
+            return "KVM could not enter the guest on vCPU \(vcpu) at RIP \(hex(rip)) "
+                + "(KVM_EXIT_FAIL_ENTRY, hardware reason 0x\(String(reason, radix: 16)))"
+        case .internalError(let vcpu, let rip, let error):
+            return internalError(vcpu: vcpu, rip: rip, error: error)
+        case .vcpuFailure(let vcpu, let message):
+            return "vCPU \(vcpu) failed: \(message)"
+        }
+    }
+
+    static func internalError(vcpu: Int, rip: UInt64?, error: VCPUExit.InternalError) -> String {
+        guard error.isEmulationFailure else {
+            return "KVM internal error on vCPU \(vcpu) at RIP \(hex(rip)): suberror \(error.suberror) "
+                + "(KVM_EXIT_INTERNAL_ERROR), data \(error.data.map { "0x" + String($0, radix: 16) })"
+        }
+        var message = "KVM could not emulate the instruction at RIP \(hex(rip)) on vCPU \(vcpu)"
+        if error.instructionBytes.isEmpty {
+            message += " (KVM_INTERNAL_ERROR_EMULATION; no instruction bytes reported)"
+        } else {
+            let bytes = error.instructionBytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }
+            message += ": bytes \(bytes.joined(separator: " "))"
+            if let name = InstructionHint.name(of: error.instructionBytes) { message += " (\(name))" }
+        }
+        if !HostVirtualization.detect().isHardwareAssisted {
+            message += "\n" + HostVirtualization.emulationAdvice
+        }
+        return message
+    }
+
+    static func hex(_ value: UInt64?) -> String {
+        value.map { "0x" + String($0, radix: 16) } ?? "unknown"
+    }
+}

@@ -1,0 +1,71 @@
+import Dispatch
+import KVM
+import VMM
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `swiftvmm` program: parses arguments, runs the command, returns the exit status.
+public enum SwiftVMMCommand {
+    public static func main(_ arguments: [String]) -> Int32 {
+        let command: Command
+        do {
+            command = try Arguments.parse(arguments)
+        } catch {
+            printError("\(error)")
+            return ExitStatus.badInput
+        }
+        switch command {
+        case .help:
+            print(HelpText.usage)
+            return ExitStatus.success
+        case .version:
+            print(HelpText.version)
+            return ExitStatus.success
+        case .host:
+            return HostReport.run { print($0) }
+        case .run(let configuration):
+            return run(configuration)
+        }
+    }
+
+    /// `swiftvmm run`: build the machine, wire the console and signals, run, report.
+    static func run(_ configuration: MachineConfiguration) -> Int32 {
+        // A closed stdout must not kill the VMM; writes to it just fail.
+        signal(SIGPIPE, SIG_IGN)
+        let console = Console(output: FileDescriptorSink(fd: STDOUT_FILENO), inputFD: STDIN_FILENO)
+        let machine: Machine
+        do {
+            machine = try Machine.build(configuration, console: console)
+        } catch {
+            printError("\(error)")
+            return error.exitStatus
+        }
+
+        // SIGINT and SIGTERM stop the guest cleanly: every vCPU leaves KVM_RUN first.
+        let signalQueue = DispatchQueue(label: "swiftvmm.signals")
+        let sources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
+            source.setEventHandler { machine.stop(.signal(number)) }
+            source.resume()
+            return source
+        }
+        TerminalMode.enterRaw()
+        let report = machine.run()
+        TerminalMode.restore()
+        sources.forEach { $0.cancel() }
+
+        if let message = StopMessage.describe(report.reason) { printError(message) }
+        if report.unknownPortAccesses > 0, let port = report.firstUnknownPort {
+            printError("note: \(report.unknownPortAccesses) I/O port accesses reached no device "
+                + "(first: port 0x\(String(port, radix: 16))); they read as all ones")
+        }
+        return report.reason.exitStatus
+    }
+
+    static func printError(_ message: String) {
+        let line = "swiftvmm: \(message)\n"
+        FileDescriptorSink(fd: STDERR_FILENO).write(Array(line.utf8))
+    }
+}

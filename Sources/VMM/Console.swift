@@ -1,0 +1,78 @@
+import Devices
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The host side of the serial console: the guest's bytes to an output file descriptor,
+/// and input bytes from another (stdin) into the UART, with the Ctrl-A escape.
+public final class Console: Sendable {
+    /// Where the guest's serial output goes.
+    public let output: any ByteSink
+    private let inputFD: Int32?
+    private let queue = DispatchQueue(label: "swiftvmm.console-input")
+
+    /// - Parameters:
+    ///   - output: the guest's serial output.
+    ///   - inputFD: where typed bytes come from (stdin), or nil for no input.
+    public init(output: any ByteSink, inputFD: Int32?) {
+        self.output = output
+        self.inputFD = inputFD
+    }
+
+    /// Starts reading input into `uart`; `onCommand` receives Ctrl-A commands.
+    /// The reader stops at end of input or once `isRunning` answers false.
+    func startInput(
+        into uart: DeviceSlot<Serial8250>,
+        isRunning: @escaping @Sendable () -> Bool,
+        onCommand: @escaping @Sendable (EscapeFilter.Command) -> Void
+    ) {
+        guard let fd = inputFD else { return }
+        let output = self.output
+        queue.async {
+            var filter = EscapeFilter()
+            var buffer = [UInt8](repeating: 0, count: 256)
+            while isRunning() {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { return }  // end of input: the guest just gets no more
+                let (bytes, command) = filter.filter(Array(buffer[0..<count]))
+                var pending = bytes[...]
+                while !pending.isEmpty && isRunning() {
+                    let accepted = uart.withLock { $0.receive(Array(pending)) }
+                    pending = pending.dropFirst(accepted)
+                    // The guest has not drained its receive FIFO yet: try again shortly.
+                    if accepted == 0 { usleep(Self.retryMicroseconds) }
+                }
+                switch command {
+                case .quit?: onCommand(.quit); return
+                case .help?: output.write(Array(EscapeFilter.help.utf8))
+                case nil: break
+                }
+            }
+        }
+    }
+
+    static let retryMicroseconds: useconds_t = 1000
+}
+
+/// Writes bytes to a file descriptor (stdout), promptly and unbuffered, so a console
+/// line appears the moment the guest sends it. A closed or broken output is ignored:
+/// the guest keeps running.
+public struct FileDescriptorSink: ByteSink {
+    public let fd: Int32
+
+    public init(fd: Int32 = STDOUT_FILENO) { self.fd = fd }
+
+    public func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
+    }
+}

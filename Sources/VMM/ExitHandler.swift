@@ -1,0 +1,136 @@
+import Devices
+import KVM
+import Synchronization
+
+/// Access to the data of the exit being handled: the value an OUT wrote, and where an
+/// IN's or an MMIO read's answer goes. A `VCPU` provides it; tests provide a fake.
+public protocol ExitData {
+    func portIOValue(item: Int) -> UInt64
+    func setPortIOValue(_ value: UInt64, item: Int)
+    func setMMIOValue(_ value: UInt64)
+}
+
+extension VCPU: ExitData {}
+
+/// What the vCPU loop does after an exit.
+public enum ExitAction: Sendable, Equatable {
+    /// Enter the guest again.
+    case resume
+    /// Stop the whole machine.
+    case stop(StopReason)
+    /// Resume, unless the machine is stopping (the exit was a kick).
+    case checkState
+}
+
+/// Turns a vCPU exit into an action: the one place where exits meet devices. A plain
+/// function of the exit and the buses, testable without KVM (as Firecracker's
+/// `handle_kvm_exit`). Reasons that need the vCPU's registers (a triple fault's RIP)
+/// are filled in by the caller.
+public struct ExitHandler: Sendable {
+    public let portBus: IOBus
+    public let mmioBus: IOBus
+    public let counters: ExitCounters
+
+    public init(portBus: IOBus, mmioBus: IOBus, counters: ExitCounters = ExitCounters()) {
+        self.portBus = portBus
+        self.mmioBus = mmioBus
+        self.counters = counters
+    }
+
+    /// Handles `exit` of vCPU `vcpu`.
+    public func handle(_ exit: VCPUExit, vcpu: Int, data: some ExitData) -> ExitAction {
+        switch exit {
+        case .portIO(let io):
+            return handlePortIO(io, data: data)
+        case .mmio(let access):
+            return handleMMIO(access, data: data)
+        case .interrupted:
+            return .checkState
+        case .halt:
+            // Only without an in-kernel local APIC; ours has one, so HLT never leaves KVM.
+            return .resume
+        case .shutdown:
+            return .stop(.tripleFault(vcpu: vcpu, rip: nil))
+        case .internalError(let error):
+            return .stop(.internalError(vcpu: vcpu, rip: nil, error: error))
+        case .failedEntry(let reason):
+            return .stop(.failedEntry(vcpu: vcpu, rip: nil, hardwareReason: reason))
+        case .systemEvent:
+            // KVM_SYSTEM_EVENT_SHUTDOWN, _RESET, _CRASH: the guest is done either way.
+            return .stop(.reset)
+        case .other(let reason):
+            return .stop(.vcpuFailure(vcpu: vcpu, message: "unexpected KVM exit reason \(reason)"))
+        }
+    }
+
+    private func handlePortIO(_ io: VCPUExit.PortIO, data: some ExitData) -> ExitAction {
+        let port = UInt64(io.port)
+        for item in 0..<io.count {
+            switch io.direction {
+            case .out:
+                guard let effect = portBus.write(at: port, size: io.size, value: data.portIOValue(item: item)) else {
+                    counters.recordUnknownPort(io.port)
+                    continue
+                }
+                if let reason = Self.stopReason(for: effect) { return .stop(reason) }
+            case .in:
+                let value = portBus.read(at: port, size: io.size)
+                if value == nil { counters.recordUnknownPort(io.port) }
+                // Absent hardware floats the data bus high: reads return all ones.
+                data.setPortIOValue(value ?? Self.allOnes(size: io.size), item: item)
+            }
+        }
+        return .resume
+    }
+
+    private func handleMMIO(_ access: VCPUExit.MMIOAccess, data: some ExitData) -> ExitAction {
+        if access.isWrite {
+            guard let effect = mmioBus.write(at: access.address, size: access.size, value: access.value) else {
+                counters.recordUnknownMMIO()
+                return .resume
+            }
+            if let reason = Self.stopReason(for: effect) { return .stop(reason) }
+        } else {
+            let value = mmioBus.read(at: access.address, size: access.size)
+            if value == nil { counters.recordUnknownMMIO() }
+            data.setMMIOValue(value ?? Self.allOnes(size: access.size))
+        }
+        return .resume
+    }
+
+    static func stopReason(for effect: DeviceEffect) -> StopReason? {
+        switch effect {
+        case .none: return nil
+        case .reset: return .reset
+        case .debugExit(let value): return .debugExit(value: value)
+        }
+    }
+
+    static func allOnes(size: Int) -> UInt64 {
+        size >= 8 ? UInt64.max : (UInt64(1) << (8 * UInt64(size))) - 1
+    }
+}
+
+/// Counts of accesses no device answered: not fatal, but worth reporting.
+public final class ExitCounters: Sendable {
+    private let unknownPorts = Atomic<Int>(0)
+    private let unknownMMIO = Atomic<Int>(0)
+    /// The first unknown port seen, for the report (or -1).
+    private let firstUnknownPort = Atomic<Int>(-1)
+
+    public init() {}
+
+    func recordUnknownPort(_ port: UInt16) {
+        unknownPorts.wrappingAdd(1, ordering: .relaxed)
+        _ = firstUnknownPort.compareExchange(expected: -1, desired: Int(port), ordering: .relaxed)
+    }
+
+    func recordUnknownMMIO() { unknownMMIO.wrappingAdd(1, ordering: .relaxed) }
+
+    public var unknownPortAccesses: Int { unknownPorts.load(ordering: .relaxed) }
+    public var unknownMMIOAccesses: Int { unknownMMIO.load(ordering: .relaxed) }
+    public var firstUnknownPortNumber: UInt16? {
+        let port = firstUnknownPort.load(ordering: .relaxed)
+        return port < 0 ? nil : UInt16(port)
+    }
+}

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reading the user's input files, with errors that name the file and the problem.
+enum HostFile {
+    /// The whole file as bytes (a kernel image: a few MiB).
+    static func readAll(_ path: String, role: String) throws(MachineError) -> [UInt8] {
+        let fd = try open(path, role: role)
+        defer { close(fd) }
+        let size = try self.size(fd: fd, path: path, role: role)
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                throw .badInput("\(role) \(path): read failed: \(String(cString: strerror(errno)))")
+            }
+            offset += count
+        }
+        return bytes
+    }
+
+    /// Opens `path` read-only; refuses directories and anything that is not a regular file.
+    static func open(_ path: String, role: String) throws(MachineError) -> Int32 {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw .badInput("\(role) \(path): cannot open: \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            throw .badInput("\(role) \(path): cannot stat: \(String(cString: strerror(errno)))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw .badInput("\(role) \(path): not a regular file")
+        }
+        return fd
+    }
+
+    static func size(fd: Int32, path: String, role: String) throws(MachineError) -> UInt64 {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw .badInput("\(role) \(path): cannot stat: \(String(cString: strerror(errno)))")
+        }
+        return UInt64(info.st_size)
+    }
+}

@@ -1,0 +1,51 @@
+import Synchronization
+
+/// A machine's life: created, running, stopping, stopped. The first stop reason wins;
+/// later ones (the other vCPUs noticing) are ignored.
+final class Lifecycle: Sendable {
+    enum State: Sendable, Equatable {
+        case created
+        case running
+        case stopping(StopReason)
+        case stopped(StopReason)
+    }
+
+    private let state = Mutex<State>(.created)
+
+    var current: State { state.withLock { $0 } }
+
+    var isRunning: Bool { current == .running }
+
+    func start() {
+        state.withLock { if $0 == .created { $0 = .running } }
+    }
+
+    /// Records `reason` if no stop was recorded yet. Returns true for the first caller.
+    func beginStopping(_ reason: StopReason) -> Bool {
+        state.withLock { state in
+            switch state {
+            case .created, .running:
+                state = .stopping(reason)
+                return true
+            case .stopping, .stopped:
+                return false
+            }
+        }
+    }
+
+    /// Marks the machine stopped once every vCPU has left KVM_RUN; returns the reason.
+    func finishStopping() -> StopReason {
+        state.withLock { state in
+            switch state {
+            case .stopping(let reason), .stopped(let reason):
+                state = .stopped(reason)
+                return reason
+            case .created, .running:
+                // Every vCPU loop ended without a stop: treat it as a failure to report.
+                let reason = StopReason.vcpuFailure(vcpu: -1, message: "all vCPU loops ended")
+                state = .stopped(reason)
+                return reason
+            }
+        }
+    }
+}

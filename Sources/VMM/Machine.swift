@@ -1,0 +1,271 @@
+import Boot
+import Devices
+import Dispatch
+import GuestMemory
+import KVM
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A virtual machine, built and ready to run: KVM objects, guest RAM with a kernel in
+/// it, devices on their buses, and one thread per vCPU.
+///
+/// `build` does every check and every allocation; if anything fails, it throws and the
+/// partly built machine is released (file descriptors closed, memory unmapped) before
+/// any guest instruction runs.
+public final class Machine: Sendable {
+    public let configuration: MachineConfiguration
+    let vm: VirtualMachine
+    let memory: GuestMemory
+    let threads: [VCPUThread]
+    let handler: ExitHandler
+    let uart: DeviceSlot<Serial8250>
+    let console: Console
+    let lifecycle = Lifecycle()
+    /// What was loaded where, for messages.
+    public let bootSummary: String
+
+    private init(
+        configuration: MachineConfiguration, vm: VirtualMachine, memory: GuestMemory,
+        threads: [VCPUThread], handler: ExitHandler, uart: DeviceSlot<Serial8250>,
+        console: Console, bootSummary: String
+    ) {
+        self.configuration = configuration
+        self.vm = vm
+        self.memory = memory
+        self.threads = threads
+        self.handler = handler
+        self.uart = uart
+        self.console = console
+        self.bootSummary = bootSummary
+    }
+
+    /// Builds a machine from `configuration`, with its serial console on `console`.
+    public static func build(
+        _ configuration: MachineConfiguration, console: Console, kvmPath: String = KVMSystem.defaultPath
+    ) throws(MachineError) -> Machine {
+        // 1. User inputs first: nothing touches KVM until they are known to be good.
+        let (kernelName, kernelBytes) = try loadKernel(configuration.kernel)
+        var initrd: (path: String, fd: Int32, size: UInt64)? = nil
+        if let path = configuration.initrdPath {
+            let fd = try HostFile.open(path, role: "initrd")
+            initrd = (path, fd, try HostFile.size(fd: fd, path: path, role: "initrd"))
+        }
+        defer { if let initrd { close(initrd.fd) } }
+        try checkMemorySize(configuration.memorySize)
+
+        let plan: BootPlan
+        do {
+            plan = try BootPlan.plan(
+                kernel: kernelBytes, initrdSize: initrd?.size,
+                commandLine: configuration.commandLine, ramSize: configuration.memorySize)
+        } catch {
+            throw .badInput(describe(error, kernel: kernelName, initrd: initrd?.path))
+        }
+
+        // 2. The host's KVM.
+        let system: KVMSystem
+        let vm: VirtualMachine
+        do {
+            system = try KVMSystem(path: kvmPath)
+            try system.requireCapabilities()
+            guard (1...system.maximumVCPUs).contains(configuration.vcpuCount) else {
+                throw MachineError.badInput(
+                    "--cpus \(configuration.vcpuCount): this host allows 1 to \(system.maximumVCPUs) vCPUs")
+            }
+            vm = try system.createVM()
+            try vm.setIdentityMapAddress(Layout.kvmIdentityMap.rawValue)
+            try vm.setTSSAddress(Layout.kvmTSS.rawValue)
+            try vm.createIRQChip()
+            try vm.createPIT2()
+        } catch let error as KVMError {
+            throw .host(error)
+        } catch let error as MachineError {
+            throw error
+        } catch {
+            throw .setup("\(error)")
+        }
+
+        // 3. Guest RAM, registered with KVM, with the kernel, boot data and initrd in it.
+        let memory: GuestMemory
+        do {
+            memory = try GuestMemory(size: configuration.memorySize)
+            for (slot, region) in memory.regions.enumerated() {
+                try vm.setUserMemoryRegion(
+                    slot: UInt32(slot), guestAddress: region.start.rawValue,
+                    size: region.size, hostAddress: memory.hostAddress(of: region))
+            }
+            try plan.apply(to: memory)
+        } catch let error as KVMError {
+            throw .host(error)
+        } catch {
+            throw .setup("cannot set up \(configuration.memorySize >> 20) MiB of guest RAM: \(error)")
+        }
+        if let initrd, let placement = plan.initrd {
+            try loadInitrd(fd: initrd.fd, path: initrd.path, at: placement.address, size: initrd.size, into: memory)
+        }
+
+        // 4. Devices.
+        var portBus = IOBus()
+        let uart: DeviceSlot<Serial8250>
+        do {
+            uart = try LegacyPorts.install(
+                on: &portBus, serialOutput: console.output,
+                serialInterrupt: KVMInterruptLine(vm: vm, irq: UInt32(LegacyPorts.com1IRQ)))
+        } catch {
+            throw .setup("cannot place devices: \(error)")
+        }
+        let handler = ExitHandler(portBus: portBus, mmioBus: IOBus())
+
+        // 5. vCPUs: the boot processor starts at the kernel's entry; the others wait in
+        // KVM_RUN for the INIT and start-up IPIs the guest sends them.
+        var threads: [VCPUThread] = []
+        do {
+            let supportedCPUID = try system.supportedCPUID()
+            for id in 0..<configuration.vcpuCount {
+                let vcpu = try vm.createVCPU(id: id)
+                try CPUSetup.configure(
+                    vcpu, count: configuration.vcpuCount, supportedCPUID: supportedCPUID,
+                    boot: id == 0 ? plan.cpu : nil)
+                threads.append(VCPUThread(vcpu: vcpu))
+            }
+        } catch {
+            throw .host(error)
+        }
+
+        return Machine(
+            configuration: configuration, vm: vm, memory: memory, threads: threads,
+            handler: handler, uart: uart, console: console,
+            bootSummary: "\(kernelName): \(plan.summary)")
+    }
+
+    // MARK: Running
+
+    /// Runs the machine until it stops, and reports why. Blocks the calling thread;
+    /// returns only after every vCPU thread has left KVM_RUN.
+    public func run() -> MachineReport {
+        VCPUThread.installKickHandler()
+        lifecycle.start()
+        let group = DispatchGroup()
+        for thread in threads {
+            thread.start(group: group) { [self] vcpu in runLoop(vcpu) }
+        }
+        console.startInput(
+            into: uart, isRunning: { [lifecycle] in lifecycle.isRunning },
+            onCommand: { [self] command in if command == .quit { stop(.userQuit) } })
+        group.wait()
+        let reason = lifecycle.finishStopping()
+        return MachineReport(
+            reason: reason,
+            unknownPortAccesses: handler.counters.unknownPortAccesses,
+            firstUnknownPort: handler.counters.firstUnknownPortNumber,
+            unknownMMIOAccesses: handler.counters.unknownMMIOAccesses)
+    }
+
+    /// Stops every vCPU. Safe from any thread (a vCPU, a signal handler's queue, the
+    /// console); the first reason given is the one reported.
+    public func stop(_ reason: StopReason) {
+        guard lifecycle.beginStopping(reason) else { return }
+        for thread in threads { thread.kick() }
+    }
+
+    /// A vCPU's loop: KVM_RUN, handle the exit, repeat until the machine stops.
+    private func runLoop(_ vcpu: VCPU) {
+        while lifecycle.isRunning {
+            let exit: VCPUExit
+            do {
+                exit = try vcpu.run()
+            } catch {
+                stop(.vcpuFailure(vcpu: vcpu.id, message: error.description))
+                return
+            }
+            switch handler.handle(exit, vcpu: vcpu.id, data: vcpu) {
+            case .resume, .checkState:
+                continue
+            case .stop(let reason):
+                stop(reason.withInstructionPointer(of: vcpu))
+                return
+            }
+        }
+    }
+
+    // MARK: Building blocks
+
+    private static func loadKernel(_ kernel: MachineConfiguration.Kernel) throws(MachineError) -> (String, [UInt8]) {
+        switch kernel {
+        case .demo: return ("demo guest", DemoGuest.image)
+        case .file(let path): return ("kernel \(path)", try HostFile.readAll(path, role: "kernel"))
+        }
+    }
+
+    private static func checkMemorySize(_ size: UInt64) throws(MachineError) {
+        guard size >= MachineConfiguration.minimumMemorySize else {
+            throw .badInput("--memory \(size >> 20)M: at least \(MachineConfiguration.minimumMemorySize >> 20) MiB is needed")
+        }
+        var info = sysinfo()
+        if Glibc.sysinfo(&info) == 0 {
+            let hostRAM = UInt64(info.totalram) * UInt64(info.mem_unit)
+            guard size <= hostRAM else {
+                throw .badInput("--memory \(size >> 20)M: more than this host's \(hostRAM >> 20) MiB of RAM")
+            }
+        }
+    }
+
+    private static func loadInitrd(
+        fd: Int32, path: String, at address: GuestAddress, size: UInt64, into memory: GuestMemory
+    ) throws(MachineError) {
+        var done: UInt64 = 0
+        while done < size {
+            let chunk = Int(min(size - done, 16 << 20))
+            let count: Int
+            do {
+                count = try memory.read(fromFileDescriptor: fd, into: GuestAddress(address.rawValue + done), count: chunk)
+            } catch {
+                throw .badInput("initrd \(path): does not fit in guest RAM: \(error)")
+            }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw .badInput("initrd \(path): short read (file changed while loading?)") }
+            done += UInt64(count)
+        }
+    }
+
+    private static func describe(_ error: any Error, kernel: String, initrd: String?) -> String {
+        if let error = error as? BootError, error.concernsInitrd, let initrd {
+            return "initrd \(initrd): \(error)"
+        }
+        return "\(kernel): \(error)"
+    }
+}
+
+/// How a run ended, for the CLI's exit status and messages.
+public struct MachineReport: Sendable {
+    public let reason: StopReason
+    public let unknownPortAccesses: Int
+    public let firstUnknownPort: UInt16?
+    public let unknownMMIOAccesses: Int
+}
+
+/// An IRQ line of the in-kernel interrupt controllers, driven with KVM_IRQ_LINE.
+struct KVMInterruptLine: InterruptLine {
+    let vm: VirtualMachine
+    let irq: UInt32
+
+    func setLevel(_ high: Bool) {
+        // KVM_IRQ_LINE only fails for an IRQ number outside the irqchip; ours are fixed
+        // and valid, so a failure here would be a bug, not something a guest can cause.
+        try? vm.setIRQLine(irq, high: high)
+    }
+}
+
+extension StopReason {
+    /// Fills in the vCPU's RIP for stops that report where the guest was.
+    func withInstructionPointer(of vcpu: VCPU) -> StopReason {
+        let rip = try? vcpu.getRegisters().rip
+        switch self {
+        case .tripleFault(let id, nil): return .tripleFault(vcpu: id, rip: rip)
+        case .internalError(let id, nil, let error): return .internalError(vcpu: id, rip: rip, error: error)
+        case .failedEntry(let id, nil, let reason): return .failedEntry(vcpu: id, rip: rip, hardwareReason: reason)
+        default: return self
+        }
+    }
+}

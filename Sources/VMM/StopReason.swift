@@ -1,0 +1,58 @@
+import KVM
+
+/// Why a machine stopped, and the exit status `swiftvmm` turns it into.
+public enum StopReason: Sendable, Equatable {
+    /// The guest asked for a reset (i8042 command 0xfe, what Linux's `reboot=k` does,
+    /// or a KVM system event). A VMM without firmware treats it as power-off.
+    case reset
+    /// The guest wrote `value` to the isa-debug-exit port.
+    case debugExit(value: UInt32)
+    /// The user typed Ctrl-A x on the console.
+    case userQuit
+    /// SIGINT or SIGTERM reached the VMM.
+    case signal(Int32)
+    /// A vCPU triple-faulted (KVM_EXIT_SHUTDOWN).
+    case tripleFault(vcpu: Int, rip: UInt64?)
+    /// KVM could not go on with a vCPU (KVM_EXIT_INTERNAL_ERROR).
+    case internalError(vcpu: Int, rip: UInt64?, error: VCPUExit.InternalError)
+    /// The hardware refused to enter the guest (KVM_EXIT_FAIL_ENTRY).
+    case failedEntry(vcpu: Int, rip: UInt64?, hardwareReason: UInt64)
+    /// KVM_RUN itself failed, or an exit SwiftVMM does not know arrived.
+    case vcpuFailure(vcpu: Int, message: String)
+
+    /// The process exit status for this stop (documented in `swiftvmm --help`).
+    public var exitStatus: Int32 {
+        switch self {
+        case .reset, .userQuit:
+            return ExitStatus.success
+        case .debugExit(let value):
+            // QEMU's isa-debug-exit: the process exits with (value << 1) | 1.
+            return Int32(truncatingIfNeeded: (value << 1) | 1) & 0xff
+        case .signal(let number):
+            return 128 + number
+        case .tripleFault, .internalError, .failedEntry, .vcpuFailure:
+            return ExitStatus.guestCrashed
+        }
+    }
+
+    /// True for the stops that end a healthy run (the guest or the user chose them).
+    public var isClean: Bool { exitStatus == ExitStatus.success || isDebugExit }
+
+    private var isDebugExit: Bool {
+        if case .debugExit = self { return true }
+        return false
+    }
+}
+
+/// The process exit statuses of `swiftvmm`, in one place.
+public enum ExitStatus {
+    /// The guest reset or powered off the machine (or the user quit with Ctrl-A x).
+    public static let success: Int32 = 0
+    /// Bad input: a usage error, a missing or broken kernel, initrd or size. No VM ran.
+    public static let badInput: Int32 = 2
+    /// The host cannot run the VM: /dev/kvm missing or not accessible, a KVM capability
+    /// or ioctl failed while building the machine.
+    public static let hostError: Int32 = 4
+    /// The guest crashed: triple fault, KVM internal or emulation error, failed entry.
+    public static let guestCrashed: Int32 = 6
+}

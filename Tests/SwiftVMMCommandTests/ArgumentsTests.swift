@@ -1,0 +1,79 @@
+import Testing
+import VMM
+@testable import SwiftVMMCommand
+
+@Suite("Command-line parsing")
+struct ArgumentsTests {
+    @Test("run with every flag fills the configuration; --flag=value works too")
+    func runFlags() throws {
+        let command = try Arguments.parse([
+            "run", "--kernel", "/k", "--initrd=/i", "--cmdline", "console=ttyS0 quiet",
+            "--memory", "2G", "--cpus", "1",
+        ])
+        #expect(command == .run(MachineConfiguration(
+            kernel: .file("/k"), initrdPath: "/i", commandLine: "console=ttyS0 quiet",
+            memorySize: 2 << 30, vcpuCount: 1)))
+    }
+
+    @Test("run with no kernel boots the demo guest with the defaults")
+    func demo() throws {
+        #expect(try Arguments.parse(["run"]) == .run(MachineConfiguration()))
+    }
+
+    @Test("no arguments, --help, -h and help print the help; --version the version")
+    func helpAndVersion() throws {
+        for arguments in [[], ["--help"], ["-h"], ["help"], ["run", "--help"]] {
+            #expect(try Arguments.parse(arguments) == .help)
+        }
+        #expect(try Arguments.parse(["--version"]) == .version)
+        #expect(try Arguments.parse(["host"]) == .host)
+    }
+
+    @Test("bad arguments are usage errors that name the argument")
+    func usageErrors() {
+        let cases: [([String], String)] = [
+            (["frobnicate"], "unknown command 'frobnicate'"),
+            (["run", "--kernal", "x"], "unknown option '--kernal'"),
+            (["run", "--kernel"], "--kernel needs a value"),
+            (["run", "--memory", "lots"], "--memory 'lots': not a size"),
+            (["run", "--memory", "0"], "--memory '0': the size must be more than zero"),
+            (["run", "--cpus", "0"], "--cpus '0': not a whole number of at least 1"),
+            (["run", "--cpus", "two"], "--cpus 'two'"),
+            (["run", "--kernel", "a", "--kernel", "b"], "--kernel is given more than once"),
+            (["host", "extra"], "'host' takes no arguments"),
+        ]
+        for (arguments, message) in cases {
+            #expect(throws: UsageError.self, "\(arguments)") { try Arguments.parse(arguments) }
+            do {
+                _ = try Arguments.parse(arguments)
+            } catch {
+                #expect(error.message.contains(message), "\(arguments): \(error.message)")
+            }
+        }
+    }
+}
+
+@Suite("Memory sizes")
+struct MemorySizeTests {
+    @Test("512M, 2G, plain MiB and the IEC spellings parse to bytes")
+    func valid() throws {
+        #expect(try MemorySize.parse("512M") == 512 << 20)
+        #expect(try MemorySize.parse("512MiB") == 512 << 20)
+        #expect(try MemorySize.parse("2G") == 2 << 30)
+        #expect(try MemorySize.parse("2g") == 2 << 30)
+        #expect(try MemorySize.parse("3GiB") == 3 << 30)
+        #expect(try MemorySize.parse("128") == 128 << 20)
+    }
+
+    @Test("empty, signed, fractional, unknown-suffix, zero and huge sizes are refused")
+    func invalid() {
+        for text in ["", "M", "-1", "1.5G", "12T", "12K", "0x10", " 1", "1 G"] {
+            #expect(throws: MemorySize.ParseError.notASize(text)) { try MemorySize.parse(text) }
+        }
+        #expect(throws: MemorySize.ParseError.zero("0G")) { try MemorySize.parse("0G") }
+        #expect(throws: MemorySize.ParseError.tooLarge("99999999999999999999")) {
+            try MemorySize.parse("99999999999999999999")
+        }
+        #expect(throws: MemorySize.ParseError.tooLarge("2000G")) { try MemorySize.parse("2000G") }
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+
+/// Runs the built `swiftvmm` executable as a user would.
+enum SwiftVMMProcess {
+    static let root: String = {
+        var path = #filePath
+        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
+        return path
+    }()
+
+    /// The executable next to the test bundle (swift test builds it alongside).
+    static let executable: String? = {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("swiftvmm").path,
+            root + "/.build/debug/swiftvmm",
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ arguments: [String], stdin: Data? = nil, signalAfter: (Double, Int32)? = nil) throws -> Result {
+        guard let executable else {
+            Issue.record("the swiftvmm executable was not built next to the tests")
+            return Result(status: -1, stdout: "", stderr: "")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        if let (delay, signal) = signalAfter {
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, signal)
+        }
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdoutData, as: UTF8.self),
+            stderr: String(decoding: stderrData, as: UTF8.self))
+    }
+
+    static var kvmUsable: Bool { FileManager.default.isReadableFile(atPath: "/dev/kvm") && FileManager.default.isWritableFile(atPath: "/dev/kvm") }
+}
+
+@Suite("swiftvmm, end to end: statuses and messages without a VM")
+struct CLIInputTests {
+    @Test("--help documents the exit statuses and exits 0")
+    func help() throws {
+        let result = try SwiftVMMProcess.run(["--help"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("EXIT STATUS"))
+        #expect(result.stdout.contains("swiftvmm run"))
+    }
+
+    @Test("--version prints the version")
+    func version() throws {
+        let result = try SwiftVMMProcess.run(["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("swiftvmm "))
+    }
+
+    @Test("a usage error exits 2 and says what is wrong on stderr")
+    func usage() throws {
+        let result = try SwiftVMMProcess.run(["run", "--memory", "lots"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--memory 'lots': not a size"))
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("a missing kernel file exits 2 naming the file")
+    func missingKernel() throws {
+        let result = try SwiftVMMProcess.run(["run", "--kernel", "/nonexistent/vmlinuz"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("kernel /nonexistent/vmlinuz: cannot open: No such file or directory"))
+    }
+
+    @Test("a directory given as the kernel exits 2")
+    func directoryKernel() throws {
+        let result = try SwiftVMMProcess.run(["run", "--kernel", "/tmp"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("kernel /tmp: not a regular file"))
+    }
+
+    @Test("a file that is not a kernel exits 2 naming the file and the problem")
+    func notAKernel() throws {
+        let result = try SwiftVMMProcess.run(["run", "--kernel", SwiftVMMProcess.root + "/README.md"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("README.md: not a Linux kernel"))
+    }
+
+    @Test("a missing initrd exits 2 naming the file")
+    func missingInitrd() throws {
+        let result = try SwiftVMMProcess.run(["run", "--initrd", "/nonexistent/initrd.img"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("initrd /nonexistent/initrd.img: cannot open"))
+    }
+
+    @Test("more memory than the host has exits 2 before anything runs")
+    func tooMuchMemory() throws {
+        let result = try SwiftVMMProcess.run(["run", "--memory", "1000000M"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--memory 1000000M: more than this host's"))
+    }
+
+    @Test("a command line longer than the kernel accepts exits 2")
+    func commandLineTooLong() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cmdline", String(repeating: "x", count: 5000)])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("command line"))
+    }
+}
+
+@Suite("swiftvmm, end to end on KVM", .enabled(if: SwiftVMMProcess.kvmUsable, "skipped: /dev/kvm is not readable and writable here"))
+struct CLIRunTests {
+    @Test("swiftvmm run boots the built-in demo guest, which greets and exits 0")
+    func demo() throws {
+        let result = try SwiftVMMProcess.run(["run"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("Hello from the SwiftVMM demo guest!"))
+        #expect(result.stdout.contains("Goodbye"))
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test("the guest's debug-exit value becomes the process status (v << 1) | 1")
+    func debugExitStatus() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.exit=3"])
+        #expect(result.status == 7)
+    }
+
+    @Test("a triple fault exits 6 with a message naming it and the RIP")
+    func tripleFault() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.triplefault"])
+        #expect(result.status == 6)
+        #expect(result.stderr.contains("triple-faulted on vCPU 0 at RIP 0x"))
+    }
+
+    @Test("stdin reaches the guest's serial port")
+    func stdinReachesGuest() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.echo=2"], stdin: Data("ok".utf8))
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("echo: got \"ok\""))
+    }
+
+    @Test("SIGTERM stops a running guest: exit status 143, a message on stderr")
+    func sigterm() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.outs=10000000"], signalAfter: (1.0, SIGTERM))
+        #expect(result.status == 143)
+        #expect(result.stderr.contains("stopped by SIGTERM"))
+    }
+
+    @Test("swiftvmm host reports the API version and a verdict, exit 0")
+    func host() throws {
+        let result = try SwiftVMMProcess.run(["host"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("KVM API version 12"))
+        #expect(result.stdout.contains("verdict: SwiftVMM runs guests here"))
+    }
+}

@@ -1,0 +1,102 @@
+import Dispatch
+import Testing
+@testable import VMM
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Boots the test guest (guest-images/testguest) on /dev/kvm.
+@Suite("Booting the test guest on KVM", .enabled(if: KVMAvailability.available, KVMAvailability.reason))
+struct MachineTests {
+    @Test("the ELF test guest greets over the UART and resets through the i8042: status 0")
+    func greetsAndResets() throws {
+        let (output, report) = try boot(commandLine: "console=ttyS0 hello=world")
+        #expect(output.contains("Hello from the SwiftVMM demo guest!"))
+        #expect(output.contains("command line: \"console=ttyS0 hello=world\""))
+        #expect(report.reason == .reset)
+        #expect(report.reason.exitStatus == 0)
+        #expect(report.unknownPortAccesses == 0)
+    }
+
+    @Test("the guest sees the e820 map of its RAM: 64 MiB gives RAM up to 0x3ffffff")
+    func e820() throws {
+        let (output, _) = try boot(memory: 64 << 20)
+        #expect(output.contains("0x0000000000000000-0x000000000009fbff  RAM"))
+        #expect(output.contains("0x0000000000100000-0x0000000003ffffff  RAM"))
+        #expect(output.contains("0x000000000009fc00-0x00000000000fffff  reserved"))
+    }
+
+    @Test("the bzImage-format test guest boots through its setup header and 64-bit entry")
+    func bzImage() throws {
+        let (output, report) = try boot(Repository.testGuestImage, commandLine: "testguest.quiet")
+        #expect(output.contains("Hello from the SwiftVMM demo guest!"))
+        #expect(report.reason == .reset)
+    }
+
+    @Test("a write of v to the debug-exit port ends the run with status (v << 1) | 1")
+    func debugExit() throws {
+        let (output, report) = try boot(commandLine: "testguest.quiet testguest.exit=21")
+        #expect(report.reason == .debugExit(value: 21))
+        #expect(report.reason.exitStatus == 43)
+        #expect(output.contains("exiting through port 0xf4 with value 21"))
+    }
+
+    @Test("a triple fault stops the machine as a guest crash, with the vCPU's RIP")
+    func tripleFault() throws {
+        let (output, report) = try boot(commandLine: "testguest.quiet testguest.triplefault")
+        #expect(output.contains("triple fault: now"))
+        guard case .tripleFault(let vcpu, let rip) = report.reason else {
+            Issue.record("expected a triple fault, got \(report.reason)")
+            return
+        }
+        #expect(vcpu == 0)
+        #expect(rip != nil)
+        #expect(report.reason.exitStatus == ExitStatus.guestCrashed)
+    }
+
+    @Test("an unknown port reads as all ones, is counted, and the guest runs on")
+    func unknownPort() throws {
+        let (output, report) = try boot(commandLine: "testguest.quiet testguest.port=0x510")
+        #expect(output.contains("port 0x0510 read 0xff") || output.contains("port 0x510 read 0xff"))
+        #expect(report.unknownPortAccesses == 2)
+        #expect(report.firstUnknownPort == 0x510)
+        #expect(report.reason == .reset)
+    }
+
+    @Test("exactly N port writes reach the POST port: the guest's outs=N runs to completion")
+    func outs() throws {
+        let (output, report) = try boot(commandLine: "testguest.quiet testguest.outs=1000")
+        #expect(output.contains("outs: 1000 done"))
+        #expect(report.reason == .reset)
+    }
+
+    @Test("the guest reads the console: bytes written to the input reach it through the UART")
+    func consoleInput() throws {
+        var pipeFDs: [Int32] = [0, 0]
+        #expect(pipe(&pipeFDs) == 0)
+        let message = Array("hi!".utf8)
+        #expect(write(pipeFDs[1], message, message.count) == message.count)
+        defer { close(pipeFDs[1]); close(pipeFDs[0]) }  // the writer first: EOF wakes the reader
+        let (output, report) = try boot(commandLine: "testguest.quiet testguest.echo=3", inputFD: pipeFDs[0])
+        #expect(output.contains("echo: got \"hi!\""))
+        #expect(report.reason == .reset)
+    }
+
+    @Test("stop() from another thread ends a running guest promptly")
+    func stopFromAnotherThread() throws {
+        // Ten million port writes would take minutes; the stop must cut it short.
+        let (_, report) = try boot(commandLine: "testguest.quiet testguest.outs=10000000") { machine in
+            usleep(300_000)
+            machine.stop(.signal(SIGTERM))
+        }
+        #expect(report.reason == .signal(SIGTERM))
+        #expect(report.reason.exitStatus == 143)
+    }
+
+    @Test("with two vCPUs, the one still waiting for its start-up IPI is stopped too")
+    func stopsWaitingApplicationProcessor() throws {
+        let (output, report) = try boot(commandLine: "testguest.quiet", vcpus: 2)
+        #expect(output.contains("Hello from the SwiftVMM demo guest!"))
+        #expect(report.reason == .reset)
+    }
+}
