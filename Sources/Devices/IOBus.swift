@@ -37,7 +37,11 @@ public struct IOBus: Sendable {
 
     private struct Entry: Sendable {
         let range: Range
+        /// The device offset that `range.base` reaches.
+        let offset: UInt64
         let slot: any AnyDeviceSlot
+
+        func deviceOffset(of address: UInt64) -> UInt64 { offset + (address - range.base) }
     }
 
     /// Entries sorted by base address.
@@ -57,14 +61,18 @@ public struct IOBus: Sendable {
     }
 
     /// Places an existing slot at `range` (one device may answer at several ranges).
+    ///
+    /// An access at `range.base` reaches the device at `offset`: a device whose ports are
+    /// scattered sees them as one register map. The i8042, say, answers at ports 0x60
+    /// and 0x64, registered as offsets 0 and 4.
     public mutating func register<Device: BusDevice>(
-        _ slot: DeviceSlot<Device>, at range: Range
+        _ slot: DeviceSlot<Device>, at range: Range, offset: UInt64 = 0
     ) throws(OverlapError) {
         precondition(range.length > 0, "a device range cannot be empty")
         if let clash = entries.first(where: { $0.range.overlaps(range) }) {
             throw OverlapError(name: slot.name, range: range, existing: clash.slot.name)
         }
-        entries.append(Entry(range: range, slot: slot))
+        entries.append(Entry(range: range, offset: offset, slot: slot))
         entries.sort { $0.range.base < $1.range.base }
     }
 
@@ -80,12 +88,12 @@ public struct IOBus: Sendable {
     /// Reads from the device at `address`; nil when no device answers there.
     public func read(at address: UInt64, size: Int) -> UInt64? {
         guard let entry = entry(at: address) else { return nil }
-        return entry.slot.read(offset: address - entry.range.base, size: size)
+        return entry.slot.read(offset: entry.deviceOffset(of: address), size: size)
     }
 
     /// Writes to the device at `address`; nil when no device answers there.
     public func write(at address: UInt64, size: Int, value: UInt64) -> DeviceEffect? {
         guard let entry = entry(at: address) else { return nil }
-        return entry.slot.write(offset: address - entry.range.base, size: size, value: value)
+        return entry.slot.write(offset: entry.deviceOffset(of: address), size: size, value: value)
     }
 }

@@ -1,0 +1,28 @@
+/// A range of ports where a PC could have hardware and this machine has none.
+///
+/// On the ISA bus nobody drives the data lines when a port is absent, and the pull-up
+/// resistors make every bit read as 1; writes go nowhere. Registering such ranges by
+/// name, rather than leaving them unclaimed, keeps the ports a guest is known to probe
+/// apart from accesses that are worth reporting. Drivers take the all-ones answer as
+/// "nothing here": Linux's 8250 driver finds no UART because IER does not read back,
+/// the PCI probe finds no configuration mechanism because 0xcf8 does not.
+public struct AbsentDevice: BusDevice {
+    public let name: String
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    public mutating func read(offset: UInt64, size: Int) -> UInt64 {
+        Self.floatingBus(size: size)
+    }
+
+    public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
+        .none
+    }
+
+    /// What a read of `size` bytes from nowhere returns: all ones in each byte read.
+    static func floatingBus(size: Int) -> UInt64 {
+        size >= 8 ? .max : (1 << (8 * UInt64(size))) - 1
+    }
+}
