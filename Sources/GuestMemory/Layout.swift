@@ -5,8 +5,8 @@
 ///  0x0000_0000 +----------------------------+
 ///              | real-mode IVT, BIOS data   |  left zero
 ///  0x0000_0500 +----------------------------+
-///              | boot GDT (4 entries)       |  gdt
-///  0x0000_0520 | boot IDT (empty)           |  idt
+///              | boot GDT (5 entries)       |  gdt
+///  0x0000_0540 | boot IDT (empty)           |  idt
 ///  0x0000_7000 +----------------------------+
 ///              | zero page (boot_params)    |  zeroPage, 4 KiB
 ///  0x0000_8000 | initial stack, grows down  |  bootStackTop = 0x8ff0
@@ -40,10 +40,11 @@
 public enum Layout {
     // MARK: Boot data below 640 KiB
 
-    /// The boot GDT: null, 64-bit code, data, TSS descriptors (8 bytes each).
+    /// The boot GDT: two null entries, then 64-bit code (selector 0x10), data (0x18)
+    /// and a TSS (0x20), 8 bytes each.
     public static let gdt = GuestAddress(0x500)
     /// An empty IDT; the kernel installs its own before enabling interrupts.
-    public static let idt = GuestAddress(0x520)
+    public static let idt = GuestAddress(0x540)
     /// The zero page: `struct boot_params`, whose address the 64-bit entry takes in RSI.
     public static let zeroPage = GuestAddress(0x7000)
     /// Top of the small stack SwiftVMM gives a kernel at entry (16-byte aligned).

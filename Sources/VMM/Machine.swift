@@ -202,9 +202,9 @@ public final class Machine: Sendable {
         guard size >= MachineConfiguration.minimumMemorySize else {
             throw .badInput("--memory \(size >> 20)M: at least \(MachineConfiguration.minimumMemorySize >> 20) MiB is needed")
         }
-        var info = sysinfo()
-        if Glibc.sysinfo(&info) == 0 {
-            let hostRAM = UInt64(info.totalram) * UInt64(info.mem_unit)
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+        if pages > 0, pageSize > 0 {
+            let hostRAM = UInt64(pages) * UInt64(pageSize)
             guard size <= hostRAM else {
                 throw .badInput("--memory \(size >> 20)M: more than this host's \(hostRAM >> 20) MiB of RAM")
             }

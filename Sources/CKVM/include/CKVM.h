@@ -12,6 +12,7 @@
 #include <linux/kvm.h>
 #include <asm/bootparam.h>
 #include <asm/e820.h>
+#include <linux/elf.h>
 #include <sys/ioctl.h>
 
 // MARK: - ioctl numbers (Documentation/virt/kvm/api.rst, section 4)
