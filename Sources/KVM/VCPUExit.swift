@@ -32,6 +32,13 @@ public enum VCPUExit: Sendable, Equatable {
         public let size: Int
         /// Items: 1, or more for `rep ins`/`rep outs`.
         public let count: Int
+
+        public init(direction: Direction, port: UInt16, size: Int, count: Int) {
+            self.direction = direction
+            self.port = port
+            self.size = size
+            self.count = count
+        }
     }
 
     public struct MMIOAccess: Sendable, Equatable {
@@ -41,6 +48,13 @@ public enum VCPUExit: Sendable, Equatable {
         public let isWrite: Bool
         /// For a write, the value written (little-endian, `size` bytes).
         public let value: UInt64
+
+        public init(address: UInt64, size: Int, isWrite: Bool, value: UInt64) {
+            self.address = address
+            self.size = size
+            self.isWrite = isWrite
+            self.value = value
+        }
     }
 
     public struct InternalError: Sendable, Equatable {
@@ -50,6 +64,12 @@ public enum VCPUExit: Sendable, Equatable {
         public let instructionBytes: [UInt8]
         /// The raw `internal.data` words.
         public let data: [UInt64]
+
+        public init(suberror: UInt32, instructionBytes: [UInt8], data: [UInt64]) {
+            self.suberror = suberror
+            self.instructionBytes = instructionBytes
+            self.data = data
+        }
 
         public var isEmulationFailure: Bool { suberror == UInt32(KVM_INTERNAL_ERROR_EMULATION) }
     }
