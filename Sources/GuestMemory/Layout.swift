@@ -18,14 +18,20 @@
 ///  0x0003_0000 +----------------------------+
 ///              | free                       |
 ///  0x0009_fc00 +----------------------------+  ebdaStart: RAM ends here (e820)
-///              | EBDA, VGA, BIOS ROM        |  reserved in e820
+///              | EBDA, VGA window           |  reserved in e820
+///  0x000e_0000 +----------------------------+  acpiTables
+///              | ACPI: RSDP, XSDT, FADT,    |  up to acpiTablesCapacity
+///              | DSDT, MADT                 |  (the BIOS area, reserved)
 ///  0x0010_0000 +----------------------------+  kernelStart (1 MiB)
 ///              | kernel, then free RAM,     |
 ///              | initrd at the top          |
 ///  lowRAMEnd   +----------------------------+  min(RAM size, mmioHoleStart)
 ///              :                            :
-///  0xc000_0000 +----------------------------+  mmioHoleStart
-///              | MMIO hole: devices (BARs), |
+///  0xc000_0000 +----------------------------+  mmioHoleStart, pciMMIOWindow
+///              | PCI BARs (256 MiB)         |
+///  0xd000_0000 +----------------------------+  virtioMMIODevices
+///              | virtio-mmio, 4 KiB each    |
+///              :                            :
 ///              | KVM's TSS and identity map |  kvmIdentityMap, kvmTSS
 ///              | I/O APIC 0xfec0_0000,      |
 ///              | local APIC 0xfee0_0000     |
@@ -68,10 +74,28 @@ public enum Layout {
     /// for a bzImage (`code32_start` default) and where vmlinux's PT_LOADs usually ask.
     public static let kernelStart = GuestAddress(0x10_0000)
 
+    // MARK: ACPI tables
+
+    /// Where the ACPI tables go, RSDP first: an OS that is not handed the RSDP's address
+    /// (boot_params.acpi_rsdp_addr) searches for it on 16-byte boundaries in the BIOS
+    /// area 0xE0000-0xFFFFF (ACPI 6.5, 5.2.5.1 "Finding the RSDP on IA-PC Systems").
+    /// The range lies in the e820 map's reserved hole below 1 MiB.
+    public static let acpiTables = GuestAddress(0xe_0000)
+    /// Room for the tables: up to 0xF0000, leaving the top 64 KiB of the BIOS area free.
+    public static let acpiTablesCapacity: UInt64 = 0x1_0000
+
     // MARK: The MMIO hole and RAM above 4 GiB
 
     /// RAM stops here below 4 GiB; the space up to 4 GiB belongs to devices.
     public static let mmioHoleStart = GuestAddress(0xc000_0000)
+    /// The window PCI BARs are placed in: the first 256 MiB of the hole.
+    public static let pciMMIOWindow = GuestAddress(0xc000_0000)
+    public static let pciMMIOWindowSize: UInt64 = 0x1000_0000
+    /// virtio-mmio devices, one `virtioMMIODeviceSize` page each, from here up.
+    public static let virtioMMIODevices = GuestAddress(0xd000_0000)
+    /// Each virtio-mmio device's register page (virtio v1.2, 4.2.2: registers up to 0x100,
+    /// then the device-specific configuration space).
+    public static let virtioMMIODeviceSize: UInt64 = 0x1000
     /// RAM resumes at 4 GiB when the guest has more than fits below the hole.
     public static let highRAMStart = GuestAddress(0x1_0000_0000)
     /// KVM's identity-map page (KVM_SET_IDENTITY_MAP_ADDR): one page, needed by
@@ -85,6 +109,22 @@ public enum Layout {
     public static let ioAPIC = GuestAddress(0xfec0_0000)
     /// The local APIC's registers (Intel SDM vol. 3A, 11.4.1, default base).
     public static let localAPIC = GuestAddress(0xfee0_0000)
+
+    // MARK: Interrupt lines
+
+    /// The I/O APIC inputs (GSIs) devices are wired to. KVM's in-kernel irqchip routes
+    /// GSI n to I/O APIC pin n, and GSIs 0-15 to the PIC pair as well (api.rst 4.24,
+    /// KVM_CREATE_IRQCHIP). ISA conventions keep 0-4 and 8 (timer, keyboard, cascade,
+    /// COM2, COM1, RTC); COM1's IRQ 4 is `LegacyPorts.com1IRQ`.
+    ///
+    /// virtio-mmio devices take free ISA lines, which every kernel can name on its
+    /// command line (`virtio_mmio.device=4K@0xd0000000:5`); the n-th device gets the
+    /// n-th entry.
+    public static let virtioMMIOInterrupts: [UInt32] = [5, 6, 7, 9, 10, 11, 12, 14, 15]
+    /// PCI INTx: pins 16-23 of the I/O APIC, the lines beyond the ISA range that PCI
+    /// interrupts use on a PC; device n on bus 0 gets `pciInterrupts[(n - 1) % 8]` for
+    /// INTA# (the host bridge is device 0 and raises no interrupt).
+    public static let pciInterrupts: [UInt32] = [16, 17, 18, 19, 20, 21, 22, 23]
 
     // MARK: Units
 
