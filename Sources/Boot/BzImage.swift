@@ -1,12 +1,18 @@
+import GuestMemory
+
 /// A bzImage: the format distributions ship as vmlinuz. A real-mode setup part (with the
 /// setup header at 0x1f1) followed by the protected-mode kernel, which SwiftVMM loads at
-/// 1 MiB and enters at its 64-bit entry point (Documentation/arch/x86/boot.rst).
+/// `code32_start` (1 MiB in every bzImage) and enters at its 64-bit entry point, 0x200
+/// further (Documentation/arch/x86/boot.rst, "64-bit BOOT PROTOCOL").
 struct BzImage {
     /// The setup header's bytes, 0x1f1 up to its end, to copy into the zero page.
     let header: [UInt8]
     let version: UInt16
     /// The protected-mode kernel: everything after the setup sectors.
     let payload: ArraySlice<UInt8>
+    /// code32_start: where the protected-mode kernel is loaded ("the load address of the
+    /// kernel"); the 64-bit entry is `BootProtocol.entry64Offset` past it.
+    let loadAddress: UInt64
     /// How much memory the kernel needs from its load address while it decompresses.
     let initSize: UInt64
     let commandLineSize: Int
@@ -41,6 +47,7 @@ struct BzImage {
               let initSize = fields.read(UInt32.self, at: ZeroPageField.initSize),
               let cmdlineSize = fields.read(UInt32.self, at: ZeroPageField.cmdlineSize),
               let initrdMax = fields.read(UInt32.self, at: ZeroPageField.initrdAddrMax),
+              let code32Start = fields.read(UInt32.self, at: ZeroPageField.code32Start),
               headerEnd >= ZeroPageField.initSize + 4
         else { throw .truncated("the setup header is shorter than protocol 2.12 requires") }
         guard xloadflags & BootProtocol.xlfKernel64 != 0 else {
@@ -48,6 +55,11 @@ struct BzImage {
         }
         guard loadflags & BootProtocol.loadedHigh != 0 else {
             throw .unsupportedProtocol("LOADED_HIGH is not set: a zImage, not a bzImage")
+        }
+        // The protected-mode kernel goes above the real-mode area and the boot data.
+        guard UInt64(code32Start) >= Layout.kernelStart.rawValue else {
+            throw .unsupportedProtocol(
+                "code32_start 0x\(String(code32Start, radix: 16)) is below 1 MiB, where boot data lives")
         }
         let sectors = setupSects == 0 ? BootProtocol.defaultSetupSects : Int(setupSects)
         let payloadStart = (sectors + 1) * BootProtocol.sectorSize
@@ -57,6 +69,7 @@ struct BzImage {
         self.header = Array(file[ZeroPageField.header..<headerEnd])
         self.version = version
         self.payload = file[payloadStart...]
+        self.loadAddress = UInt64(code32Start)
         self.initSize = UInt64(initSize)
         self.commandLineSize = Int(cmdlineSize)
         self.initrdAddressMax = initrdMax

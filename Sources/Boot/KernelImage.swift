@@ -33,7 +33,7 @@ struct KernelImage {
             initrdAddressMax = BootProtocol.defaultInitrdAddrMax
         } else if BzImage.looksLikeBzImage(file) {
             let image = try BzImage(parsing: file)
-            let load = Layout.kernelStart.rawValue
+            let load = image.loadAddress
             format = .bzImage
             segments = [Segment(address: load, bytes: image.payload, memorySize: UInt64(image.payload.count))]
             entry = load + BootProtocol.entry64Offset
