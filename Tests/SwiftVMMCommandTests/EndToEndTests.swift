@@ -147,6 +147,22 @@ struct CLIRunTests {
         #expect(result.stderr.contains("triple-faulted on vCPU 0 at RIP 0x"))
     }
 
+    @Test("a guest stopped by an instruction KVM cannot run exits 6; the message has RIP, bytes and advice")
+    func emulationFailure() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.int3"])
+        #expect(result.status == 6)
+        #expect(result.stdout.contains("int3: now"))
+        if result.stderr.contains("triple-faulted") {
+            // A host with VT-x/AMD-V delivers the trap; the guest's empty IDT escalates it.
+            #expect(result.stderr.contains("at RIP 0x"))
+        } else {
+            #expect(result.stderr.contains("KVM could not emulate the instruction at RIP 0x"))
+            #expect(result.stderr.contains(": bytes cc "))
+            #expect(result.stderr.contains("(int3)"))
+            #expect(result.stderr.contains("CONFIG_PVM_GUEST"))
+        }
+    }
+
     @Test("stdin reaches the guest's serial port")
     func stdinReachesGuest() throws {
         let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.echo=2"], stdin: Data("ok".utf8))

@@ -54,6 +54,28 @@ struct MachineTests {
         #expect(report.reason.exitStatus == ExitStatus.guestCrashed)
     }
 
+    @Test("an instruction KVM cannot run stops the machine with its RIP and bytes (a triple fault with VT-x/AMD-V)")
+    func emulationFailure() throws {
+        let (output, report) = try boot(commandLine: "testguest.quiet testguest.int3")
+        #expect(output.contains("int3: now"))
+        #expect(report.reason.exitStatus == ExitStatus.guestCrashed)
+        switch report.reason {
+        case .internalError(let vcpu, let rip, let error):
+            // KVM's instruction emulator, on a host without hardware virtualization.
+            #expect(!HostVirtualization.detect().isHardwareAssisted)
+            #expect(vcpu == 0)
+            #expect(rip != nil)
+            #expect(error.isEmulationFailure)
+            #expect(error.instructionBytes.first == 0xcc)
+        case .tripleFault(let vcpu, let rip):
+            // Hardware delivers the breakpoint, and the empty IDT makes it a triple fault.
+            #expect(HostVirtualization.detect().isHardwareAssisted)
+            #expect(vcpu == 0 && rip != nil)
+        default:
+            Issue.record("expected an emulation failure or a triple fault, got \(report.reason)")
+        }
+    }
+
     @Test("an unknown port reads as all ones, is counted, and the guest runs on")
     func unknownPort() throws {
         let (output, report) = try boot(commandLine: "testguest.quiet testguest.port=0x510")

@@ -5,7 +5,7 @@
  * command line, the e820 map, the initrd), prints it over the serial console, runs the
  * checks its command line asks for, and ends the VM. Options (see README.md):
  *   testguest.quiet  testguest.outs=N  testguest.port=0xNNNN  testguest.echo=N
- *   testguest.triplefault  testguest.exit=N
+ *   testguest.triplefault  testguest.int3  testguest.exit=N
  * Integer-only, freestanding: no SSE, no x87, no int3 (see the project's host notes).
  */
 #include "guest.h"
@@ -169,6 +169,15 @@ static void do_triple_fault(void) {
     __asm__ volatile("lidt %0\n\txor %%ecx, %%ecx\n\tdiv %%ecx" : : "m"(empty) : "eax", "ecx", "edx");
 }
 
+static void do_int3(void) {
+    put_string("int3: now\n");
+    /* A breakpoint trap. Where KVM runs guests through its instruction emulator (no
+     * VT-x/AMD-V), the emulator cannot run it and the VMM reports an emulation failure;
+     * on other hosts the empty IDT turns it into a triple fault. Either way the VMM
+     * must say where the guest stopped. */
+    __asm__ volatile(".byte 0xcc");
+}
+
 /* --- Entry ---------------------------------------------------------------------- */
 
 void guest_main(const u8 *params) {
@@ -182,6 +191,7 @@ void guest_main(const u8 *params) {
     if ((option = find_option("testguest.port"))) do_port((u16)option_value(option, 0));
     if ((option = find_option("testguest.echo"))) do_echo(option_value(option, 1));
     if (find_option("testguest.triplefault")) do_triple_fault();
+    if (find_option("testguest.int3")) do_int3();
 
     if ((option = find_option("testguest.exit"))) {
         u64 value = option_value(option, 0);
