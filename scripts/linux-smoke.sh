@@ -13,7 +13,7 @@
 #      SwiftVMM's diagnosis of the instruction KVM's emulator could not run.
 # On a host without VT-x/AMD-V, KVM emulates every guest instruction: Linux gets as far
 # as its memory set-up in a minute or two, then stops at an instruction the emulator
-# cannot run (HOST-NOTES: cmpxchg16b). The checks above hold either way.
+# cannot run (Debian's kernel: cmpxchg16b). The checks above hold either way.
 #
 #   scripts/linux-smoke.sh [path/to/swiftvmm]
 set -euo pipefail
