@@ -85,10 +85,15 @@ public struct Serial8250: ByteRegisterDevice {
     /// many were accepted: the rest did not fit in the receive FIFO and should be
     /// offered again later, so host input is never lost to an overrun.
     ///
-    /// In loopback mode the receiver is disconnected from the line, so nothing is
-    /// accepted until the guest leaves it.
+    /// The host sends only while the guest asserts MCR.DTR, "data terminal ready",
+    /// RS-232's signal that the computer is ready to receive (a terminal that honours
+    /// DTR/DSR handshaking). Input that arrives earlier waits on the host instead of
+    /// being dropped by the driver's start-up, which clears the receive FIFO: Linux
+    /// raises DTR when a program opens the port (tty_port_raise_dtr_rts), after its
+    /// 8250 driver has reset the UART. In loopback mode the receiver is disconnected
+    /// from the line, so nothing is accepted until the guest leaves it.
     public mutating func receive(_ bytes: [UInt8]) -> Int {
-        guard !isLoopback else { return 0 }
+        guard isTerminalReady, !isLoopback else { return 0 }
         let accepted = min(bytes.count, receiveCapacity - receiveBuffer.count)
         receiveBuffer.append(contentsOf: bytes.prefix(accepted))
         updateInterruptLine()
@@ -157,6 +162,9 @@ public struct Serial8250: ByteRegisterDevice {
 
     /// MCR.LOOP.
     private var isLoopback: Bool { modemControl & MCR.loopback != 0 }
+
+    /// MCR.DTR: the guest is ready for the host to send.
+    private var isTerminalReady: Bool { modemControl & MCR.dataTerminalReady != 0 }
 
     /// How many bytes the receiver holds: the FIFO, or RBR alone in character mode.
     private var receiveCapacity: Int { fifosEnabled ? Self.receiveBufferCapacity : 1 }

@@ -38,11 +38,18 @@ public final class Console: Sendable {
                 guard count > 0 else { return }  // end of input: the guest just gets no more
                 let (bytes, command) = filter.filter(Array(buffer[0..<count]))
                 var pending = bytes[...]
+                var wait = Self.retryMicroseconds.lowerBound
                 while !pending.isEmpty && isRunning() {
                     let accepted = uart.withLock { $0.receive(Array(pending)) }
                     pending = pending.dropFirst(accepted)
-                    // The guest has not drained its receive FIFO yet: try again shortly.
-                    if accepted == 0 { usleep(Self.retryMicroseconds) }
+                    // The guest has not drained its receive FIFO yet, or has not raised
+                    // DTR: try again, sooner while it is taking bytes, later while not.
+                    if accepted == 0 {
+                        usleep(wait)
+                        wait = min(wait * 2, Self.retryMicroseconds.upperBound)
+                    } else {
+                        wait = Self.retryMicroseconds.lowerBound
+                    }
                 }
                 switch command {
                 case .quit?: onCommand(.quit); return
@@ -53,7 +60,10 @@ public final class Console: Sendable {
         }
     }
 
-    static let retryMicroseconds: useconds_t = 1000
+    /// How long the reader waits before offering refused input again: from 1 ms, doubling
+    /// while the UART keeps refusing, up to 50 ms (a guest that never raises DTR costs
+    /// 20 wake-ups a second).
+    static let retryMicroseconds: ClosedRange<useconds_t> = 1000...50_000
 }
 
 /// Writes bytes to a file descriptor (stdout), promptly and unbuffered, so a console

@@ -42,6 +42,8 @@ struct LegacyPortsTests {
         #expect(bus.write(at: 0x3f8, size: 1, value: 0x4f) == DeviceEffect.none)
         #expect(output.bytes == [0x4f])
         #expect(bus.write(at: 0x3f9, size: 1, value: 0x01) == DeviceEffect.none)  // IER.ERBFI
+        #expect(serial.withLock { $0.receive([0x6b]) } == 0)  // not before the guest raises DTR
+        #expect(bus.write(at: 0x3fc, size: 1, value: 0x01) == DeviceEffect.none)  // MCR.DTR
         #expect(serial.withLock { $0.receive([0x6b]) } == 1)
         #expect(line.levels == [true])
         #expect(bus.read(at: 0x3fd, size: 1)! & 0x01 == 0x01)  // LSR.DR

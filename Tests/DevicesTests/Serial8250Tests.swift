@@ -21,6 +21,9 @@ private struct UART {
     }
 
     mutating func receive(_ bytes: [UInt8]) -> Int { device.receive(bytes) }
+
+    /// MCR.DTR: what a driver sets when it is ready to receive; host input waits for it.
+    mutating func raiseDTR() { write(Serial8250.Register.modemControl, Serial8250.MCR.dataTerminalReady) }
 }
 
 private typealias Register = Serial8250.Register
@@ -184,6 +187,7 @@ struct Serial8250Tests {
     @Test("16550A: received bytes set LSR.DR and come out of RBR in order")
     func receiveInOrder() {
         var uart = UART()
+        uart.raiseDTR()
         uart.write(Register.interruptIdentification, FCR.enableFIFOs)
         #expect(uart.receive(Array("abc".utf8)) == 3)
         var received: [UInt8] = []
@@ -196,6 +200,7 @@ struct Serial8250Tests {
     @Test("16550A: IER.ERBFI raises a received-data interrupt until RBR is drained")
     func receivedDataInterrupt() {
         var uart = UART()
+        uart.raiseDTR()
         uart.write(Register.interruptIdentification, FCR.enableFIFOs)
         uart.write(Register.interruptEnable, IER.receivedDataAvailable)
         #expect(uart.line.levels.isEmpty)
@@ -218,6 +223,7 @@ struct Serial8250Tests {
     @Test("16550A: host input beyond the receive FIFO is refused, not overrun")
     func receiveRefusesWhenFull() {
         var uart = UART()
+        uart.raiseDTR()
         uart.write(Register.interruptIdentification, FCR.enableFIFOs)
         let capacity = Serial8250.receiveBufferCapacity
         let input = (0..<capacity + 10).map { UInt8(truncatingIfNeeded: $0) }
@@ -231,6 +237,7 @@ struct Serial8250Tests {
     @Test("16550A: with FIFOs disabled the receiver holds a single byte")
     func characterModeHoldsOneByte() {
         var uart = UART()
+        uart.raiseDTR()
         #expect(uart.receive([0x61, 0x62]) == 1)
         #expect(uart.read(Register.data) == 0x61)
         #expect(uart.read(Register.lineStatus) & LSR.dataReady == 0)
@@ -289,6 +296,7 @@ struct Serial8250Tests {
     @Test("16550A: FCR bit 1 clears the receive FIFO, and only when bit 0 is written too")
     func fcrClearsReceiveFIFO() {
         var uart = UART()
+        uart.raiseDTR()
         uart.write(Register.interruptIdentification, FCR.enableFIFOs)
         uart.write(Register.interruptEnable, IER.receivedDataAvailable)
         #expect(uart.receive([1, 2, 3]) == 3)
@@ -308,6 +316,7 @@ struct Serial8250Tests {
     @Test("16550A: leaving FIFO mode empties the receive FIFO")
     func disablingFIFOsClearsThem() {
         var uart = UART()
+        uart.raiseDTR()
         uart.write(Register.interruptIdentification, FCR.enableFIFOs)
         #expect(uart.receive([1, 2]) == 2)
         // Linux's serial8250_clear_fifos ends with FCR = 0.
@@ -345,6 +354,7 @@ struct Serial8250Tests {
     @Test("16550A: an IIR read acknowledges THR empty only when it is the reported source")
     func iirReadAcknowledgesOnlyTheReportedSource() {
         var uart = UART()
+        uart.raiseDTR()
         uart.write(Register.interruptIdentification, FCR.enableFIFOs)
         uart.write(
             Register.interruptEnable,
@@ -362,6 +372,7 @@ struct Serial8250Tests {
     @Test("16550A: the interrupt line changes level only on transitions")
     func interruptLineTransitionsOnly() {
         var uart = UART()
+        uart.raiseDTR()
         uart.write(Register.interruptIdentification, FCR.enableFIFOs)
         uart.write(Register.interruptEnable, IER.receivedDataAvailable | IER.modemStatus)
         #expect(uart.receive([1]) == 1)  // raise
@@ -456,9 +467,25 @@ struct Serial8250Tests {
     func loopbackRefusesHostInput() {
         var uart = UART()
         uart.write(Register.interruptIdentification, FCR.enableFIFOs)
-        uart.write(Register.modemControl, MCR.loopback)
+        uart.write(Register.modemControl, MCR.loopback | MCR.dataTerminalReady)
         #expect(uart.receive([1, 2, 3]) == 0)
-        uart.write(Register.modemControl, 0)
+        uart.write(Register.modemControl, MCR.dataTerminalReady)
         #expect(uart.receive([1, 2, 3]) == 3)
+    }
+
+    @Test("16550A: host input waits until the guest raises MCR.DTR, and stops when it drops it")
+    func inputWaitsForDTR() {
+        var uart = UART()
+        uart.write(Register.interruptIdentification, FCR.enableFIFOs)
+        #expect(uart.receive([1, 2, 3]) == 0)
+        #expect(uart.read(Register.lineStatus) & LSR.dataReady == 0)
+        // RTS alone is not enough: DTR says the terminal is ready.
+        uart.write(Register.modemControl, MCR.requestToSend | MCR.out2)
+        #expect(uart.receive([1, 2, 3]) == 0)
+        uart.raiseDTR()
+        #expect(uart.receive([1, 2, 3]) == 3)
+        uart.write(Register.modemControl, 0)
+        #expect(uart.receive([4]) == 0)
+        #expect(uart.read(Register.data) == 1)
     }
 }
