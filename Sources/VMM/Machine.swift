@@ -47,6 +47,13 @@ public final class Machine: Sendable {
     public static func build(
         _ configuration: MachineConfiguration, console: Console, kvmPath: String = KVMSystem.defaultPath
     ) throws(MachineError) -> Machine {
+        try build(configuration, console: console, kvmPath: kvmPath, extraFlushes: [])
+    }
+
+    /// `build`, with flushes to run after the machine's own (tests watch the order).
+    static func build(
+        _ configuration: MachineConfiguration, console: Console, kvmPath: String, extraFlushes: [DeviceFlush]
+    ) throws(MachineError) -> Machine {
         // 1. User inputs first: nothing touches KVM until they are known to be good.
         let (kernelName, kernelBytes) = try loadKernel(configuration.kernel)
         var initrd: (path: String, fd: Int32, size: UInt64)? = nil
@@ -121,7 +128,8 @@ public final class Machine: Sendable {
         }
         let handler = ExitHandler(portBus: portBus, mmioBus: IOBus())
         // Devices that hold guest data until it is written out (disks) add their flush.
-        let flushes: [DeviceFlush] = []
+        var flushes: [DeviceFlush] = []
+        flushes += extraFlushes
 
         // 5. vCPUs: the boot processor starts at the kernel's entry; the others wait in
         // KVM_RUN for the INIT and start-up IPIs the guest sends them.
