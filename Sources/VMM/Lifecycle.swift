@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// ```
 ///  created --start()--> running --beginStopping(reason)--> stopping --finishStopping()--> stopped
-///     \________________________beginStopping(reason)_________/^
+///     |                                                        ^
+///     +----------------- beginStopping(reason) ----------------+   (stopped before it ran)
 /// ```
 /// - running: vCPU loops enter KVM_RUN while `isRunning` holds.
 /// - stopping: entered by the first stop (a vCPU's exit event: reset, debug exit, triple

@@ -101,8 +101,10 @@ struct MachineTests {
 
     @Test("with two vCPUs, the one still waiting for its start-up IPI is stopped too")
     func stopsWaitingApplicationProcessor() throws {
-        let (output, report) = try boot(commandLine: "testguest.quiet", vcpus: 2)
+        // testguest.nosmp: the guest sends no INIT or SIPI, so vCPU 1 never leaves KVM_RUN's wait.
+        let (output, report) = try boot(commandLine: "testguest.quiet testguest.nosmp", vcpus: 2)
         #expect(output.contains("Hello from the SwiftVMM demo guest!"))
+        #expect(output.contains("not starting the other CPUs"))
         #expect(report.reason == .reset)
     }
 }
