@@ -136,8 +136,9 @@ static void ap_main(void) {
     u32 a, b, c, d, initial, x2apic;
     cpuid(1, &a, &b, &c, &d);
     initial = b >> 24;
-    cpuid(0xb, &a, &b, &c, &d);
-    x2apic = d;
+    x2apic = id; /* leaf 0xB, where the host's CPUID has it */
+    cpuid(0, &a, &b, &c, &d);
+    if (a >= 0xb) cpuid(0xb, &a, &b, &c, &d), x2apic = d;
     u32 action = next_ap_action, value = next_ap_value;
 
     console_lock();

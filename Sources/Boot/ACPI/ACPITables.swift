@@ -14,6 +14,9 @@ import GuestMemory
 /// ACPI-reclaimable (e820 type 3), because the RSDP must stay findable in the BIOS area,
 /// and an OS that reclaims the range would reclaim the RSDP with it. Like everything
 /// else in Boot, building the tables writes no guest memory: they are `writes` of a plan.
+///
+/// There is no MCFG: PCI configuration space is reached through ports 0xcf8 and 0xcfc
+/// (configuration mechanism #1), not through memory-mapped ECAM.
 public struct ACPITables: Sendable {
     /// One table and where it goes.
     public struct Table: Sendable {
