@@ -11,6 +11,13 @@ public enum BootError: Error, Equatable, Sendable, CustomStringConvertible {
     case entryOutsideImage(UInt64)
     case commandLineTooLong(length: Int, limit: Int)
     case initrdTooLarge(size: UInt64, room: UInt64)
+    case acpiTablesTooLarge(vcpuCount: Int, size: UInt64, capacity: UInt64)
+
+    /// True when the problem is the machine's size (`--cpus`), not a file's.
+    public var concernsMachine: Bool {
+        if case .acpiTablesTooLarge = self { return true }
+        return false
+    }
 
     /// True when the problem is the initrd's, so the initrd's path should be named.
     public var concernsInitrd: Bool {
@@ -43,6 +50,9 @@ public enum BootError: Error, Equatable, Sendable, CustomStringConvertible {
         case .initrdTooLarge(let size, let room):
             return "the initrd (\(size >> 20) MiB) does not fit: \(room >> 20) MiB of RAM is free "
                 + "between the kernel and the initrd limit; give the guest more --memory"
+        case .acpiTablesTooLarge(let vcpuCount, let size, let capacity):
+            return "--cpus \(vcpuCount): the ACPI tables for that many vCPUs need \(size) bytes, "
+                + "more than the \(capacity) bytes reserved for them"
         }
     }
 }

@@ -23,6 +23,8 @@ public struct BootPlan: Sendable {
     public let initrd: (address: GuestAddress, size: UInt64)?
     public let cpu: BootCPUState
     public let e820: E820Map
+    /// The ACPI tables, among `writes`; the zero page points at their RSDP.
+    public let acpiTables: ACPITables
     /// The first address past the kernel (its loaded image, or load address + init_size).
     public let kernelEnd: GuestAddress
 
@@ -35,9 +37,11 @@ public struct BootPlan: Sendable {
 
     /// Plans a boot of `kernel` (a bzImage or ELF vmlinux file's bytes) in `ramSize` bytes
     /// of guest RAM laid out as `Layout.ramRegions(ramSize:)`, with an initrd of
-    /// `initrdSize` bytes and `commandLine`.
+    /// `initrdSize` bytes and `commandLine`, on a machine of `vcpuCount` vCPUs and the
+    /// devices `platform` describes to the guest's ACPI.
     public static func plan(
-        kernel file: [UInt8], initrdSize: UInt64?, commandLine: String, ramSize: UInt64
+        kernel file: [UInt8], initrdSize: UInt64?, commandLine: String, ramSize: UInt64,
+        vcpuCount: Int = 1, platform: ACPIPlatform = ACPIPlatform()
     ) throws(BootError) -> BootPlan {
         let regions = Layout.ramRegions(ramSize: ramSize)
         let lowRAMEnd = regions[0].start.rawValue + regions[0].size
@@ -80,18 +84,21 @@ public struct BootPlan: Sendable {
             initrd = (address, size)
         }
 
+        let acpi = try ACPITables.build(vcpuCount: vcpuCount, platform: platform)
         let e820 = E820Map(ramRegions: regions)
         let zeroPage = ZeroPage.bytes(.init(
-            header: kernel.setupHeader, commandLineSize: kernel.commandLineSize, initrd: initrd, e820: e820))
+            header: kernel.setupHeader, commandLineSize: kernel.commandLineSize, initrd: initrd, e820: e820,
+            acpiRSDP: acpi.rsdpAddress))
         writes += [
             MemoryWrite(address: Layout.gdt, bytes: GDT.bytes[...], what: "boot GDT"),
             MemoryWrite(address: Layout.pageTables, bytes: PageTables.bytes[...], what: "page tables"),
             MemoryWrite(address: Layout.zeroPage, bytes: zeroPage[...], what: "zero page"),
             MemoryWrite(address: Layout.commandLine, bytes: (commandLineBytes + [0])[...], what: "command line"),
-        ]
+        ] + acpi.writes
         return BootPlan(
             format: kernel.format, writes: writes, initrd: initrd,
-            cpu: .longMode(entry: GuestAddress(kernel.entry)), e820: e820, kernelEnd: GuestAddress(kernel.end))
+            cpu: .longMode(entry: GuestAddress(kernel.entry)), e820: e820, acpiTables: acpi,
+            kernelEnd: GuestAddress(kernel.end))
     }
 
     /// Writes the plan into guest memory. Guest RAM starts zeroed (a fresh anonymous

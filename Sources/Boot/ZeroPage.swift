@@ -10,6 +10,8 @@ enum ZeroPage {
         var commandLineSize: Int
         var initrd: (address: GuestAddress, size: UInt64)?
         var e820: E820Map
+        /// Where the ACPI RSDP is, so the kernel need not search for it.
+        var acpiRSDP: GuestAddress?
     }
 
     static func bytes(_ inputs: Inputs) -> [UInt8] {
@@ -41,6 +43,11 @@ enum ZeroPage {
             page.write(UInt32(truncatingIfNeeded: initrd.size), at: ZeroPageField.ramdiskSize)
             page.write(UInt32(truncatingIfNeeded: initrd.size >> 32), at: ZeroPageField.extRamdiskSize)
         }
+
+        // boot_params.acpi_rsdp_addr (zero-page.rst, offset 0x070). Boot protocol 2.14
+        // first put an RSDP field in the setup header; boot.rst ("Protocol 2.14") now
+        // says not to use that one, and kernels read this one.
+        if let rsdp = inputs.acpiRSDP { page.write(rsdp.rawValue, at: ZeroPageField.acpiRSDPAddr) }
 
         let table = inputs.e820.tableBytes
         precondition(inputs.e820.entries.count <= ZeroPageField.e820MaxEntries, "too many e820 entries")

@@ -17,6 +17,7 @@ enum ZeroPageField {
     static let extRamdiskImage = offset(\.ext_ramdisk_image)
     static let extRamdiskSize = offset(\.ext_ramdisk_size)
     static let extCmdLinePtr = offset(\.ext_cmd_line_ptr)
+    static let acpiRSDPAddr = offset(\.acpi_rsdp_addr)
     static let e820Entries = offset(\.e820_entries)
     static let e820Table = offset(\.e820_table)
     /// The setup header, copied from a bzImage at the same offset (0x1f1).

@@ -107,6 +107,9 @@ public enum Layout {
     public static let kvmPrivateSize: UInt64 = 4 * pageSize
     /// The I/O APIC's registers (Intel 82093AA datasheet, default base).
     public static let ioAPIC = GuestAddress(0xfec0_0000)
+    /// The I/O APIC's ID, as the MADT states it: 0, the ID register's value after
+    /// KVM's reset of its in-kernel I/O APIC (an ID the guest may reprogram).
+    public static let ioAPICID: UInt8 = 0
     /// The local APIC's registers (Intel SDM vol. 3A, 11.4.1, default base).
     public static let localAPIC = GuestAddress(0xfee0_0000)
 

@@ -33,10 +33,6 @@ public enum Arguments {
         case cpus = "--cpus"
     }
 
-    /// How many vCPUs `run` accepts. The machine itself runs any number (one thread
-    /// each); a guest can only find more than one through ACPI's MADT.
-    static let supportedVCPUs = 1
-
     public static func parse(_ arguments: [String]) throws(UsageError) -> Command {
         guard let first = arguments.first else { return .help }
         let rest = Array(arguments.dropFirst())
@@ -112,10 +108,7 @@ public enum Arguments {
             guard let count = Int(value), count >= 1 else {
                 throw UsageError(message: "--cpus '\(value)': not a whole number of at least 1")
             }
-            guard count <= Arguments.supportedVCPUs else {
-                throw UsageError(message: "--cpus \(count): SwiftVMM starts \(Arguments.supportedVCPUs) vCPU so far; "
-                    + "guests find more CPUs through ACPI tables, which it does not build yet")
-            }
+            // The upper bound is the host's (KVM_CAP_MAX_VCPUS): the machine checks it.
             configuration.vcpuCount = count
         }
     }

@@ -20,7 +20,8 @@ enum HelpText {
           --cmdline STRING  the kernel command line
                             (default: "\(MachineConfiguration.defaultCommandLine)")
           --memory SIZE     guest RAM: 512M, 2G, or a plain number of MiB (default 512M)
-          --cpus N          virtual CPUs (default 1)
+          --cpus N          virtual CPUs, 1 up to this host's KVM limit (default 1); the
+                            guest finds them in its ACPI tables and starts them itself
 
         CONSOLE
           The guest's first serial port (ttyS0) is this terminal: its output goes to

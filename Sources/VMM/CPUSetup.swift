@@ -8,7 +8,9 @@ import KVM
 /// The boot processor also gets the registers of the Linux 64-bit boot protocol
 /// (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol"): long mode, paging with an
 /// identity map, flat segments from the boot GDT, RSI pointing at the zero page.
-/// Application processors keep KVM's reset state and wait for INIT and SIPI.
+/// Application processors keep KVM's reset state and wait, inside KVM_RUN, for the INIT
+/// and start-up IPIs the guest sends through its local APIC, as on hardware (Intel SDM
+/// vol. 3A, 9.4 "Multiple-Processor (MP) Initialization").
 enum CPUSetup {
     /// x87 control word at reset (SDM vol. 1, 8.1.5): all exceptions masked.
     static let fpuControlWordDefault: UInt16 = 0x37f
@@ -26,7 +28,17 @@ enum CPUSetup {
         try vcpu.setFPU(fpu)
         try LocalAPIC.configureVirtualWire(vcpu)
         if let boot { try enterLongMode(vcpu, boot) }
+        try vcpu.setMPState(boot == nil ? applicationProcessorState : bootProcessorState)
     }
+
+    /// KVM's multiprocessing states (api.rst 4.38, KVM_GET_MP_STATE). KVM already starts
+    /// vCPU 0 runnable and the others uninitialized when the local APIC is in the kernel;
+    /// SwiftVMM says so itself rather than rely on which vCPU KVM deems the boot one.
+    /// The boot processor runs from its first KVM_RUN.
+    static let bootProcessorState = UInt32(KVM_MP_STATE_RUNNABLE)
+    /// An application processor "has not yet received an INIT signal": KVM_RUN blocks
+    /// until INIT, then until a start-up IPI, and enters the guest at the SIPI's vector.
+    static let applicationProcessorState = UInt32(KVM_MP_STATE_UNINITIALIZED)
 
     /// Loads the boot protocol's register state.
     static func enterLongMode(_ vcpu: VCPU, _ boot: BootCPUState) throws(KVMError) {

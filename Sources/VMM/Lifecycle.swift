@@ -2,6 +2,18 @@ import Synchronization
 
 /// A machine's life: created, running, stopping, stopped. The first stop reason wins;
 /// later ones (the other vCPUs noticing) are ignored.
+///
+/// ```
+///  created --start()--> running --beginStopping(reason)--> stopping --finishStopping()--> stopped
+///     |                                                        ^
+///     +----------------- beginStopping(reason) ----------------+   (stopped before it ran)
+/// ```
+/// - running: vCPU loops enter KVM_RUN while `isRunning` holds.
+/// - stopping: entered by the first stop (a vCPU's exit event: reset, debug exit, triple
+///   fault, an error; the user; a signal). Its caller kicks every vCPU out of KVM_RUN,
+///   and each loop ends at its next check of `isRunning`.
+/// - stopped: every vCPU thread has left KVM_RUN and every device has flushed; only
+///   then does `Machine.run()` return.
 final class Lifecycle: Sendable {
     enum State: Sendable, Equatable {
         case created
@@ -33,7 +45,8 @@ final class Lifecycle: Sendable {
         }
     }
 
-    /// Marks the machine stopped once every vCPU has left KVM_RUN; returns the reason.
+    /// Marks the machine stopped once every vCPU has left KVM_RUN and the devices have
+    /// flushed; returns the reason.
     func finishStopping() -> StopReason {
         state.withLock { state in
             switch state {

@@ -22,13 +22,15 @@ public final class Machine: Sendable {
     let uart: DeviceSlot<Serial8250>
     let console: Console
     let lifecycle = Lifecycle()
+    /// Run once every vCPU thread has left KVM_RUN (see `DeviceFlush`).
+    let flushes: [DeviceFlush]
     /// What was loaded where, for messages.
     public let bootSummary: String
 
     private init(
         configuration: MachineConfiguration, vm: VirtualMachine, memory: GuestMemory,
         threads: [VCPUThread], handler: ExitHandler, uart: DeviceSlot<Serial8250>,
-        console: Console, bootSummary: String
+        console: Console, flushes: [DeviceFlush], bootSummary: String
     ) {
         self.configuration = configuration
         self.vm = vm
@@ -37,12 +39,20 @@ public final class Machine: Sendable {
         self.handler = handler
         self.uart = uart
         self.console = console
+        self.flushes = flushes
         self.bootSummary = bootSummary
     }
 
     /// Builds a machine from `configuration`, with its serial console on `console`.
     public static func build(
         _ configuration: MachineConfiguration, console: Console, kvmPath: String = KVMSystem.defaultPath
+    ) throws(MachineError) -> Machine {
+        try build(configuration, console: console, kvmPath: kvmPath, extraFlushes: [])
+    }
+
+    /// `build`, with flushes to run after the machine's own (tests watch the order).
+    static func build(
+        _ configuration: MachineConfiguration, console: Console, kvmPath: String, extraFlushes: [DeviceFlush]
     ) throws(MachineError) -> Machine {
         // 1. User inputs first: nothing touches KVM until they are known to be good.
         let (kernelName, kernelBytes) = try loadKernel(configuration.kernel)
@@ -58,7 +68,8 @@ public final class Machine: Sendable {
         do {
             plan = try BootPlan.plan(
                 kernel: kernelBytes, initrdSize: initrd?.size,
-                commandLine: configuration.commandLine, ramSize: configuration.memorySize)
+                commandLine: configuration.commandLine, ramSize: configuration.memorySize,
+                vcpuCount: configuration.vcpuCount, platform: MachinePlatform.acpi())
         } catch {
             throw .badInput(describe(error, kernel: kernelName, initrd: initrd?.path))
         }
@@ -116,6 +127,9 @@ public final class Machine: Sendable {
             throw .setup("cannot place devices: \(error)")
         }
         let handler = ExitHandler(portBus: portBus, mmioBus: IOBus())
+        // Devices that hold guest data until it is written out (disks) add their flush.
+        var flushes: [DeviceFlush] = []
+        flushes += extraFlushes
 
         // 5. vCPUs: the boot processor starts at the kernel's entry; the others wait in
         // KVM_RUN for the INIT and start-up IPIs the guest sends them.
@@ -135,14 +149,15 @@ public final class Machine: Sendable {
 
         return Machine(
             configuration: configuration, vm: vm, memory: memory, threads: threads,
-            handler: handler, uart: uart, console: console,
+            handler: handler, uart: uart, console: console, flushes: flushes,
             bootSummary: "\(kernelName): \(plan.summary)")
     }
 
     // MARK: Running
 
     /// Runs the machine until it stops, and reports why. Blocks the calling thread;
-    /// returns only after every vCPU thread has left KVM_RUN.
+    /// returns only after every vCPU thread has left KVM_RUN and every device has
+    /// flushed. The first stop, from any vCPU or any other thread, stops every vCPU.
     public func run() -> MachineReport {
         VCPUThread.installKickHandler()
         lifecycle.start()
@@ -154,9 +169,12 @@ public final class Machine: Sendable {
             into: uart, isRunning: { [lifecycle] in lifecycle.isRunning },
             onCommand: { [self] command in if command == .quit { stop(.userQuit) } })
         group.wait()
+        // Every vCPU thread is out of KVM_RUN: no guest request can reach a device now.
+        let flushErrors = DeviceFlush.runAll(flushes)
         let reason = lifecycle.finishStopping()
         return MachineReport(
             reason: reason,
+            flushErrors: flushErrors,
             unknownPortAccesses: handler.counters.unknownPortAccesses,
             firstUnknownPort: handler.counters.firstUnknownPortNumber,
             unknownMMIOAccesses: handler.counters.unknownMMIOAccesses)
@@ -230,6 +248,7 @@ public final class Machine: Sendable {
     }
 
     private static func describe(_ error: any Error, kernel: String, initrd: String?) -> String {
+        if let error = error as? BootError, error.concernsMachine { return "\(error)" }
         if let error = error as? BootError, error.concernsInitrd, let initrd {
             return "initrd \(initrd): \(error)"
         }
@@ -240,6 +259,8 @@ public final class Machine: Sendable {
 /// How a run ended, for the CLI's exit status and messages.
 public struct MachineReport: Sendable {
     public let reason: StopReason
+    /// One message per device whose flush failed after the vCPUs stopped.
+    public let flushErrors: [String]
     public let unknownPortAccesses: Int
     public let firstUnknownPort: UInt16?
     public let unknownMMIOAccesses: Int

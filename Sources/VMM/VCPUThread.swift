@@ -50,6 +50,9 @@ final class VCPUThread: Sendable {
         }
     }
 
+    /// True while the run loop is on its thread (between KVM_RUNs or inside one).
+    var isRunningLoop: Bool { thread.withLock { $0 != nil } }
+
     /// Makes the vCPU leave KVM_RUN promptly. Safe from any thread, at any time.
     func kick() {
         vcpu.requestImmediateExit(true)

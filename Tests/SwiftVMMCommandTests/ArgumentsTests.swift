@@ -15,6 +15,12 @@ struct ArgumentsTests {
             memorySize: 2 << 30, vcpuCount: 1)))
     }
 
+    @Test("--cpus takes any count from 1 up; the host's KVM limit is the machine's to check")
+    func cpus() throws {
+        #expect(try Arguments.parse(["run", "--cpus", "4"]) == .run(MachineConfiguration(vcpuCount: 4)))
+        #expect(try Arguments.parse(["run", "--cpus=1024"]) == .run(MachineConfiguration(vcpuCount: 1024)))
+    }
+
     @Test("run with no kernel boots the demo guest with the defaults")
     func demo() throws {
         #expect(try Arguments.parse(["run"]) == .run(MachineConfiguration()))

@@ -24,7 +24,12 @@ enum SwiftVMMProcess {
         let stderr: String
     }
 
-    static func run(_ arguments: [String], stdin: Data? = nil, signalAfter: (Double, Int32)? = nil) throws -> Result {
+    /// Runs swiftvmm with `arguments`. `stdin` is written once stdout shows `stdinAfter`
+    /// (or at once without it), then stdin is closed.
+    static func run(
+        _ arguments: [String], stdin: Data? = nil, stdinAfter marker: String? = nil,
+        signalAfter: (Double, Int32)? = nil
+    ) throws -> Result {
         guard let executable else {
             Issue.record("the swiftvmm executable was not built next to the tests")
             return Result(status: -1, stdout: "", stderr: "")
@@ -37,13 +42,21 @@ enum SwiftVMMProcess {
         process.standardError = err
         process.standardInput = input
         try process.run()
+        var stdoutData = Data()
+        if let marker {
+            while !String(decoding: stdoutData, as: UTF8.self).contains(marker) {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                stdoutData += chunk
+            }
+        }
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         if let (delay, signal) = signalAfter {
             Thread.sleep(forTimeInterval: delay)
             kill(process.processIdentifier, signal)
         }
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        stdoutData += out.fileHandleForReading.readDataToEndOfFile()
         let stderrData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(
@@ -115,6 +128,14 @@ struct CLIInputTests {
         #expect(result.stderr.contains("--memory 1000000M: more than this host's"))
     }
 
+    @Test("more vCPUs than the ACPI tables can list exits 2 naming --cpus, before anything runs")
+    func tooManyCPUs() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cpus", "100000"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--cpus 100000: the ACPI tables for that many vCPUs need"))
+        #expect(result.stdout.isEmpty)
+    }
+
     @Test("a command line longer than the kernel accepts exits 2")
     func commandLineTooLong() throws {
         let result = try SwiftVMMProcess.run(["run", "--cmdline", String(repeating: "x", count: 5000)])
@@ -131,6 +152,15 @@ struct CLIRunTests {
         #expect(result.status == 0)
         #expect(result.stdout.contains("Hello from the SwiftVMM demo guest!"))
         #expect(result.stdout.contains("Goodbye"))
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test("swiftvmm run --cpus 4: the demo guest finds four CPUs and starts them all")
+    func fourCPUs() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cpus", "4"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("CPUs: 4 in the ACPI MADT"))
+        #expect(result.stdout.contains("CPUs: 4 of 4 running"))
         #expect(result.stderr.isEmpty)
     }
 
@@ -165,7 +195,9 @@ struct CLIRunTests {
 
     @Test("stdin reaches the guest's serial port")
     func stdinReachesGuest() throws {
-        let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.echo=2"], stdin: Data("ok".utf8))
+        // Sent once the guest asks: its UART set-up empties the receiver, as a 16550A's does.
+        let result = try SwiftVMMProcess.run(
+            ["run", "--cmdline", "testguest.quiet testguest.echo=2"], stdin: Data("ok".utf8), stdinAfter: "echo: send")
         #expect(result.status == 0)
         #expect(result.stdout.contains("echo: got \"ok\""))
     }

@@ -96,10 +96,16 @@ struct MachineTests {
     func consoleInput() throws {
         var pipeFDs: [Int32] = [0, 0]
         #expect(pipe(&pipeFDs) == 0)
-        let message = Array("hi!".utf8)
-        #expect(write(pipeFDs[1], message, message.count) == message.count)
+        let writer = pipeFDs[1]
         defer { close(pipeFDs[1]); close(pipeFDs[0]) }  // the writer first: EOF wakes the reader
-        let (output, report) = try boot(commandLine: "testguest.quiet testguest.echo=3", inputFD: pipeFDs[0])
+        // Type only once the guest asks: its UART set-up (entering FIFO mode) empties the
+        // receiver, as a 16550A's does, so bytes sent before it would be lost.
+        let (output, report) = try boot(commandLine: "testguest.quiet testguest.echo=3", inputFD: pipeFDs[0]) { machine in
+            let output = machine.console.output as! CapturedOutput
+            for _ in 0..<1000 where !output.text.contains("echo: send") { usleep(10_000) }
+            let message = Array("hi!".utf8)
+            _ = write(writer, message, message.count)
+        }
         #expect(output.contains("echo: got \"hi!\""))
         #expect(report.reason == .reset)
     }
@@ -117,8 +123,10 @@ struct MachineTests {
 
     @Test("with two vCPUs, the one still waiting for its start-up IPI is stopped too")
     func stopsWaitingApplicationProcessor() throws {
-        let (output, report) = try boot(commandLine: "testguest.quiet", vcpus: 2)
+        // testguest.nosmp: the guest sends no INIT or SIPI, so vCPU 1 never leaves KVM_RUN's wait.
+        let (output, report) = try boot(commandLine: "testguest.quiet testguest.nosmp", vcpus: 2)
         #expect(output.contains("Hello from the SwiftVMM demo guest!"))
+        #expect(output.contains("not starting the other CPUs"))
         #expect(report.reason == .reset)
     }
 }

@@ -35,8 +35,13 @@ cd "$here"
 clang "${cflags[@]}" -c start.S -o "$work/start.o"
 clang "${cflags[@]}" -c console.c -o "$work/console.o"
 clang "${cflags[@]}" -c main.c -o "$work/main.o"
+smp_objects=()
+for source in acpi.c smp.c trampoline.S; do
+    clang "${cflags[@]}" -c "$source" -o "$work/${source%.*}.o"
+    smp_objects+=("$work/${source%.*}.o")
+done
 ld.lld -T link.ld --build-id=none -nostdlib -static --strip-all \
-    -o "$work/testguest.elf" "$work/start.o" "$work/main.o" "$work/console.o"
+    -o "$work/testguest.elf" "$work/start.o" "$work/main.o" "$work/console.o" "${smp_objects[@]}"
 llvm-objcopy -O binary "$work/testguest.elf" "$work/payload.bin"
 python3 bzimage.py "$work/testguest.elf" "$work/payload.bin" "$work/testguest.img"
 

@@ -37,4 +37,9 @@ void put_hex(u64 value, int digits);
 void put_decimal(u64 value);
 int console_read(void); /* blocks until a byte arrives */
 
+/* main.c: the command line's testguest.* options, and CPUID. */
+const char *find_option(const char *name); /* just past `name`, or 0 */
+u64 option_value(const char *after_name, u64 fallback);
+void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d);
+
 #endif

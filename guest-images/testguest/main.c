@@ -6,9 +6,12 @@
  * checks its command line asks for, and ends the VM. Options (see README.md):
  *   testguest.quiet  testguest.outs=N  testguest.port=0xNNNN  testguest.echo=N
  *   testguest.triplefault  testguest.int3  testguest.exit=N
- * Integer-only, freestanding: no SSE, no x87, no int3 (see the project's host notes).
+ * and those of smp.c, which starts every CPU the ACPI MADT lists.
+ * Integer-only, freestanding: no SSE, no x87, no int3 (KVM's instruction emulator, which
+ * runs guests on hosts without VT-x/AMD-V, cannot execute them).
  */
 #include "guest.h"
+#include "smp.h"
 
 static const u8 *boot_params;
 
@@ -22,7 +25,7 @@ static const char *command_line(void) { return (const char *)(u64)bp32(BP_CMD_LI
 
 /* Finds the word `name` (or `name=value`) on the command line; returns a pointer just
  * past the name, or 0. */
-static const char *find_option(const char *name) {
+const char *find_option(const char *name) {
     const char *p = command_line();
     while (*p) {
         while (*p == ' ') p++;
@@ -36,7 +39,7 @@ static const char *find_option(const char *name) {
 }
 
 /* Parses a decimal or 0x-prefixed hexadecimal number after '='; `fallback` if none. */
-static u64 option_value(const char *after_name, u64 fallback) {
+u64 option_value(const char *after_name, u64 fallback) {
     if (!after_name || *after_name != '=') return fallback;
     const char *p = after_name + 1;
     u64 value = 0, base = 10;
@@ -54,7 +57,7 @@ static u64 option_value(const char *after_name, u64 fallback) {
 
 /* --- What the guest found ------------------------------------------------------- */
 
-static void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d) {
+void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d) {
     __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
 }
 
@@ -185,6 +188,10 @@ void guest_main(const u8 *params) {
     console_init();
     put_string("Hello from the SwiftVMM demo guest!\n");
     if (!find_option("testguest.quiet")) report_boot();
+    if (!smp_main(params)) {
+        put_string("Goodbye: not every CPU started; exiting through port 0xf4 with value 1.\n");
+        outb(DEBUG_EXIT, 1);
+    }
 
     const char *option;
     if ((option = find_option("testguest.outs"))) do_outs(option_value(option, 0));

@@ -1,0 +1,38 @@
+import Boot
+import Devices
+
+/// The machine's devices as its ACPI tables describe them, built from the device models'
+/// own constants so the tables cannot disagree with the devices.
+enum MachinePlatform {
+    /// The i8042 command that pulses the CPU reset line (I8042's `pulseOutputPort` with
+    /// only bit 0, the reset line, low): the FADT's reset register value.
+    static let i8042ResetCommand: UInt8 = 0xfe
+    /// The CMOS index of the century (IBM PC/AT layout, as the CMOS model implements it).
+    static let cmosCenturyIndex: UInt8 = 0x32
+
+    /// The legacy devices every SwiftVMM machine has. `pciHostBridge` and
+    /// `virtioMMIODevices` describe the machine's other devices, when it has them.
+    static func acpi(
+        pciHostBridge: ACPIPlatform.PCIHostBridge? = nil,
+        virtioMMIODevices: [ACPIPlatform.VirtioMMIODevice] = []
+    ) -> ACPIPlatform {
+        ACPIPlatform(
+            isaDevices: [
+                // PNP0501: a 16550A-compatible UART.
+                .init(name: "COM1", hardwareID: "PNP0501", uniqueID: 1, resources: [
+                    .ioPorts(base: UInt16(LegacyPorts.com1.base), length: UInt8(LegacyPorts.com1.length)),
+                    .isaIRQ(UInt8(LegacyPorts.com1IRQ)),
+                ]),
+                // PNP0303: an IBM enhanced keyboard controller (8042). The model raises
+                // no interrupt, so none is listed.
+                .init(name: "PS2K", hardwareID: "PNP0303", uniqueID: 0, resources: [
+                    .ioPorts(base: UInt16(LegacyPorts.i8042Data.base), length: UInt8(LegacyPorts.i8042Data.length)),
+                    .ioPorts(base: UInt16(LegacyPorts.i8042Command.base), length: UInt8(LegacyPorts.i8042Command.length)),
+                ]),
+            ],
+            pciHostBridge: pciHostBridge,
+            virtioMMIODevices: virtioMMIODevices,
+            resetRegister: .init(port: UInt16(LegacyPorts.i8042Command.base), value: i8042ResetCommand),
+            cmosCenturyIndex: cmosCenturyIndex)
+    }
+}
