@@ -1,15 +1,15 @@
-import Synchronization
+import Locking
 
 /// A device together with the lock that serializes access to it: "the device the bus
 /// sees". vCPU threads reach it through the bus; other threads (the console's input
 /// reader, say) reach it through the slot they were handed when it was registered.
 public final class DeviceSlot<Device: BusDevice>: Sendable {
-    private let state: Mutex<Device>
+    private let state: Locked<Device>
     public let name: String
 
     public init(_ device: Device) {
         self.name = device.name
-        self.state = Mutex(device)
+        self.state = Locked(device)
     }
 
     /// Runs `body` with exclusive access to the device.

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// A machine's life: created, running, stopping, stopped. The first stop reason wins;
 /// later ones (the other vCPUs noticing) are ignored.
@@ -22,7 +22,7 @@ final class Lifecycle: Sendable {
         case stopped(StopReason)
     }
 
-    private let state = Mutex<State>(.created)
+    private let state = Locked<State>(.created)
 
     var current: State { state.withLock { $0 } }
 

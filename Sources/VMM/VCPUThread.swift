@@ -1,6 +1,6 @@
 import Dispatch
 import KVM
-import Synchronization
+import Locking
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +18,7 @@ final class VCPUThread: Sendable {
 
     let vcpu: VCPU
     private let queue: DispatchQueue
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Locked<pthread_t?>(nil)
 
     init(vcpu: VCPU) {
         self.vcpu = vcpu

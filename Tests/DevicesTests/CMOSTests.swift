@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 import Testing
 
 @testable import Devices
@@ -49,7 +49,7 @@ struct CMOSTests {
 
     @Test("MC146818A: every read samples the clock anew")
     func clockIsSampledPerRead() {
-        let now = Mutex(tuesdayEvening)
+        let now = Locked(tuesdayEvening)
         var cmos = CMOS(clock: { now.withLock { $0 } })
         #expect(cmos.read(index: 0x00) == 0x20)
         now.withLock { $0 += 7 }

@@ -1,10 +1,10 @@
-import Synchronization
+import Locking
 
 @testable import Devices
 
 /// An interrupt line that records every level a device drives on it.
 final class RecordingInterruptLine: InterruptLine {
-    private let recorded = Mutex<[Bool]>([])
+    private let recorded = Locked<[Bool]>([])
 
     func setLevel(_ high: Bool) {
         recorded.withLock { $0.append(high) }
@@ -19,7 +19,7 @@ final class RecordingInterruptLine: InterruptLine {
 
 /// A byte sink that keeps everything written to it.
 final class RecordingByteSink: ByteSink {
-    private let recorded = Mutex<[UInt8]>([])
+    private let recorded = Locked<[UInt8]>([])
 
     func write(_ bytes: [UInt8]) {
         recorded.withLock { $0.append(contentsOf: bytes) }

@@ -1,6 +1,6 @@
 import Devices
 import KVM
-import Synchronization
+import Locking
 import Testing
 @testable import VMM
 
@@ -20,7 +20,7 @@ struct RecordingDevice: BusDevice {
 }
 
 final class RecordingLog: Sendable {
-    private let entries = Mutex<[(UInt64, Int, UInt64)]>([])
+    private let entries = Locked<[(UInt64, Int, UInt64)]>([])
     func append(offset: UInt64, size: Int, value: UInt64) { entries.withLock { $0.append((offset, size, value)) } }
     var all: [(offset: UInt64, size: Int, value: UInt64)] { entries.withLock { $0.map { ($0.0, $0.1, $0.2) } } }
 }

@@ -2,7 +2,7 @@ import CKVM
 import Dispatch
 import Foundation
 import KVM
-import Synchronization
+import Locking
 import Testing
 @testable import VMM
 
@@ -86,8 +86,8 @@ struct SMPTests {
     @Test("devices flush after every vCPU thread has left KVM_RUN, before run() returns; a failed flush is reported")
     func flushAfterTheVCPUs() throws {
         struct DiskFull: Error {}
-        let seen = Mutex<[(loopsRunning: Int, state: Lifecycle.State)]>([])
-        let machineBox = Mutex<Machine?>(nil)
+        let seen = Locked<[(loopsRunning: Int, state: Lifecycle.State)]>([])
+        let machineBox = Locked<Machine?>(nil)
         let check = DeviceFlush(device: "checker") {
             guard let machine = machineBox.withLock({ $0 }) else { return }
             let loopsRunning = machine.threads.filter(\.isRunningLoop).count

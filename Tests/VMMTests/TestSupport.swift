@@ -1,7 +1,7 @@
 import Devices
 import Dispatch
 import KVM
-import Synchronization
+import Locking
 import VMM
 #if canImport(Glibc)
 import Glibc
@@ -39,7 +39,7 @@ enum KVMAvailability {
 
 /// Collects a guest's serial output.
 final class CapturedOutput: ByteSink {
-    private let bytes = Mutex<[UInt8]>([])
+    private let bytes = Locked<[UInt8]>([])
 
     func write(_ new: [UInt8]) { bytes.withLock { $0.append(contentsOf: new) } }
 

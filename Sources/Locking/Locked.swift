@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A value that threads share under a lock: `withLock` runs a closure with exclusive
+/// access to it. The machine's locks are all of this kind (a device on its bus, the
+/// machine's lifecycle), so they can be seen in one place.
+///
+/// It is the standard library's `Synchronization.Mutex` in use, on a POSIX mutex
+/// (pthread_mutex_lock(3p)) instead. The reason is ThreadSanitizer, which the tests run
+/// under: on Linux, `Mutex` waits on a futex inside the standard library, which is not
+/// instrumented, so ThreadSanitizer cannot see the ordering a lock provides and reports
+/// every hand-off of the value between threads as a race. It does see pthread mutexes.
+///
+/// The mutex and the value live in memory allocated once, so their addresses never move
+/// (a pthread_mutex_t must not be moved or copied once in use).
+public final class Locked<Value> {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let value: UnsafeMutablePointer<Value>
+
+    public init(_ initialValue: Value) {
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+        value = .allocate(capacity: 1)
+        value.initialize(to: initialValue)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        value.deinitialize(count: 1)
+        value.deallocate()
+    }
+
+    /// Runs `body` with the lock held and the value lent to it. Not reentrant: calling
+    /// `withLock` on the same lock from inside `body` deadlocks.
+    public func withLock<Result, Failure: Error>(
+        _ body: (inout Value) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value.pointee)
+    }
+}
+
+// The value is only ever reached with the lock held.
+extension Locked: @unchecked Sendable where Value: Sendable {}
