@@ -102,6 +102,7 @@ struct SMPTests {
             extraFlushes: [failing, check])
         machineBox.withLock { $0 = machine }
         let report = machine.run()
+        machineBox.withLock { $0 = nil }  // the checker's closure and the machine hold each other
         let flushed = seen.withLock { $0 }
         #expect(flushed.count == 1)
         #expect(flushed.first?.loopsRunning == 0)
