@@ -24,6 +24,8 @@ struct IoctlRequest: Sendable {
     static let setTSSAddress = IoctlRequest(name: "KVM_SET_TSS_ADDR", number: CKVM_SET_TSS_ADDR)
     static let setIdentityMapAddress = IoctlRequest(name: "KVM_SET_IDENTITY_MAP_ADDR", number: CKVM_SET_IDENTITY_MAP_ADDR)
     static let createIRQChip = IoctlRequest(name: "KVM_CREATE_IRQCHIP", number: CKVM_CREATE_IRQCHIP)
+    static let getIRQChip = IoctlRequest(name: "KVM_GET_IRQCHIP", number: CKVM_GET_IRQCHIP)
+    static let setIRQChip = IoctlRequest(name: "KVM_SET_IRQCHIP", number: CKVM_SET_IRQCHIP)
     static let createPIT2 = IoctlRequest(name: "KVM_CREATE_PIT2", number: CKVM_CREATE_PIT2)
     static let irqLine = IoctlRequest(name: "KVM_IRQ_LINE", number: CKVM_IRQ_LINE)
 

@@ -32,6 +32,22 @@ public final class VirtualMachine: Sendable {
         try fd.ioctl(.createIRQChip)
     }
 
+    /// KVM_GET_IRQCHIP: the state of one of the in-kernel interrupt controllers,
+    /// KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE or KVM_IRQCHIP_IOAPIC (api.rst 4.26).
+    public func getIRQChip(_ chip: UInt32) throws(KVMError) -> kvm_irqchip {
+        var state = kvm_irqchip()
+        state.chip_id = chip
+        try fd.ioctl(.getIRQChip, &state)
+        return state
+    }
+
+    /// KVM_SET_IRQCHIP: replaces the state of the controller `state.chip_id` names
+    /// (api.rst 4.27).
+    public func setIRQChip(_ state: kvm_irqchip) throws(KVMError) {
+        var state = state
+        try fd.ioctl(.setIRQChip, &state)
+    }
+
     /// KVM_CREATE_PIT2: the in-kernel i8254 timer (ports 0x40-0x43), with the PC speaker
     /// port 0x61 answered by a dummy (api.rst 4.68).
     public func createPIT2() throws(KVMError) {

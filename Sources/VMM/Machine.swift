@@ -88,6 +88,7 @@ public final class Machine: Sendable {
             try vm.setIdentityMapAddress(Layout.kvmIdentityMap.rawValue)
             try vm.setTSSAddress(Layout.kvmTSS.rawValue)
             try vm.createIRQChip()
+            try LegacyPIC.initialize(vm)
             try vm.createPIT2()
         } catch let error as KVMError {
             throw .host(error)

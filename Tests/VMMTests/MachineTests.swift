@@ -1,3 +1,4 @@
+import CKVM
 import Dispatch
 import Testing
 @testable import VMM
@@ -73,6 +74,24 @@ struct MachineTests {
             #expect(vcpu == 0 && rip != nil)
         default:
             Issue.record("expected an emulation failure or a triple fault, got \(report.reason)")
+        }
+    }
+
+    @Test("the 8259A PICs are initialized as firmware leaves them: vectors 0x20 and 0x28, every line masked")
+    func picsMasked() throws {
+        let machine = try Machine.build(
+            MachineConfiguration(kernel: .file(Repository.testGuestELF), memorySize: 64 << 20),
+            console: Console(output: CapturedOutput(), inputFD: nil))
+        let master = try machine.vm.getIRQChip(UInt32(KVM_IRQCHIP_PIC_MASTER)).chip.pic
+        let slave = try machine.vm.getIRQChip(UInt32(KVM_IRQCHIP_PIC_SLAVE)).chip.pic
+        #expect(master.irq_base == 0x20 && slave.irq_base == 0x28)
+        #expect(master.imr == 0xff && slave.imr == 0xff)
+        #expect(master.init_state == 0 && slave.init_state == 0)
+        // What the guest reads back from OCW1 (the mask register) at ports 0x21 and 0xa1.
+        for port in ["0x21", "0xa1"] {
+            let (output, report) = try boot(commandLine: "testguest.quiet testguest.port=\(port)")
+            #expect(output.contains("read 0xff"), "port \(port): \(output)")
+            #expect(report.unknownPortAccesses == 0)  // the PICs are KVM's, not user space's
         }
     }
 

@@ -31,6 +31,8 @@ extern const unsigned long CKVM_SET_USER_MEMORY_REGION;
 extern const unsigned long CKVM_SET_TSS_ADDR;
 extern const unsigned long CKVM_SET_IDENTITY_MAP_ADDR;
 extern const unsigned long CKVM_CREATE_IRQCHIP;
+extern const unsigned long CKVM_GET_IRQCHIP;
+extern const unsigned long CKVM_SET_IRQCHIP;
 extern const unsigned long CKVM_CREATE_PIT2;
 extern const unsigned long CKVM_IRQ_LINE;
 extern const unsigned long CKVM_IRQ_LINE_STATUS;
