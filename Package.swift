@@ -3,7 +3,7 @@
 //
 // Targets are layered; dependencies point down only (see README.md):
 //
-//   swiftvmm -> SwiftVMMCommand (CLI) -> VMM -> Devices, Boot -> GuestMemory
+//   swiftvmm -> SwiftVMMCommand (CLI) -> VMM -> Devices, Virtio, Boot -> GuestMemory
 //                     VMM -> KVM -> CKVM
 import PackageDescription
 
@@ -19,20 +19,24 @@ let package = Package(
         .target(name: "KVM", dependencies: ["CKVM"]),
         // Guest physical addresses, the guest RAM mapping, bounds-checked access.
         .target(name: "GuestMemory"),
-        // Device models: the 8250 UART, legacy ports, the port I/O bus.
-        .target(name: "Devices", dependencies: ["GuestMemory"]),
+        // Device models: the 8250 UART, legacy ports, the I/O buses, PCI.
+        .target(name: "Devices", dependencies: ["CKVM", "GuestMemory"]),
+        // virtio: split virtqueues, the device status machine, the block device, and the
+        // virtio-mmio and virtio-pci transports. Never imports KVM.
+        .target(name: "Virtio", dependencies: ["CKVM", "GuestMemory", "Devices"]),
         // The Linux x86-64 boot protocol: loaders, zero page, e820, page tables, GDT.
         .target(name: "Boot", dependencies: ["CKVM", "GuestMemory"]),
         // The machine builder, vCPU loops, exit dispatch, lifecycle.
-        .target(name: "VMM", dependencies: ["KVM", "GuestMemory", "Devices", "Boot"]),
+        .target(name: "VMM", dependencies: ["KVM", "GuestMemory", "Devices", "Virtio", "Boot"]),
         // The command line: flags -> configuration, the console, exit statuses.
         .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM"]),
         .executableTarget(name: "swiftvmm", dependencies: ["SwiftVMMCommand"]),
 
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory"]),
+        .testTarget(name: "VirtioTests", dependencies: ["Virtio", "Devices", "GuestMemory", "CKVM"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CKVM"]),
-        .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Boot", "GuestMemory"]),
+        .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Virtio", "Boot", "GuestMemory"]),
         .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM"]),
     ]
 )
