@@ -57,6 +57,7 @@ public enum SwiftVMMCommand {
         sources.forEach { $0.cancel() }
 
         if let message = StopMessage.describe(report.reason) { printError(message) }
+        for message in report.flushErrors { printError(message) }
         if report.unknownPortAccesses > 0, let port = report.firstUnknownPort {
             printError("note: \(report.unknownPortAccesses) I/O port accesses reached no device "
                 + "(first: port 0x\(String(port, radix: 16))); they read as all ones")

@@ -24,11 +24,16 @@ public final class Machine: Sendable {
     let lifecycle = Lifecycle()
     /// What was loaded where, for messages.
     public let bootSummary: String
+    /// Devices whose acknowledged writes must reach stable storage once the vCPUs stop.
+    let devicesToFlush: [DiskService]
+    /// The devices firmware tables describe (for the ACPI builder).
+    public let platformDevices: PlatformDevices
 
     private init(
         configuration: MachineConfiguration, vm: VirtualMachine, memory: GuestMemory,
         threads: [VCPUThread], handler: ExitHandler, uart: DeviceSlot<Serial8250>,
-        console: Console, bootSummary: String
+        console: Console, bootSummary: String,
+        devicesToFlush: [DiskService], platformDevices: PlatformDevices
     ) {
         self.configuration = configuration
         self.vm = vm
@@ -38,6 +43,8 @@ public final class Machine: Sendable {
         self.uart = uart
         self.console = console
         self.bootSummary = bootSummary
+        self.devicesToFlush = devicesToFlush
+        self.platformDevices = platformDevices
     }
 
     /// Builds a machine from `configuration`, with its serial console on `console`.
@@ -53,12 +60,16 @@ public final class Machine: Sendable {
         }
         defer { if let initrd { close(initrd.fd) } }
         try checkMemorySize(configuration.memorySize)
+        // Disks: images opened and locked, places chosen; virtio-mmio ones announced on
+        // the command line.
+        let disks = try VirtioDisks.prepare(configuration.disks)
+        let commandLine = ([configuration.commandLine] + disks.commandLineOptions).joined(separator: " ")
 
         let plan: BootPlan
         do {
             plan = try BootPlan.plan(
                 kernel: kernelBytes, initrdSize: initrd?.size,
-                commandLine: configuration.commandLine, ramSize: configuration.memorySize)
+                commandLine: commandLine, ramSize: configuration.memorySize)
         } catch {
             throw .badInput(describe(error, kernel: kernelName, initrd: initrd?.path))
         }
@@ -106,16 +117,20 @@ public final class Machine: Sendable {
         }
 
         // 4. Devices.
-        var portBus = IOBus()
+        var portBus = IOBus(), mmioBus = IOBus()
         let uart: DeviceSlot<Serial8250>
+        let devicesToFlush: [DiskService]
         do {
             uart = try LegacyPorts.install(
                 on: &portBus, serialOutput: console.output,
                 serialInterrupt: KVMInterruptLine(vm: vm, irq: UInt32(LegacyPorts.com1IRQ)))
+            devicesToFlush = try disks.install(vm: vm, memory: memory, portBus: &portBus, mmioBus: &mmioBus)
+        } catch let error as KVMError {
+            throw .host(error)
         } catch {
             throw .setup("cannot place devices: \(error)")
         }
-        let handler = ExitHandler(portBus: portBus, mmioBus: IOBus())
+        let handler = ExitHandler(portBus: portBus, mmioBus: mmioBus)
 
         // 5. vCPUs: the boot processor starts at the kernel's entry; the others wait in
         // KVM_RUN for the INIT and start-up IPIs the guest sends them.
@@ -136,7 +151,8 @@ public final class Machine: Sendable {
         return Machine(
             configuration: configuration, vm: vm, memory: memory, threads: threads,
             handler: handler, uart: uart, console: console,
-            bootSummary: "\(kernelName): \(plan.summary)")
+            bootSummary: "\(kernelName): \(plan.summary)",
+            devicesToFlush: devicesToFlush, platformDevices: disks.platformDevices)
     }
 
     // MARK: Running
@@ -155,11 +171,14 @@ public final class Machine: Sendable {
             onCommand: { [self] command in if command == .quit { stop(.userQuit) } })
         group.wait()
         let reason = lifecycle.finishStopping()
+        // No vCPU runs now: what the disks acknowledged goes to stable storage.
+        let flushErrors = devicesToFlush.compactMap { $0.stopAndFlush() }
         return MachineReport(
             reason: reason,
             unknownPortAccesses: handler.counters.unknownPortAccesses,
             firstUnknownPort: handler.counters.firstUnknownPortNumber,
-            unknownMMIOAccesses: handler.counters.unknownMMIOAccesses)
+            unknownMMIOAccesses: handler.counters.unknownMMIOAccesses,
+            flushErrors: flushErrors)
     }
 
     /// Stops every vCPU. Safe from any thread (a vCPU, a signal handler's queue, the
@@ -243,6 +262,8 @@ public struct MachineReport: Sendable {
     public let unknownPortAccesses: Int
     public let firstUnknownPort: UInt16?
     public let unknownMMIOAccesses: Int
+    /// Disks whose final flush failed, one message each.
+    public let flushErrors: [String]
 }
 
 /// An IRQ line of the in-kernel interrupt controllers, driven with KVM_IRQ_LINE.

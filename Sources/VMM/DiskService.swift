@@ -1,0 +1,86 @@
+import Dispatch
+import KVM
+import Synchronization
+import Virtio
+
+/// Serves one disk's queues and flushes it when the machine stops.
+///
+/// With `DiskConfiguration.IOMode.thread`, a guest's queue notification is caught by an
+/// ioeventfd inside KVM, so the vCPU goes on at once, and the disk's own serial Dispatch
+/// queue (its I/O thread) serves the requests. With `.vcpu`, the notification exits to
+/// user space and the vCPU thread serves them itself; this object then only flushes.
+final class DiskService: Sendable {
+    /// A queue notification address, as KVM_IOEVENTFD matches it.
+    struct Notification: Sendable {
+        let queue: Int
+        let event: EventFD
+        let match: VirtualMachine.IOEvent
+    }
+
+    let name: String
+    private let backend: any BlockBackend
+    private let vm: VirtualMachine
+    private let queue: DispatchQueue
+    /// Serves queue n under the device's lock.
+    private let notify: @Sendable (Int) -> Void
+    private let state = Mutex<(notifications: [Notification], sources: [any DispatchSourceRead])>(([], []))
+
+    init(name: String, backend: any BlockBackend, vm: VirtualMachine, notify: @escaping @Sendable (Int) -> Void) {
+        self.name = name
+        self.backend = backend
+        self.vm = vm
+        self.notify = notify
+        self.queue = DispatchQueue(label: "swiftvmm.\(name)")
+    }
+
+    /// Starts serving queue `queue`'s notifications, which KVM matches as `match`, on
+    /// the I/O thread.
+    func serve(queue index: Int, at match: VirtualMachine.IOEvent) throws(KVMError) {
+        let event = try EventFD()
+        try vm.assignIOEventFD(event, for: match)
+        let source = DispatchSource.makeReadSource(fileDescriptor: event.rawValue, queue: queue)
+        source.setEventHandler { [notify] in
+            event.drain()
+            notify(index)
+        }
+        source.resume()
+        state.withLock {
+            $0.notifications.append(Notification(queue: index, event: event, match: match))
+            $0.sources.append(source)
+        }
+    }
+
+    /// The guest moved the registers the notifications were at by `delta` bytes, or
+    /// turned them off (nil): KVM must match the new addresses.
+    func moveNotifications(to base: UInt64?, offsets: [Int: UInt64]) {
+        state.withLock { state in
+            state.notifications = state.notifications.map { notification in
+                try? vm.deassignIOEventFD(notification.event, for: notification.match)
+                guard let base, let offset = offsets[notification.queue] else {
+                    return notification
+                }
+                let match = VirtualMachine.IOEvent(
+                    address: base + offset, length: notification.match.length, value: notification.match.value)
+                // A failure leaves the queue to the vCPU path: writes then exit to user space.
+                try? vm.assignIOEventFD(notification.event, for: match)
+                return Notification(queue: notification.queue, event: notification.event, match: match)
+            }
+        }
+    }
+
+    /// Called once every vCPU has left KVM_RUN: stops the I/O thread after the request it
+    /// may be serving, then makes everything acknowledged durable. Returns an error
+    /// message if the flush failed.
+    func stopAndFlush() -> String? {
+        state.withLock { state in
+            for source in state.sources { source.cancel() }
+        }
+        queue.sync {}
+        do {
+            try backend.flush()
+            return nil
+        } catch {
+            return "\(name): flushing the disk image failed: \(error)"
+        }
+    }
+}
