@@ -33,10 +33,12 @@ cflags=(
 )
 cd "$here"
 clang "${cflags[@]}" -c start.S -o "$work/start.o"
-clang "${cflags[@]}" -c console.c -o "$work/console.o"
-clang "${cflags[@]}" -c main.c -o "$work/main.o"
-ld.lld -T link.ld --build-id=none -nostdlib -static --strip-all \
-    -o "$work/testguest.elf" "$work/start.o" "$work/main.o" "$work/console.o"
+objects=("$work/start.o")
+for source in main console pci virtio virtio_pci virtio_mmio blk; do
+    clang "${cflags[@]}" -c "$source.c" -o "$work/$source.o"
+    objects+=("$work/$source.o")
+done
+ld.lld -T link.ld --build-id=none -nostdlib -static --strip-all -o "$work/testguest.elf" "${objects[@]}"
 llvm-objcopy -O binary "$work/testguest.elf" "$work/payload.bin"
 python3 bzimage.py "$work/testguest.elf" "$work/payload.bin" "$work/testguest.img"
 

@@ -36,5 +36,6 @@ void put_string(const char *s);
 void put_hex(u64 value, int digits);
 void put_decimal(u64 value);
 int console_read(void); /* blocks until a byte arrives */
+const char *command_line(void); /* main.c: the kernel command line */
 
 #endif

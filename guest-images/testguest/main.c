@@ -5,10 +5,11 @@
  * command line, the e820 map, the initrd), prints it over the serial console, runs the
  * checks its command line asks for, and ends the VM. Options (see README.md):
  *   testguest.quiet  testguest.outs=N  testguest.port=0xNNNN  testguest.echo=N
- *   testguest.triplefault  testguest.exit=N
+ *   testguest.triplefault  testguest.exit=N  testguest.disk  testguest.diskbench=N
  * Integer-only, freestanding: no SSE, no x87, no int3 (see the project's host notes).
  */
 #include "guest.h"
+#include "virtio.h"
 
 static const u8 *boot_params;
 
@@ -18,7 +19,7 @@ static u64 bp64(u32 offset) { return *(volatile const u64 *)(boot_params + offse
 
 /* --- The command line ----------------------------------------------------------- */
 
-static const char *command_line(void) { return (const char *)(u64)bp32(BP_CMD_LINE_PTR); }
+const char *command_line(void) { return (const char *)(u64)bp32(BP_CMD_LINE_PTR); }
 
 /* Finds the word `name` (or `name=value`) on the command line; returns a pointer just
  * past the name, or 0. */
@@ -181,6 +182,8 @@ void guest_main(const u8 *params) {
     if ((option = find_option("testguest.outs"))) do_outs(option_value(option, 0));
     if ((option = find_option("testguest.port"))) do_port((u16)option_value(option, 0));
     if ((option = find_option("testguest.echo"))) do_echo(option_value(option, 1));
+    if (find_option("testguest.disk")) disk_test(0);
+    if ((option = find_option("testguest.diskbench"))) disk_test(option_value(option, 1));
     if (find_option("testguest.triplefault")) do_triple_fault();
 
     if ((option = find_option("testguest.exit"))) {
