@@ -33,7 +33,7 @@ let package = Package(
         .executableTarget(name: "swiftvmm", dependencies: ["SwiftVMMCommand"]),
 
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
-        .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "CKVM"]),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "Devices", "GuestMemory", "CKVM"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CKVM"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Virtio", "Boot", "GuestMemory"]),
