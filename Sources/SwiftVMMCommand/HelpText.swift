@@ -29,8 +29,9 @@ enum HelpText {
                             transport    pci (default): virtio-pci on PCI bus 0;
                                          mmio: virtio-mmio, announced to Linux with
                                          virtio_mmio.device= on its command line
-                            io           thread (default): requests served on the
-                                         disk's I/O thread; vcpu: on the vCPU thread
+                            io           vcpu (default): requests served on the vCPU
+                                         thread; thread: on the disk's own I/O thread
+                                         (ioeventfd and irqfd)
 
         CONSOLE
           The guest's first serial port (ttyS0) is this terminal: its output goes to

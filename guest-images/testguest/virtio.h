@@ -57,6 +57,7 @@ struct virtio_device {
     /* pci: where the structures are */
     u64 common, notify, isr, device_cfg, msix_table;
     u32 notify_multiplier;
+    u64 queue_notify;  /* pci: queue 0's notification address, as Linux caches it */
     u8 msix_cap;
     struct virtq queue;
 };
