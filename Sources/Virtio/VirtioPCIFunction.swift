@@ -102,7 +102,8 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
 
     private mutating func readThroughPCICfg(size: Int) -> UInt64 {
         guard let access = pciCfgAccess else { return 0 }
-        return readBAR(access.bar, offset: access.offset, size: access.length) & AbsentDeviceMask.of(size: size)
+        // The bytes of pci_cfg_data the access covers; the rest read as zero.
+        return readBAR(access.bar, offset: access.offset, size: access.length) & AbsentDevice.floatingBus(size: size)
     }
 
     private mutating func writeThroughPCICfg(size: Int, value: UInt64) -> DeviceEffect {
@@ -193,9 +194,4 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
         interruptStatus = 0
         updateINTx()
     }
-}
-
-/// The low `size` bytes of a value.
-enum AbsentDeviceMask {
-    static func of(size: Int) -> UInt64 { size >= 8 ? .max : (1 << (8 * UInt64(size))) - 1 }
 }

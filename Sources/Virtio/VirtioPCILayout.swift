@@ -79,7 +79,7 @@ public enum VirtioPCILayout {
         }
         space.addCapability(
             id: UInt8(PCI_CAP_ID_VNDR),
-            body: virtioCapability(type: VIRTIO_PCI_CAP_NOTIFY_CFG, offset: notifyOffset, length: page) + littleEndianBytes(notifyMultiplier))
+            body: virtioCapability(type: VIRTIO_PCI_CAP_NOTIFY_CFG, offset: notifyOffset, length: page) + littleEndian(notifyMultiplier))
         // VIRTIO_PCI_CAP_PCI_CFG (4.1.4.9): a window into the BARs through configuration
         // space. bar, offset, length and pci_cfg_data are the driver's to write.
         let pciCfg = space.addCapability(
@@ -96,7 +96,7 @@ public enum VirtioPCILayout {
     /// padding, offset, length.
     private static func virtioCapability(type: Int32, offset: UInt64, length: UInt64) -> [UInt8] {
         let size = UInt8(MemoryLayout<virtio_pci_cap>.size + (type == VIRTIO_PCI_CAP_NOTIFY_CFG || type == VIRTIO_PCI_CAP_PCI_CFG ? 4 : 0))
-        return [size, UInt8(type), UInt8(bar), 0, 0, 0] + littleEndianBytes(UInt32(offset)) + littleEndianBytes(UInt32(length))
+        return [size, UInt8(type), UInt8(bar), 0, 0, 0] + littleEndian(UInt32(offset)) + littleEndian(UInt32(length))
     }
 
     // Offsets inside the VIRTIO_PCI_CAP_PCI_CFG capability.
@@ -104,8 +104,4 @@ public enum VirtioPCILayout {
     static let pciCfgOffset = MemoryLayout.offset(of: \virtio_pci_cap.offset)!
     static let pciCfgLength = MemoryLayout.offset(of: \virtio_pci_cap.length)!
     static let pciCfgData = MemoryLayout<virtio_pci_cap>.size
-}
-
-func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-    (0..<MemoryLayout<T>.size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
 }

@@ -36,11 +36,9 @@ static const char *find_option(const char *name) {
     return 0;
 }
 
-/* Parses a decimal or 0x-prefixed hexadecimal number after '='; `fallback` if none. */
-static u64 option_value(const char *after_name, u64 fallback) {
-    if (!after_name || *after_name != '=') return fallback;
-    const char *p = after_name + 1;
-    u64 value = 0, base = 10;
+/* Parses a decimal or 0x-prefixed hexadecimal number at `p`; returns where it ends. */
+const char *parse_number(const char *p, u64 *value) {
+    u64 v = 0, base = 10;
     if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) base = 16, p += 2;
     for (;; p++) {
         u64 digit;
@@ -48,8 +46,17 @@ static u64 option_value(const char *after_name, u64 fallback) {
         else if (base == 16 && *p >= 'a' && *p <= 'f') digit = (u64)(*p - 'a' + 10);
         else if (base == 16 && *p >= 'A' && *p <= 'F') digit = (u64)(*p - 'A' + 10);
         else break;
-        value = value * base + digit;
+        v = v * base + digit;
     }
+    *value = v;
+    return p;
+}
+
+/* The number after '=' (see parse_number); `fallback` if none. */
+static u64 option_value(const char *after_name, u64 fallback) {
+    if (!after_name || *after_name != '=') return fallback;
+    u64 value;
+    parse_number(after_name + 1, &value);
     return value;
 }
 

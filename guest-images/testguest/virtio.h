@@ -90,6 +90,8 @@ static inline u32 mmio_read32(u64 a) { return *(volatile u32 *)a; }
 static inline void mmio_write8(u64 a, u8 v) { *(volatile u8 *)a = v; }
 static inline void mmio_write16(u64 a, u16 v) { *(volatile u16 *)a = v; }
 static inline void mmio_write32(u64 a, u32 v) { *(volatile u32 *)a = v; }
+/* A 64-bit register written as two 32-bit halves, low first (virtio v1.2, 4.1.3.1). */
+static inline void mmio_write64(u64 a, u64 v) { mmio_write32(a, (u32)v); mmio_write32(a + 4, (u32)(v >> 32)); }
 static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline void outl(u16 port, u32 value) { __asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port)); }
 static inline u32 inl(u16 port) { u32 v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }

@@ -38,18 +38,13 @@ static void set_features(struct virtio_device *d, u32 word, u32 value) {
     mmio_write32(d->base + MMIO_DRIVER_FEATURES, value);
 }
 
-static void write64(u64 address, u64 value) {
-    mmio_write32(address, (u32)value);
-    mmio_write32(address + 4, (u32)(value >> 32));
-}
-
 static int setup_queue(struct virtio_device *d, u16 index, struct virtq *q) {
     mmio_write32(d->base + MMIO_QUEUE_SEL, index);
     if (mmio_read32(d->base + MMIO_QUEUE_NUM_MAX) < QUEUE_SIZE) return -1;
     mmio_write32(d->base + MMIO_QUEUE_NUM, QUEUE_SIZE);
-    write64(d->base + MMIO_QUEUE_DESC, (u64)q->desc);
-    write64(d->base + MMIO_QUEUE_DRIVER, (u64)q->avail);
-    write64(d->base + MMIO_QUEUE_DEVICE, (u64)q->used);
+    mmio_write64(d->base + MMIO_QUEUE_DESC, (u64)q->desc);
+    mmio_write64(d->base + MMIO_QUEUE_DRIVER, (u64)q->avail);
+    mmio_write64(d->base + MMIO_QUEUE_DEVICE, (u64)q->used);
     mmio_write32(d->base + MMIO_QUEUE_READY, 1);
     return 0;
 }
@@ -66,21 +61,6 @@ static u32 interrupt_status(struct virtio_device *d) {
 static const struct virtio_ops mmio_ops = {
     get_status, set_status, get_features, set_features, setup_queue, notify, config_read32, interrupt_status,
 };
-
-static const char *parse_number(const char *p, u64 *value) {
-    u64 v = 0, base = 10;
-    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) base = 16, p += 2;
-    for (;; p++) {
-        u64 digit;
-        if (*p >= '0' && *p <= '9') digit = (u64)(*p - '0');
-        else if (base == 16 && *p >= 'a' && *p <= 'f') digit = (u64)(*p - 'a' + 10);
-        else if (base == 16 && *p >= 'A' && *p <= 'F') digit = (u64)(*p - 'A' + 10);
-        else break;
-        v = v * base + digit;
-    }
-    *value = v;
-    return p;
-}
 
 /* Every `virtio_mmio.device=<size>[K]@<base>:<irq>` whose registers say "virt",
  * version 2, device `device_id`. */

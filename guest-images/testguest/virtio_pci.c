@@ -46,18 +46,13 @@ static void set_features(struct virtio_device *d, u32 word, u32 value) {
     mmio_write32(d->common + COMMON_DRIVER_FEATURE, value);
 }
 
-static void write64(u64 address, u64 value) {
-    mmio_write32(address, (u32)value);
-    mmio_write32(address + 4, (u32)(value >> 32));
-}
-
 static int setup_queue(struct virtio_device *d, u16 index, struct virtq *q) {
     mmio_write16(d->common + COMMON_QUEUE_SELECT, index);
     if (mmio_read16(d->common + COMMON_QUEUE_SIZE) < QUEUE_SIZE) return -1;
     mmio_write16(d->common + COMMON_QUEUE_SIZE, QUEUE_SIZE);
-    write64(d->common + COMMON_QUEUE_DESC, (u64)q->desc);
-    write64(d->common + COMMON_QUEUE_DRIVER, (u64)q->avail);
-    write64(d->common + COMMON_QUEUE_DEVICE, (u64)q->used);
+    mmio_write64(d->common + COMMON_QUEUE_DESC, (u64)q->desc);
+    mmio_write64(d->common + COMMON_QUEUE_DRIVER, (u64)q->avail);
+    mmio_write64(d->common + COMMON_QUEUE_DEVICE, (u64)q->used);
     u16 offset = mmio_read16(d->common + COMMON_QUEUE_NOTIFY_OFF);
     d->queue_notify = d->notify + (u64)offset * d->notify_multiplier;
     mmio_write16(d->common + COMMON_QUEUE_ENABLE, 1);

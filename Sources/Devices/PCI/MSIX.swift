@@ -135,6 +135,7 @@ public struct MSIXTable: Sendable, Equatable {
     public mutating func reset() { self = MSIXTable(vectors: entries.count) }
 }
 
-func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+/// The bytes of `value`, least significant first, as PCI registers hold them.
+public func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
     (0..<MemoryLayout<T>.size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
 }
