@@ -33,6 +33,13 @@ final class DiskService: Sendable {
         self.queue = DispatchQueue(label: "swiftvmm.\(name)")
     }
 
+    /// A machine built but never run still lets go of its eventfds (and so its image).
+    deinit {
+        state.withLock { state in
+            for source in state.sources { source.cancel() }
+        }
+    }
+
     /// Starts serving queue `queue`'s notifications, which KVM matches as `match`, on
     /// the I/O thread.
     func serve(queue index: Int, at match: VirtualMachine.IOEvent) throws(KVMError) {

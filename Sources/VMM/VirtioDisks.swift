@@ -118,15 +118,15 @@ struct VirtioDisks {
                 }
             }
         }
+        let window = IOBus.Range(base: Layout.pciMMIOWindow.rawValue, length: Layout.pciMMIOWindowSize)
         let bus = PCIBus(functions: functions) { [pciServices] device, _, new in
             guard let service = pciServices[device] else { return }
-            let bar = new.first { $0.bar == VirtioPCILayout.bar }
+            // A BAR moved outside the window answers nowhere; neither do its notifications.
+            let bar = new.first { $0.bar == VirtioPCILayout.bar && $0.address >= window.base && $0.address + $0.size <= window.base + window.length }
             service.moveNotifications(to: bar?.address, offsets: [0: VirtioPCILayout.notifyAddress(queue: 0)])
         }
         try portBus.register(PCIConfigMechanism1(bus: bus), at: LegacyPorts.pciConfiguration)
-        try mmioBus.register(
-            PCIMMIOWindow(bus: bus, base: Layout.pciMMIOWindow.rawValue),
-            at: IOBus.Range(base: Layout.pciMMIOWindow.rawValue, length: Layout.pciMMIOWindowSize))
+        try mmioBus.register(PCIMMIOWindow(bus: bus, base: window.base), at: window)
 
         // virtio-mmio disks.
         for (index, disk) in mmio.enumerated() {

@@ -19,16 +19,6 @@ public struct VirtioBlock: VirtioDevice {
     public let name: String
     public let backend: any BlockBackend
     public let isReadOnly: Bool
-    /// Counters of what the device did, for tests and diagnosis.
-    public private(set) var statistics = Statistics()
-
-    public struct Statistics: Sendable, Equatable {
-        public var requests = 0
-        public var errors = 0
-        public var bytesRead: UInt64 = 0
-        public var bytesWritten: UInt64 = 0
-        public var flushes = 0
-    }
 
     public init(name: String, backend: any BlockBackend, readOnly: Bool) {
         self.name = name
@@ -81,17 +71,14 @@ public struct VirtioBlock: VirtioDevice {
     // MARK: Requests (5.2.6)
 
     public mutating func handle(_ chain: DescriptorChain, queue: Int, memory: GuestMemory) -> UInt32 {
-        statistics.requests += 1
         let request = BlockRequest(chain: chain)
         // Without a device-writable last byte there is nowhere to put a status: the
         // chain goes back with nothing written.
         guard let statusAddress = request.statusAddress else {
-            statistics.errors += 1
             return 0
         }
         var written: UInt32 = 0
         let status = execute(request, memory: memory, written: &written)
-        if status != UInt8(VIRTIO_BLK_S_OK) { statistics.errors += 1 }
         do {
             try memory.write(status, at: statusAddress)
         } catch {
@@ -110,7 +97,6 @@ public struct VirtioBlock: VirtioDevice {
             guard !isReadOnly else { return UInt8(VIRTIO_BLK_S_IOERR) }
             return transfer(request, sector: header.sector, toGuest: false, memory: memory, written: &written)
         case VIRTIO_BLK_T_FLUSH:
-            statistics.flushes += 1
             do { try backend.flush() } catch { return UInt8(VIRTIO_BLK_S_IOERR) }
             return UInt8(VIRTIO_BLK_S_OK)
         case VIRTIO_BLK_T_GET_ID:
@@ -141,10 +127,8 @@ public struct VirtioBlock: VirtioDevice {
                 if toGuest {
                     try backend.read(at: offset, into: memory, at: segment.address, count: segment.count)
                     written += UInt32(segment.count)
-                    statistics.bytesRead += UInt64(segment.count)
                 } else {
                     try backend.write(at: offset, from: memory, at: segment.address, count: segment.count)
-                    statistics.bytesWritten += UInt64(segment.count)
                 }
                 offset += UInt64(segment.count)
             }
