@@ -57,6 +57,14 @@ final class DiskService: Sendable {
         }
     }
 
+    /// Wakes the I/O thread for queue `index`, as a guest write of its notification
+    /// address does through KVM.
+    func kick(queue index: Int) {
+        state.withLock { state in
+            for notification in state.notifications where notification.queue == index { notification.event.signal() }
+        }
+    }
+
     /// The guest moved the registers the notifications were at by `delta` bytes, or
     /// turned them off (nil): KVM must match the new addresses.
     func moveNotifications(to base: UInt64?, offsets: [Int: UInt64]) {

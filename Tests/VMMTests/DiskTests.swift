@@ -1,6 +1,9 @@
 import Foundation
 import GuestMemory
+import KVM
+import Synchronization
 import Testing
+import Virtio
 @testable import VMM
 
 /// Disk images in a temporary directory, filled with a pattern the test guest's
@@ -167,5 +170,45 @@ struct DiskImageInputTests {
             #expect(error.exitStatus == ExitStatus.badInput)
         }
         _ = holder
+    }
+}
+
+/// A backend that counts flushes and can be told to fail them.
+final class FlushCountingBackend: BlockBackend, @unchecked Sendable {
+    // @unchecked: the test touches the counters only before and after the service runs.
+    var flushes = 0
+    var failing = false
+    let size: UInt64 = 512
+    let serial = "counting"
+    func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {}
+    func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {}
+    func flush() throws(BlockIOError) {
+        if failing { throw BlockIOError(operation: "fdatasync", errno: EIO) }
+        flushes += 1
+    }
+}
+
+@Suite("Stopping: disks are flushed once the vCPUs are out", .enabled(if: KVMAvailability.available, KVMAvailability.reason))
+struct DiskStopTests {
+    @Test("stopAndFlush flushes the backend, after the I/O thread's last request; a failed flush is reported by name")
+    func flushOnStop() throws {
+        let vm = try KVMSystem().createVM()
+        let backend = FlushCountingBackend()
+        let started = Atomic<Bool>(false)
+        let served = Mutex<[Int]>([])
+        let service = DiskService(name: "virtio-blk-test", backend: backend, vm: vm) { queue in
+            started.store(true, ordering: .releasing)
+            usleep(50_000)  // a request still being served when the stop comes
+            served.withLock { $0.append(queue) }
+        }
+        try service.serve(queue: 0, at: .init(address: 0xc000_3000, length: 2))
+        // Wake the I/O thread as a guest's notification would, and stop mid-request.
+        service.kick(queue: 0)
+        while !started.load(ordering: .acquiring) { usleep(1000) }
+        #expect(service.stopAndFlush() == nil)
+        #expect(served.withLock { $0 } == [0])
+        #expect(backend.flushes == 1)
+        backend.failing = true
+        #expect(service.stopAndFlush() == "virtio-blk-test: flushing the disk image failed: fdatasync failed (errno \(EIO))")
     }
 }
