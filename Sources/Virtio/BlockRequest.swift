@@ -34,7 +34,7 @@ struct BlockRequest {
             guard let piece = try? memory.readBytes(at: segment.address, count: segment.count) else { return nil }
             bytes += piece
         }
-        return bytes.withUnsafeBytes { $0.loadUnaligned(as: virtio_blk_outhdr.self) }
+        return PlainBytes.load(virtio_blk_outhdr.self, from: bytes)
     }
 
     /// Bytes of data: after the header for a write, before the status for a read.

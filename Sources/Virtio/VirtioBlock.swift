@@ -52,15 +52,7 @@ public struct VirtioBlock: VirtioDevice {
     }
 
     public func readConfiguration(offset: UInt64, size: Int) -> UInt64 {
-        withUnsafeBytes(of: configuration) { bytes in
-            var value: UInt64 = 0
-            for index in 0..<size {
-                let (position, overflow) = offset.addingReportingOverflow(UInt64(index))
-                guard !overflow, position < UInt64(bytes.count) else { continue }
-                value |= UInt64(bytes[Int(position)]) << (8 * UInt64(index))
-            }
-            return value
-        }
+        PlainBytes.read(PlainBytes.of(configuration), offset: offset, size: size)
     }
 
     /// Every field this device offers is read-only (`writeback` needs CONFIG_WCE).

@@ -42,13 +42,7 @@ extension VirtioPCIFunction {
     }
 
     func readCommon(offset: UInt64, size: Int) -> UInt64 {
-        withUnsafeBytes(of: common) { bytes in
-            var value: UInt64 = 0
-            for index in 0..<size where offset + UInt64(index) < UInt64(bytes.count) {
-                value |= UInt64(bytes[Int(offset) + index]) << (8 * UInt64(index))
-            }
-            return value
-        }
+        PlainBytes.read(PlainBytes.of(common), offset: offset, size: size)
     }
 
     mutating func writeCommon(offset: UInt64, size: Int, value: UInt64) {
