@@ -126,7 +126,7 @@ public enum Arguments {
         }
     }
 
-    /// `PATH[,readonly=on|off][,transport=pci|mmio][,io=thread|vcpu]`.
+    /// `PATH[,readonly=on|off][,transport=pci|mmio][,io=vcpu|thread]`.
     static func parseDisk(_ value: String) throws(UsageError) -> DiskConfiguration {
         let parts = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard let path = parts.first, !path.isEmpty else {

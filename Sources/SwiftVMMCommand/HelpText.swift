@@ -21,7 +21,7 @@ enum HelpText {
                             (default: "\(MachineConfiguration.defaultCommandLine)")
           --memory SIZE     guest RAM: 512M, 2G, or a plain number of MiB (default 512M)
           --cpus N          virtual CPUs (default 1)
-          --disk PATH[,readonly=on][,transport=pci|mmio][,io=thread|vcpu]
+          --disk PATH[,readonly=on][,transport=pci|mmio][,io=vcpu|thread]
                             a virtio block device backed by the raw image PATH, whose
                             size must be a multiple of 512; repeat for more disks.
                             The image is locked: no other VM may write it meanwhile.
