@@ -24,6 +24,10 @@ final class DiskService: Sendable {
     /// Serves queue n under the device's lock.
     private let notify: @Sendable (Int) -> Void
     private let state = Mutex<(notifications: [Notification], sources: [any DispatchSourceRead])>(([], []))
+    private let wakeUps = Atomic<Int>(0)
+
+    /// How many times the I/O thread was woken by a queue notification.
+    var notificationsServed: Int { wakeUps.load(ordering: .relaxed) }
 
     init(name: String, backend: any BlockBackend, vm: VirtualMachine, notify: @escaping @Sendable (Int) -> Void) {
         self.name = name
@@ -46,8 +50,9 @@ final class DiskService: Sendable {
         let event = try EventFD()
         try vm.assignIOEventFD(event, for: match)
         let source = DispatchSource.makeReadSource(fileDescriptor: event.rawValue, queue: queue)
-        source.setEventHandler { [notify] in
+        source.setEventHandler { [notify, weak self] in
             event.drain()
+            self?.wakeUps.wrappingAdd(1, ordering: .relaxed)
             notify(index)
         }
         source.resume()

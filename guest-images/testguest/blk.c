@@ -186,10 +186,12 @@ static void bench(struct virtio_device *d, u64 reads) {
     put_string(" failed\n");
 }
 
-void disk_test(u64 bench_reads) {
+/* With `move_bars`, each virtio-pci BAR is moved 1 MiB up before use, as an OS that
+ * reassigns resources would. */
+void disk_test(u64 bench_reads, int move_bars) {
     static struct virtio_device disks[MAX_DISKS];
     if (!bench_reads) pci_list();
-    int count = virtio_pci_find(disks, MAX_DISKS, VIRTIO_ID_BLOCK);
+    int count = virtio_pci_find(disks, MAX_DISKS, VIRTIO_ID_BLOCK, move_bars);
     count += virtio_mmio_find(disks + count, MAX_DISKS - count, VIRTIO_ID_BLOCK);
     if (bench_reads) {
         if (count) bench(&disks[0], bench_reads);

@@ -5,7 +5,8 @@
  * command line, the e820 map, the initrd), prints it over the serial console, runs the
  * checks its command line asks for, and ends the VM. Options (see README.md):
  *   testguest.quiet  testguest.outs=N  testguest.port=0xNNNN  testguest.echo=N
- *   testguest.triplefault  testguest.exit=N  testguest.disk  testguest.diskbench=N
+ *   testguest.triplefault  testguest.exit=N  testguest.disk [testguest.movebar]
+ *   testguest.diskbench=N
  * Integer-only, freestanding: no SSE, no x87, no int3 (see the project's host notes).
  */
 #include "guest.h"
@@ -189,8 +190,8 @@ void guest_main(const u8 *params) {
     if ((option = find_option("testguest.outs"))) do_outs(option_value(option, 0));
     if ((option = find_option("testguest.port"))) do_port((u16)option_value(option, 0));
     if ((option = find_option("testguest.echo"))) do_echo(option_value(option, 1));
-    if (find_option("testguest.disk")) disk_test(0);
-    if ((option = find_option("testguest.diskbench"))) disk_test(option_value(option, 1));
+    if (find_option("testguest.disk")) disk_test(0, find_option("testguest.movebar") != 0);
+    if ((option = find_option("testguest.diskbench"))) disk_test(option_value(option, 1), 0);
     if (find_option("testguest.triplefault")) do_triple_fault();
 
     if ((option = find_option("testguest.exit"))) {

@@ -69,7 +69,7 @@ int virtq_wait(struct virtq *q, u32 *used_len);
 int virtio_start(struct virtio_device *d, u64 wanted, u64 *accepted, u8 *ring_page);
 
 /* virtio_pci.c, virtio_mmio.c: fill `devices` with what they find; return the count. */
-int virtio_pci_find(struct virtio_device *devices, int max, u16 device_id);
+int virtio_pci_find(struct virtio_device *devices, int max, u16 device_id, int move_bars);
 int virtio_pci_enable_msix(struct virtio_device *d, u8 vector);
 int virtio_mmio_find(struct virtio_device *devices, int max, u32 device_id);
 
@@ -82,7 +82,7 @@ void pci_write16(u8 device, u8 offset, u16 value);
 void pci_list(void);
 
 /* blk.c */
-void disk_test(u64 bench_reads);
+void disk_test(u64 bench_reads, int move_bars);
 
 static inline u8 mmio_read8(u64 a) { return *(volatile u8 *)a; }
 static inline u16 mmio_read16(u64 a) { return *(volatile u16 *)a; }

@@ -70,9 +70,12 @@ static const struct virtio_ops pci_ops = {
     get_status, set_status, get_features, set_features, setup_queue, notify, config_read32, interrupt_status,
 };
 
+#define BAR_MOVE 0x100000
+
 /* Finds function 0 of every device on bus 0 with PCI ID 1af4:(1040 + device_id),
- * enables memory decoding and bus mastering, and locates its structures. */
-int virtio_pci_find(struct virtio_device *devices, int max, u16 device_id) {
+ * optionally moves its BAR 0 up by BAR_MOVE (decoding off meanwhile), enables memory
+ * decoding and bus mastering, and locates its structures. */
+int virtio_pci_find(struct virtio_device *devices, int max, u16 device_id, int move_bars) {
     int found = 0;
     for (u8 dev = 0; dev < 32 && found < max; dev++) {
         u32 id = pci_read32(dev, 0x00);
@@ -81,6 +84,10 @@ int virtio_pci_find(struct virtio_device *devices, int max, u16 device_id) {
         d->ops = &pci_ops;
         d->transport = "pci";
         d->pci_device = dev;
+        if (move_bars) {
+            pci_write16(dev, PCI_COMMAND, 0);
+            pci_write32(dev, PCI_BAR0, (pci_read32(dev, PCI_BAR0) & ~0xfu) + BAR_MOVE);
+        }
         d->base = pci_read32(dev, PCI_BAR0) & ~0xfu;
         pci_write16(dev, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
         for (u8 cap = pci_read8(dev, PCI_CAPABILITIES); cap; cap = pci_read8(dev, cap + 1)) {
