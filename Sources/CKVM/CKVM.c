@@ -71,6 +71,10 @@ struct kvm_msr_entry *ckvm_msrs_entry(struct kvm_msrs *msrs, unsigned int index)
     return &msrs->entries[index];
 }
 
+struct kvm_irq_routing_entry *ckvm_irq_routing_entry(struct kvm_irq_routing *routing, unsigned int index) {
+    return &routing->entries[index];
+}
+
 void ckvm_set_immediate_exit(struct kvm_run *run, unsigned char value) {
     __atomic_store_n(&run->immediate_exit, value, __ATOMIC_SEQ_CST);
 }

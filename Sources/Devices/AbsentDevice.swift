@@ -22,7 +22,7 @@ public struct AbsentDevice: BusDevice {
     }
 
     /// What a read of `size` bytes from nowhere returns: all ones in each byte read.
-    static func floatingBus(size: Int) -> UInt64 {
+    public static func floatingBus(size: Int) -> UInt64 {
         size >= 8 ? .max : (1 << (8 * UInt64(size))) - 1
     }
 }

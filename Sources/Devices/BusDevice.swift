@@ -31,6 +31,16 @@ public protocol BusDevice: Sendable {
 /// machine's business; tests pass a fake that records levels.
 public protocol InterruptLine: Sendable {
     func setLevel(_ high: Bool)
+    /// Raises and lowers the line: one edge, for an edge-triggered input (an ISA line
+    /// such as a virtio-mmio device's). A machine may do it in one step (an irqfd).
+    func pulse()
+}
+
+extension InterruptLine {
+    public func pulse() {
+        setLevel(true)
+        setLevel(false)
+    }
 }
 
 /// Where a device's output bytes go (the serial console's transmitter, for one).

@@ -23,7 +23,8 @@
 ///  0x03f7        floppy digital input register   absent
 ///  0x03f8-0x03ff serial port COM1, IRQ 4         Serial8250
 ///  0x04d0-0x04d1 ELCR (PIC trigger modes)        in KVM (KVM_CREATE_IRQCHIP)
-///  0x0cf8-0x0cff PCI configuration mechanism #1  absent (no PCI)
+///  0x0cf8-0x0cff PCI configuration mechanism #1  PCIConfigMechanism1 (placed by the
+///                                                machine with its PCI bus)
 /// ```
 ///
 /// The interrupt controllers and the timer are emulated inside KVM, which answers their
@@ -72,11 +73,14 @@ public enum LegacyPorts {
         // controller's, not the floppy's).
         ("floppy", IOBus.Range(base: 0x3f0, length: 6)),
         ("floppy-dir", IOBus.Range(base: 0x3f7, length: 1)),
-        // arch/x86/pci/direct.c: CONFIG_ADDRESS at 0xcf8 and CONFIG_DATA at 0xcfc; the
-        // probe writes 0x80000000 to 0xcf8 and finds PCI absent when it does not read
-        // back. 0xcf9 (reset control, `reboot=p`) is in the range.
-        ("pci-conf1", IOBus.Range(base: 0xcf8, length: 8)),
     ]
+
+    /// PCI configuration mechanism #1: CONFIG_ADDRESS at 0xcf8, CONFIG_DATA at 0xcfc
+    /// (arch/x86/pci/direct.c). Not installed here: the machine places
+    /// `PCIConfigMechanism1` there together with its PCI bus. 0xcf9 (reset control,
+    /// `reboot=p`) is in the range and, as other narrow accesses to 0xcf8-0xcfb, finds
+    /// nothing.
+    public static let pciConfiguration = IOBus.Range(base: 0xcf8, length: PCIConfigMechanism1.portCount)
 
     /// Registers every device above on `bus` and returns the UART's slot, through which
     /// the console's input reader feeds COM1 (`slot.withLock { $0.receive(bytes) }`).

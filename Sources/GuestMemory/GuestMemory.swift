@@ -34,7 +34,7 @@ public final class GuestMemory: @unchecked Sendable {
     public let regions: [GuestMemoryRegion]
     /// Total bytes of RAM across all regions.
     public let size: UInt64
-    private let base: UnsafeMutableRawPointer
+    let base: UnsafeMutableRawPointer
 
     /// Maps `size` bytes of guest RAM, laid out as `Layout.ramRegions(ramSize:)` says.
     ///
@@ -89,7 +89,7 @@ public final class GuestMemory: @unchecked Sendable {
     }
 
     /// The host byte offset of a checked guest range.
-    private func hostOffset(_ address: GuestAddress, _ length: UInt64) throws(GuestMemoryError) -> Int {
+    func hostOffset(_ address: GuestAddress, _ length: UInt64) throws(GuestMemoryError) -> Int {
         guard address.adding(length) != nil else { throw .overflow(address: address, length: length) }
         guard let region = region(containing: address, length: length) else {
             throw .outOfBounds(address: address, length: length)

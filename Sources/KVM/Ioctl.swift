@@ -28,6 +28,10 @@ struct IoctlRequest: Sendable {
     static let setIRQChip = IoctlRequest(name: "KVM_SET_IRQCHIP", number: CKVM_SET_IRQCHIP)
     static let createPIT2 = IoctlRequest(name: "KVM_CREATE_PIT2", number: CKVM_CREATE_PIT2)
     static let irqLine = IoctlRequest(name: "KVM_IRQ_LINE", number: CKVM_IRQ_LINE)
+    static let ioEventFD = IoctlRequest(name: "KVM_IOEVENTFD", number: CKVM_IOEVENTFD)
+    static let irqFD = IoctlRequest(name: "KVM_IRQFD", number: CKVM_IRQFD)
+    static let setGSIRouting = IoctlRequest(name: "KVM_SET_GSI_ROUTING", number: CKVM_SET_GSI_ROUTING)
+    static let signalMSI = IoctlRequest(name: "KVM_SIGNAL_MSI", number: CKVM_SIGNAL_MSI)
 
     // vCPU ioctls
     static let run = IoctlRequest(name: "KVM_RUN", number: CKVM_RUN)

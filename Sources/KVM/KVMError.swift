@@ -19,6 +19,8 @@ public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
     case mmapFailed(what: String, errno: Int32)
     /// KVM_SET_MSRS set fewer MSRs than asked; the first one refused is named.
     case msrRefused(index: UInt32)
+    /// eventfd(2) failed (too many open files, say).
+    case eventFDFailed(errno: Int32)
 
     public var description: String {
         switch self {
@@ -46,6 +48,8 @@ public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
             return "mmap of \(what) failed: \(Self.describe(errno))"
         case .msrRefused(let index):
             return "KVM_SET_MSRS refused MSR 0x\(String(index, radix: 16))"
+        case .eventFDFailed(let errno):
+            return "eventfd failed: \(Self.describe(errno))"
         }
     }
 
@@ -61,6 +65,6 @@ public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
         E2BIG: "E2BIG", EBADF: "EBADF", EAGAIN: "EAGAIN", ENOMEM: "ENOMEM",
         EACCES: "EACCES", EFAULT: "EFAULT", EBUSY: "EBUSY", EEXIST: "EEXIST",
         ENODEV: "ENODEV", EINVAL: "EINVAL", ENOSPC: "ENOSPC", ENOSYS: "ENOSYS",
-        ENOTTY: "ENOTTY", EOPNOTSUPP: "EOPNOTSUPP",
+        ENOTTY: "ENOTTY", EOPNOTSUPP: "EOPNOTSUPP", EMFILE: "EMFILE",
     ]
 }

@@ -12,7 +12,7 @@ extension MachineConfiguration: Equatable {
     public static func == (lhs: MachineConfiguration, rhs: MachineConfiguration) -> Bool {
         lhs.kernel == rhs.kernel && lhs.initrdPath == rhs.initrdPath
             && lhs.commandLine == rhs.commandLine && lhs.memorySize == rhs.memorySize
-            && lhs.vcpuCount == rhs.vcpuCount
+            && lhs.vcpuCount == rhs.vcpuCount && lhs.disks == rhs.disks
     }
 }
 
@@ -31,6 +31,10 @@ public enum Arguments {
         case cmdline = "--cmdline"
         case memory = "--memory"
         case cpus = "--cpus"
+        case disk = "--disk"
+
+        /// Flags that may be given more than once, each adding one item.
+        var isRepeatable: Bool { self == .disk }
     }
 
     public static func parse(_ arguments: [String]) throws(UsageError) -> Command {
@@ -77,7 +81,7 @@ public enum Arguments {
                 value = arguments[index]
                 index += 1
             }
-            guard seen.insert(flag).inserted else {
+            guard seen.insert(flag).inserted || flag.isRepeatable else {
                 throw UsageError(message: "\(flag.rawValue) is given more than once")
             }
             try apply(flag, value!, to: &configuration)
@@ -110,6 +114,45 @@ public enum Arguments {
             }
             // The upper bound is the host's (KVM_CAP_MAX_VCPUS): the machine checks it.
             configuration.vcpuCount = count
+        case .disk:
+            configuration.disks.append(try parseDisk(value))
         }
     }
+
+    /// `PATH[,readonly=on|off][,transport=pci|mmio][,io=vcpu|thread]`.
+    static func parseDisk(_ value: String) throws(UsageError) -> DiskConfiguration {
+        let parts = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard let path = parts.first, !path.isEmpty else {
+            throw UsageError(message: "--disk '\(value)': needs a path first, as in --disk disk.img,readonly=on")
+        }
+        var disk = DiskConfiguration(path: path)
+        var seenKeys: Set<String> = []
+        for option in parts.dropFirst() {
+            let pair = option.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2 else {
+                throw UsageError(message: "--disk '\(value)': '\(option)' is not key=value")
+            }
+            let (key, setting) = (pair[0], pair[1])
+            guard seenKeys.insert(key).inserted else {
+                throw UsageError(message: "--disk '\(value)': '\(key)' is given more than once")
+            }
+            func choose<T: RawRepresentable & CaseIterable>(_ type: T.Type) throws(UsageError) -> T where T.RawValue == String {
+                guard let choice = T(rawValue: setting) else {
+                    let choices = T.allCases.map(\.rawValue).joined(separator: " or ")
+                    throw UsageError(message: "--disk '\(value)': \(key)=\(setting): \(key) is \(choices)")
+                }
+                return choice
+            }
+            switch key {
+            case "readonly": disk.readOnly = try choose(OnOff.self) == .on
+            case "transport": disk.transport = try choose(DiskConfiguration.Transport.self)
+            case "io": disk.io = try choose(DiskConfiguration.IOMode.self)
+            default:
+                throw UsageError(message: "--disk '\(value)': unknown option '\(key)'; the options are readonly, transport and io")
+            }
+        }
+        return disk
+    }
+
+    enum OnOff: String, CaseIterable { case on, off }
 }

@@ -9,7 +9,7 @@ enum HelpText {
 
         USAGE
           swiftvmm run [--kernel PATH] [--initrd PATH] [--cmdline STRING]
-                       [--memory SIZE] [--cpus N]
+                       [--memory SIZE] [--cpus N] [--disk PATH[,OPTION...]]...
           swiftvmm host           what this host's KVM offers, and whether SwiftVMM runs here
           swiftvmm --help | --version
 
@@ -22,6 +22,17 @@ enum HelpText {
           --memory SIZE     guest RAM: 512M, 2G, or a plain number of MiB (default 512M)
           --cpus N          virtual CPUs, 1 up to this host's KVM limit (default 1); the
                             guest finds them in its ACPI tables and starts them itself
+          --disk PATH[,readonly=on][,transport=pci|mmio][,io=vcpu|thread]
+                            a virtio block device backed by the raw image PATH, whose
+                            size must be a multiple of 512; repeat for more disks.
+                            The image is locked: no other VM may write it meanwhile.
+                            readonly=on  the guest may read but not write it
+                            transport    pci (default): virtio-pci on PCI bus 0;
+                                         mmio: virtio-mmio, announced to Linux with
+                                         virtio_mmio.device= on its command line
+                            io           vcpu (default): requests served on the vCPU
+                                         thread; thread: on the disk's own I/O thread
+                                         (ioeventfd and irqfd)
 
         CONSOLE
           The guest's first serial port (ttyS0) is this terminal: its output goes to
@@ -32,8 +43,8 @@ enum HelpText {
                 reboot=k), or you quit with Ctrl-A x
           1,3,5,...,255
                 the guest wrote v to the isa-debug-exit port 0xf4: status (v << 1) | 1
-          \(ExitStatus.badInput)     bad input: usage, a missing or broken kernel/initrd, a bad size;
-                no VM was started
+          \(ExitStatus.badInput)     bad input: usage, a missing or broken kernel/initrd/disk image,
+                a disk image in use by another VM, a bad size; no VM was started
           \(ExitStatus.hostError)     the host cannot run the VM: /dev/kvm missing or not accessible,
                 a KVM capability missing, a KVM call failed while building the VM
           \(ExitStatus.guestCrashed)     the guest crashed: triple fault, or KVM could not emulate or

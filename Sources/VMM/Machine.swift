@@ -26,11 +26,16 @@ public final class Machine: Sendable {
     let flushes: [DeviceFlush]
     /// What was loaded where, for messages.
     public let bootSummary: String
+    /// The disks' services (I/O threads, flushes).
+    let disks: [DiskService]
+    /// The devices the guest's ACPI tables describe.
+    public let platform: ACPIPlatform
 
     private init(
         configuration: MachineConfiguration, vm: VirtualMachine, memory: GuestMemory,
         threads: [VCPUThread], handler: ExitHandler, uart: DeviceSlot<Serial8250>,
-        console: Console, flushes: [DeviceFlush], bootSummary: String
+        console: Console, flushes: [DeviceFlush], bootSummary: String,
+        disks: [DiskService], platform: ACPIPlatform
     ) {
         self.configuration = configuration
         self.vm = vm
@@ -41,6 +46,8 @@ public final class Machine: Sendable {
         self.console = console
         self.flushes = flushes
         self.bootSummary = bootSummary
+        self.disks = disks
+        self.platform = platform
     }
 
     /// Builds a machine from `configuration`, with its serial console on `console`.
@@ -63,13 +70,17 @@ public final class Machine: Sendable {
         }
         defer { if let initrd { close(initrd.fd) } }
         try checkMemorySize(configuration.memorySize)
+        // Disks: images opened and locked, places chosen; virtio-mmio ones announced on
+        // the command line.
+        let disks = try VirtioDisks.prepare(configuration.disks)
+        let commandLine = ([configuration.commandLine] + disks.commandLineOptions).joined(separator: " ")
 
         let plan: BootPlan
         do {
             plan = try BootPlan.plan(
                 kernel: kernelBytes, initrdSize: initrd?.size,
-                commandLine: configuration.commandLine, ramSize: configuration.memorySize,
-                vcpuCount: configuration.vcpuCount, platform: MachinePlatform.acpi())
+                commandLine: commandLine, ramSize: configuration.memorySize,
+                vcpuCount: configuration.vcpuCount, platform: disks.acpiPlatform)
         } catch {
             throw .badInput(describe(error, kernel: kernelName, initrd: initrd?.path))
         }
@@ -118,19 +129,25 @@ public final class Machine: Sendable {
         }
 
         // 4. Devices.
-        var portBus = IOBus()
+        var portBus = IOBus(), mmioBus = IOBus()
         let uart: DeviceSlot<Serial8250>
+        let diskServices: [DiskService]
         do {
             uart = try LegacyPorts.install(
                 on: &portBus, serialOutput: console.output,
                 serialInterrupt: KVMInterruptLine(vm: vm, irq: UInt32(LegacyPorts.com1IRQ)))
+            diskServices = try disks.install(vm: vm, memory: memory, portBus: &portBus, mmioBus: &mmioBus)
+        } catch let error as KVMError {
+            throw .host(error)
         } catch {
             throw .setup("cannot place devices: \(error)")
         }
-        let handler = ExitHandler(portBus: portBus, mmioBus: IOBus())
-        // Devices that hold guest data until it is written out (disks) add their flush.
-        var flushes: [DeviceFlush] = []
-        flushes += extraFlushes
+        let handler = ExitHandler(portBus: portBus, mmioBus: mmioBus)
+        // Devices that hold guest data until it is written out (the disks) flush when
+        // the machine stops.
+        let flushes = diskServices.map { disk in
+            DeviceFlush(device: "disk \(disk.path)") { try disk.stopAndFlush() }
+        } + extraFlushes
 
         // 5. vCPUs: the boot processor starts at the kernel's entry; the others wait in
         // KVM_RUN for the INIT and start-up IPIs the guest sends them.
@@ -151,7 +168,8 @@ public final class Machine: Sendable {
         return Machine(
             configuration: configuration, vm: vm, memory: memory, threads: threads,
             handler: handler, uart: uart, console: console, flushes: flushes,
-            bootSummary: "\(kernelName): \(plan.summary)")
+            bootSummary: "\(kernelName): \(plan.summary)",
+            disks: diskServices, platform: disks.acpiPlatform)
     }
 
     // MARK: Running

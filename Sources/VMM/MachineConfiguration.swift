@@ -21,18 +21,22 @@ public struct MachineConfiguration: Sendable {
     public var commandLine: String
     public var memorySize: UInt64
     public var vcpuCount: Int
+    /// Virtio block devices, in the order given (`--disk`).
+    public var disks: [DiskConfiguration]
 
     public init(
         kernel: Kernel = .demo,
         initrdPath: String? = nil,
         commandLine: String = MachineConfiguration.defaultCommandLine,
         memorySize: UInt64 = MachineConfiguration.defaultMemorySize,
-        vcpuCount: Int = 1
+        vcpuCount: Int = 1,
+        disks: [DiskConfiguration] = []
     ) {
         self.kernel = kernel
         self.initrdPath = initrdPath
         self.commandLine = commandLine
         self.memorySize = memorySize
         self.vcpuCount = vcpuCount
+        self.disks = disks
     }
 }

@@ -21,6 +21,20 @@ struct ArgumentsTests {
         #expect(try Arguments.parse(["run", "--cpus=1024"]) == .run(MachineConfiguration(vcpuCount: 1024)))
     }
 
+    @Test("--disk is repeatable; readonly, transport and io options fill each disk")
+    func disks() throws {
+        let command = try Arguments.parse([
+            "run", "--disk", "a.img", "--disk=b.img,readonly=on,transport=mmio", "--disk", "c.img,io=vcpu,readonly=off,transport=pci",
+        ])
+        #expect(command == .run(MachineConfiguration(disks: [
+            DiskConfiguration(path: "a.img"),
+            DiskConfiguration(path: "b.img", readOnly: true, transport: .mmio),
+            DiskConfiguration(path: "c.img", readOnly: false, transport: .pci, io: .vcpu),
+        ])))
+        #expect(DiskConfiguration(path: "x").transport == .pci)
+        #expect(DiskConfiguration(path: "x").io == DiskConfiguration.defaultIOMode)
+    }
+
     @Test("run with no kernel boots the demo guest with the defaults")
     func demo() throws {
         #expect(try Arguments.parse(["run"]) == .run(MachineConfiguration()))
@@ -47,6 +61,15 @@ struct ArgumentsTests {
             (["run", "--cpus", "two"], "--cpus 'two'"),
             (["run", "--kernel", "a", "--kernel", "b"], "--kernel is given more than once"),
             (["host", "extra"], "'host' takes no arguments"),
+            (["run", "--disk"], "--disk needs a value"),
+            (["run", "--disk", ""], "--disk '': needs a path first"),
+            (["run", "--disk", ",readonly=on"], "--disk ',readonly=on': needs a path first"),
+            (["run", "--disk", "a.img,readonly"], "--disk 'a.img,readonly': 'readonly' is not key=value"),
+            (["run", "--disk", "a.img,readonly=yes"], "--disk 'a.img,readonly=yes': readonly=yes: readonly is on or off"),
+            (["run", "--disk", "a.img,transport=usb"], "transport=usb: transport is pci or mmio"),
+            (["run", "--disk", "a.img,io=fast"], "io=fast: io is thread or vcpu"),
+            (["run", "--disk", "a.img,cache=none"], "unknown option 'cache'; the options are readonly, transport and io"),
+            (["run", "--disk", "a.img,readonly=on,readonly=off"], "'readonly' is given more than once"),
         ]
         for (arguments, message) in cases {
             #expect(throws: UsageError.self, "\(arguments)") { try Arguments.parse(arguments) }

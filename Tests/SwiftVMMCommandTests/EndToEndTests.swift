@@ -136,6 +136,19 @@ struct CLIInputTests {
         #expect(result.stdout.isEmpty)
     }
 
+    @Test("a disk image whose size is not a multiple of 512, or that is missing, exits 2 naming it")
+    func badDiskImage() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvmm-odd-\(getpid()).img").path
+        try Data(count: 1000).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let odd = try SwiftVMMProcess.run(["run", "--disk", path])
+        #expect(odd.status == 2)
+        #expect(odd.stderr.contains("disk \(path): its size, 1000 bytes, is not a positive multiple of 512"))
+        let missing = try SwiftVMMProcess.run(["run", "--disk", "/nonexistent/disk.img,readonly=on"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("disk /nonexistent/disk.img: cannot open"))
+    }
+
     @Test("a command line longer than the kernel accepts exits 2")
     func commandLineTooLong() throws {
         let result = try SwiftVMMProcess.run(["run", "--cmdline", String(repeating: "x", count: 5000)])
@@ -207,6 +220,25 @@ struct CLIRunTests {
         let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.outs=10000000"], signalAfter: (1.0, SIGTERM))
         #expect(result.status == 143)
         #expect(result.stderr.contains("stopped by SIGTERM"))
+    }
+
+    @Test("two swiftvmm processes cannot write one disk image: the second exits 2 naming it")
+    func lockedDiskImage() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvmm-lock-\(getpid()).img").path
+        try Data(count: 64 * 512).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // The first VM keeps running (ten million port writes) while the second starts.
+        let first = Process()
+        first.executableURL = URL(fileURLWithPath: SwiftVMMProcess.executable!)
+        first.arguments = ["run", "--disk", path, "--cmdline", "testguest.quiet testguest.outs=10000000"]
+        first.standardOutput = FileHandle.nullDevice
+        first.standardInput = FileHandle.nullDevice
+        try first.run()
+        defer { first.terminate(); first.waitUntilExit() }
+        Thread.sleep(forTimeInterval: 0.5)
+        let second = try SwiftVMMProcess.run(["run", "--disk", path])
+        #expect(second.status == 2)
+        #expect(second.stderr.contains("disk \(path): in use by another VM"))
     }
 
     @Test("swiftvmm host reports the API version and a verdict, exit 0")

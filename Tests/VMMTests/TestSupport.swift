@@ -51,13 +51,13 @@ import Testing
 /// Boots a guest and returns its console output and how it stopped.
 func boot(
     _ kernel: String = Repository.testGuestELF, commandLine: String = "console=ttyS0",
-    memory: UInt64 = 64 << 20, vcpus: Int = 1, inputFD: Int32? = nil,
+    memory: UInt64 = 64 << 20, vcpus: Int = 1, inputFD: Int32? = nil, disks: [DiskConfiguration] = [],
     whileRunning: (@Sendable (Machine) -> Void)? = nil
 ) throws -> (output: String, report: MachineReport) {
     let output = CapturedOutput()
     let console = Console(output: output, inputFD: inputFD)
     let configuration = MachineConfiguration(
-        kernel: .file(kernel), commandLine: commandLine, memorySize: memory, vcpuCount: vcpus)
+        kernel: .file(kernel), commandLine: commandLine, memorySize: memory, vcpuCount: vcpus, disks: disks)
     let machine = try Machine.build(configuration, console: console)
     if let whileRunning {
         DispatchQueue(label: "test.while-running").async { whileRunning(machine) }

@@ -33,15 +33,12 @@ cflags=(
 )
 cd "$here"
 clang "${cflags[@]}" -c start.S -o "$work/start.o"
-clang "${cflags[@]}" -c console.c -o "$work/console.o"
-clang "${cflags[@]}" -c main.c -o "$work/main.o"
-smp_objects=()
-for source in acpi.c smp.c trampoline.S; do
+objects=("$work/start.o")
+for source in main.c console.c acpi.c smp.c trampoline.S pci.c virtio.c virtio_pci.c virtio_mmio.c blk.c; do
     clang "${cflags[@]}" -c "$source" -o "$work/${source%.*}.o"
-    smp_objects+=("$work/${source%.*}.o")
+    objects+=("$work/${source%.*}.o")
 done
-ld.lld -T link.ld --build-id=none -nostdlib -static --strip-all \
-    -o "$work/testguest.elf" "$work/start.o" "$work/main.o" "$work/console.o" "${smp_objects[@]}"
+ld.lld -T link.ld --build-id=none -nostdlib -static --strip-all -o "$work/testguest.elf" "${objects[@]}"
 llvm-objcopy -O binary "$work/testguest.elf" "$work/payload.bin"
 python3 bzimage.py "$work/testguest.elf" "$work/payload.bin" "$work/testguest.img"
 

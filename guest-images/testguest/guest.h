@@ -36,6 +36,8 @@ void put_string(const char *s);
 void put_hex(u64 value, int digits);
 void put_decimal(u64 value);
 int console_read(void); /* blocks until a byte arrives */
+const char *command_line(void); /* main.c: the kernel command line */
+const char *parse_number(const char *p, u64 *value); /* main.c: decimal or 0x hex */
 
 /* main.c: the command line's testguest.* options, and CPUID. */
 const char *find_option(const char *name); /* just past `name`, or 0 */

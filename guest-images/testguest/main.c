@@ -5,13 +5,15 @@
  * command line, the e820 map, the initrd), prints it over the serial console, runs the
  * checks its command line asks for, and ends the VM. Options (see README.md):
  *   testguest.quiet  testguest.outs=N  testguest.port=0xNNNN  testguest.echo=N
- *   testguest.triplefault  testguest.int3  testguest.exit=N
+ *   testguest.triplefault  testguest.int3  testguest.exit=N  testguest.disk
+ *   [testguest.movebar]  testguest.diskbench=N
  * and those of smp.c, which starts every CPU the ACPI MADT lists.
  * Integer-only, freestanding: no SSE, no x87, no int3 (KVM's instruction emulator, which
  * runs guests on hosts without VT-x/AMD-V, cannot execute them).
  */
 #include "guest.h"
 #include "smp.h"
+#include "virtio.h"
 
 static const u8 *boot_params;
 
@@ -21,7 +23,7 @@ static u64 bp64(u32 offset) { return *(volatile const u64 *)(boot_params + offse
 
 /* --- The command line ----------------------------------------------------------- */
 
-static const char *command_line(void) { return (const char *)(u64)bp32(BP_CMD_LINE_PTR); }
+const char *command_line(void) { return (const char *)(u64)bp32(BP_CMD_LINE_PTR); }
 
 /* Finds the word `name` (or `name=value`) on the command line; returns a pointer just
  * past the name, or 0. */
@@ -38,11 +40,9 @@ const char *find_option(const char *name) {
     return 0;
 }
 
-/* Parses a decimal or 0x-prefixed hexadecimal number after '='; `fallback` if none. */
-u64 option_value(const char *after_name, u64 fallback) {
-    if (!after_name || *after_name != '=') return fallback;
-    const char *p = after_name + 1;
-    u64 value = 0, base = 10;
+/* Parses a decimal or 0x-prefixed hexadecimal number at `p`; returns where it ends. */
+const char *parse_number(const char *p, u64 *value) {
+    u64 v = 0, base = 10;
     if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) base = 16, p += 2;
     for (;; p++) {
         u64 digit;
@@ -50,8 +50,17 @@ u64 option_value(const char *after_name, u64 fallback) {
         else if (base == 16 && *p >= 'a' && *p <= 'f') digit = (u64)(*p - 'a' + 10);
         else if (base == 16 && *p >= 'A' && *p <= 'F') digit = (u64)(*p - 'A' + 10);
         else break;
-        value = value * base + digit;
+        v = v * base + digit;
     }
+    *value = v;
+    return p;
+}
+
+/* The number after '=' (see parse_number); `fallback` if none. */
+u64 option_value(const char *after_name, u64 fallback) {
+    if (!after_name || *after_name != '=') return fallback;
+    u64 value;
+    parse_number(after_name + 1, &value);
     return value;
 }
 
@@ -197,6 +206,8 @@ void guest_main(const u8 *params) {
     if ((option = find_option("testguest.outs"))) do_outs(option_value(option, 0));
     if ((option = find_option("testguest.port"))) do_port((u16)option_value(option, 0));
     if ((option = find_option("testguest.echo"))) do_echo(option_value(option, 1));
+    if (find_option("testguest.disk")) disk_test(0, find_option("testguest.movebar") != 0);
+    if ((option = find_option("testguest.diskbench"))) disk_test(option_value(option, 1), 0);
     if (find_option("testguest.triplefault")) do_triple_fault();
     if (find_option("testguest.int3")) do_int3();
 

@@ -13,6 +13,14 @@
 #include <asm/bootparam.h>
 #include <asm/e820.h>
 #include <linux/elf.h>
+#include <linux/pci_regs.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 
 // MARK: - ioctl numbers (Documentation/virt/kvm/api.rst, section 4)
@@ -78,6 +86,9 @@ unsigned long ckvm_irq_routing_size(unsigned int count);
 struct kvm_cpuid_entry2 *_Nonnull ckvm_cpuid2_entry(struct kvm_cpuid2 *_Nonnull cpuid, unsigned int index);
 /// A pointer to the n-th entry of a kvm_msrs's flexible array.
 struct kvm_msr_entry *_Nonnull ckvm_msrs_entry(struct kvm_msrs *_Nonnull msrs, unsigned int index);
+/// A pointer to the n-th entry of a kvm_irq_routing's flexible array.
+struct kvm_irq_routing_entry *_Nonnull ckvm_irq_routing_entry(
+    struct kvm_irq_routing *_Nonnull routing, unsigned int index);
 
 // MARK: - kvm_run.immediate_exit
 

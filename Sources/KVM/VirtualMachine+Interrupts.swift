@@ -1,0 +1,92 @@
+import CKVM
+
+/// Interrupts and notifications between devices and the guest that bypass the vCPU
+/// threads: message-signalled interrupts, interrupt routing, irqfd and ioeventfd.
+extension VirtualMachine {
+    /// KVM_SIGNAL_MSI: delivers one message-signalled interrupt, `data` written to
+    /// `address`, to the in-kernel local APICs (api.rst, KVM_SIGNAL_MSI). Safe from any
+    /// thread.
+    public func signalMSI(address: UInt64, data: UInt32) throws(KVMError) {
+        var message = kvm_msi()
+        message.address_lo = UInt32(truncatingIfNeeded: address)
+        message.address_hi = UInt32(truncatingIfNeeded: address >> 32)
+        message.data = data
+        try fd.ioctl(.signalMSI, &message)
+    }
+
+    /// KVM_SET_GSI_ROUTING: replaces the whole interrupt routing table with `routes`
+    /// (api.rst, KVM_SET_GSI_ROUTING). Include `GSIRoute.irqChipDefaults()`, or every
+    /// interrupt line of the irqchip is cut off.
+    public func setGSIRouting(_ routes: [GSIRoute]) throws(KVMError) {
+        let count = UInt32(routes.count)
+        let size = Int(ckvm_irq_routing_size(count))
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
+        defer { raw.deallocate() }
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+        let routing = raw.assumingMemoryBound(to: kvm_irq_routing.self)
+        routing.pointee.nr = count
+        for (index, route) in routes.enumerated() {
+            ckvm_irq_routing_entry(routing, UInt32(index)).pointee = route.kernelValue
+        }
+        try fd.ioctl(.setGSIRouting, buffer: raw)
+    }
+
+    /// KVM_IRQFD: from now on, a signal on `event` raises GSI `gsi` as an edge (the line
+    /// is pulsed), as its route says (api.rst, KVM_IRQFD).
+    public func assignIRQFD(_ event: EventFD, gsi: UInt32) throws(KVMError) {
+        var request = kvm_irqfd()
+        request.fd = UInt32(bitPattern: event.rawValue)
+        request.gsi = gsi
+        try fd.ioctl(.irqFD, &request)
+    }
+
+    /// KVM_IRQFD with KVM_IRQFD_FLAG_DEASSIGN: undoes `assignIRQFD`.
+    public func deassignIRQFD(_ event: EventFD, gsi: UInt32) throws(KVMError) {
+        var request = kvm_irqfd()
+        request.fd = UInt32(bitPattern: event.rawValue)
+        request.gsi = gsi
+        request.flags = UInt32(KVM_IRQFD_FLAG_DEASSIGN)
+        try fd.ioctl(.irqFD, &request)
+    }
+
+    /// A guest write KVM_IOEVENTFD turns into a signal: `length` bytes at guest physical
+    /// `address`, in MMIO space, optionally only when the value written is `value`.
+    public struct IOEvent: Sendable, Equatable {
+        public let address: UInt64
+        public let length: UInt32
+        public let value: UInt64?
+
+        public init(address: UInt64, length: UInt32, value: UInt64? = nil) {
+            self.address = address
+            self.length = length
+            self.value = value
+        }
+    }
+
+    /// KVM_IOEVENTFD: a guest write matching `match` signals `event` inside KVM, and the
+    /// vCPU goes on without leaving the kernel (api.rst, KVM_IOEVENTFD). Writes that do
+    /// not match (another length, another value) still exit to user space as MMIO.
+    public func assignIOEventFD(_ event: EventFD, for match: IOEvent) throws(KVMError) {
+        var request = Self.ioEventRequest(event, match)
+        try fd.ioctl(.ioEventFD, &request)
+    }
+
+    /// KVM_IOEVENTFD with KVM_IOEVENTFD_FLAG_DEASSIGN: undoes `assignIOEventFD`.
+    public func deassignIOEventFD(_ event: EventFD, for match: IOEvent) throws(KVMError) {
+        var request = Self.ioEventRequest(event, match)
+        request.flags |= UInt32(1 << kvm_ioeventfd_flag_nr_deassign)
+        try fd.ioctl(.ioEventFD, &request)
+    }
+
+    private static func ioEventRequest(_ event: EventFD, _ match: IOEvent) -> kvm_ioeventfd {
+        var request = kvm_ioeventfd()
+        request.addr = match.address
+        request.len = match.length
+        request.fd = event.rawValue
+        if let value = match.value {
+            request.datamatch = value
+            request.flags = UInt32(1 << kvm_ioeventfd_flag_nr_datamatch)
+        }
+        return request
+    }
+}

@@ -1,0 +1,87 @@
+import GuestMemory
+import Virtio
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A raw disk image file: byte n of the file is byte n of the disk.
+///
+/// It is opened read-write (or read-only) and locked with flock(2), exclusively for a
+/// writable disk and shared for a read-only one, without waiting: two VMs never write
+/// the same image, and a second one is told which file is in use.
+public final class RawDiskImage: BlockBackend {
+    public let path: String
+    public let size: UInt64
+    public let serial: String
+    public let isReadOnly: Bool
+    private let fd: Int32
+
+    public init(path: String, readOnly: Bool) throws(MachineError) {
+        let role = "disk \(path)"
+        let fd = Glibc.open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
+        guard fd >= 0 else {
+            let error = errno
+            var message = "\(role): cannot open: \(String(cString: strerror(error)))"
+            if !readOnly && (error == EACCES || error == EROFS) { message += " (use readonly=on to open it read-only)" }
+            throw .badInput(message)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw .badInput("\(role): not a regular file")
+        }
+        let size = UInt64(info.st_size)
+        guard size > 0, size % VirtioBlock.sectorSize == 0 else {
+            close(fd)
+            throw .badInput("\(role): its size, \(size) bytes, is not a positive multiple of \(VirtioBlock.sectorSize)")
+        }
+        guard flock(fd, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
+            let error = errno
+            close(fd)
+            throw .badInput(error == EWOULDBLOCK
+                ? "\(role): in use by another VM or another --disk (the image is locked)"
+                : "\(role): cannot lock: \(String(cString: strerror(error)))")
+        }
+        self.fd = fd
+        self.path = path
+        self.size = size
+        self.isReadOnly = readOnly
+        // Stable for as long as the file exists: its device and inode numbers.
+        self.serial = String(String("\(String(info.st_dev, radix: 16))-\(String(info.st_ino, radix: 16))").prefix(VirtioBlock.serialLength))
+    }
+
+    deinit { close(fd) }  // also releases the lock
+
+    public func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+        try transfer("pread", count: count) { done throws(GuestMemoryError) in
+            try memory.pread(fromFileDescriptor: fd, fileOffset: offset + UInt64(done),
+                             into: GuestAddress(address.rawValue + UInt64(done)), count: count - done)
+        }
+    }
+
+    public func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+        try transfer("pwrite", count: count) { done throws(GuestMemoryError) in
+            try memory.pwrite(toFileDescriptor: fd, fileOffset: offset + UInt64(done),
+                              from: GuestAddress(address.rawValue + UInt64(done)), count: count - done)
+        }
+    }
+
+    public func flush() throws(BlockIOError) {
+        while fdatasync(fd) != 0 {
+            guard errno == EINTR else { throw BlockIOError(operation: "fdatasync", errno: errno) }
+        }
+    }
+
+    /// Repeats `step` (which transfers from byte `done` on) until `count` bytes moved;
+    /// a short transfer is continued, end of file or an error is an I/O error.
+    private func transfer(_ operation: String, count: Int, _ step: (Int) throws(GuestMemoryError) -> Int) throws(BlockIOError) {
+        var done = 0
+        while done < count {
+            let result: Int
+            do { result = try step(done) } catch { throw BlockIOError(operation: operation, errno: EFAULT) }
+            if result < 0 && errno == EINTR { continue }
+            guard result > 0 else { throw BlockIOError(operation: operation, errno: result < 0 ? errno : EIO) }
+            done += result
+        }
+    }
+}

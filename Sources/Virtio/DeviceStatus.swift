@@ -1,0 +1,25 @@
+import CKVM
+
+/// The device status field (virtio v1.2, 2.1 "Device Status Field"): the driver sets
+/// bits as it initializes the device (3.1.1); the device adds DEVICE_NEEDS_RESET when
+/// it cannot go on; writing 0 resets the device.
+public struct DeviceStatus: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    init(_ bits: Int32) { self.rawValue = UInt8(bits) }
+
+    /// The guest OS has found the device.
+    public static let acknowledge = DeviceStatus(VIRTIO_CONFIG_S_ACKNOWLEDGE)
+    /// The guest OS knows how to drive the device.
+    public static let driver = DeviceStatus(VIRTIO_CONFIG_S_DRIVER)
+    /// The driver is set up and ready: the device is live.
+    public static let driverOK = DeviceStatus(VIRTIO_CONFIG_S_DRIVER_OK)
+    /// The driver has acknowledged the features it understands; negotiation is over.
+    public static let featuresOK = DeviceStatus(VIRTIO_CONFIG_S_FEATURES_OK)
+    /// Set by the device: it hit an error it cannot recover from without a reset.
+    public static let needsReset = DeviceStatus(VIRTIO_CONFIG_S_NEEDS_RESET)
+    /// Set by the driver: it has given up on the device.
+    public static let failed = DeviceStatus(VIRTIO_CONFIG_S_FAILED)
+
+    public var description: String { "0x" + String(rawValue, radix: 16) }
+}

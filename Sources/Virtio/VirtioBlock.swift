@@ -1,0 +1,132 @@
+import CKVM
+import GuestMemory
+
+/// A virtio block device (virtio v1.2, 5.2 "Block Device"), backed by a `BlockBackend`.
+///
+/// It offers VIRTIO_BLK_F_SEG_MAX, BLK_SIZE and FLUSH, and RO for a read-only disk, and
+/// executes IN, OUT, FLUSH and GET_ID requests; any other type answers
+/// VIRTIO_BLK_S_UNSUPP. A request past the end of the disk, a write to a read-only
+/// disk, a malformed request or a host I/O error answers VIRTIO_BLK_S_IOERR, and the
+/// guest goes on.
+public struct VirtioBlock: VirtioDevice {
+    /// The unit of `sector` in requests and of `capacity`, whatever `blk_size` says (5.2.4).
+    public static let sectorSize: UInt64 = 512
+    /// The one request queue's size: room for 256 requests in flight.
+    public static let queueSize: UInt16 = 256
+    /// The bytes of the GET_ID answer (VIRTIO_BLK_ID_BYTES): a string, NUL-padded.
+    public static let serialLength = Int(VIRTIO_BLK_ID_BYTES)
+
+    public let name: String
+    public let backend: any BlockBackend
+    public let isReadOnly: Bool
+
+    public init(name: String, backend: any BlockBackend, readOnly: Bool) {
+        self.name = name
+        self.backend = backend
+        self.isReadOnly = readOnly
+    }
+
+    public var deviceID: UInt32 { UInt32(VIRTIO_ID_BLOCK) }
+    public var queueSizes: [UInt16] { [Self.queueSize] }
+    public var capacity: UInt64 { backend.size / Self.sectorSize }
+
+    public var features: VirtioFeatures {
+        var features: VirtioFeatures = [.blockSegmentMaximum, .blockSize, .blockFlush]
+        if isReadOnly { features.insert(.blockReadOnly) }
+        return features
+    }
+
+    /// The most data buffers a request may have: the queue less the header and status
+    /// descriptors (`seg_max`).
+    public static var segmentMaximum: UInt32 { UInt32(queueSize) - 2 }
+
+    // MARK: Configuration space (5.2.4)
+
+    /// `struct virtio_blk_config` with the fields this device offers filled in.
+    var configuration: virtio_blk_config {
+        var config = virtio_blk_config()
+        config.capacity = capacity
+        config.seg_max = Self.segmentMaximum
+        config.blk_size = UInt32(Self.sectorSize)
+        return config
+    }
+
+    public func readConfiguration(offset: UInt64, size: Int) -> UInt64 {
+        PlainBytes.read(PlainBytes.of(configuration), offset: offset, size: size)
+    }
+
+    /// Every field this device offers is read-only (`writeback` needs CONFIG_WCE).
+    public mutating func writeConfiguration(offset: UInt64, size: Int, value: UInt64) {}
+
+    public mutating func reset() {}
+
+    // MARK: Requests (5.2.6)
+
+    public mutating func handle(_ chain: DescriptorChain, queue: Int, memory: GuestMemory) -> UInt32 {
+        let request = BlockRequest(chain: chain)
+        // Without a device-writable last byte there is nowhere to put a status: the
+        // chain goes back with nothing written.
+        guard let statusAddress = request.statusAddress else {
+            return 0
+        }
+        var written: UInt32 = 0
+        let status = execute(request, memory: memory, written: &written)
+        do {
+            try memory.write(status, at: statusAddress)
+        } catch {
+            return written  // cannot happen: the chain's buffers were checked to be RAM
+        }
+        return written + 1
+    }
+
+    /// Executes `request`; returns its status and counts the data bytes written to the guest.
+    private mutating func execute(_ request: BlockRequest, memory: GuestMemory, written: inout UInt32) -> UInt8 {
+        guard let header = request.header(memory: memory) else { return UInt8(VIRTIO_BLK_S_IOERR) }
+        switch Int32(header.type) {
+        case VIRTIO_BLK_T_IN:
+            return transfer(request, sector: header.sector, toGuest: true, memory: memory, written: &written)
+        case VIRTIO_BLK_T_OUT:
+            guard !isReadOnly else { return UInt8(VIRTIO_BLK_S_IOERR) }
+            return transfer(request, sector: header.sector, toGuest: false, memory: memory, written: &written)
+        case VIRTIO_BLK_T_FLUSH:
+            do { try backend.flush() } catch { return UInt8(VIRTIO_BLK_S_IOERR) }
+            return UInt8(VIRTIO_BLK_S_OK)
+        case VIRTIO_BLK_T_GET_ID:
+            let id = Array(backend.serial.utf8.prefix(Self.serialLength))
+            let padded = id + [UInt8](repeating: 0, count: Self.serialLength - id.count)
+            let count = Int(min(UInt64(Self.serialLength), request.dataLength(toGuest: true)))
+            guard request.copy(Array(padded.prefix(count)), toGuest: memory) else { return UInt8(VIRTIO_BLK_S_IOERR) }
+            written = UInt32(count)
+            return UInt8(VIRTIO_BLK_S_OK)
+        default:
+            return UInt8(VIRTIO_BLK_S_UNSUPP)
+        }
+    }
+
+    /// IN or OUT: the data buffers, in order, against the disk from `sector` on.
+    private mutating func transfer(
+        _ request: BlockRequest, sector: UInt64, toGuest: Bool, memory: GuestMemory, written: inout UInt32
+    ) -> UInt8 {
+        let length = request.dataLength(toGuest: toGuest)
+        // 5.2.6.2: data is a multiple of 512 bytes; the range must lie on the disk.
+        let (start, overflow) = sector.multipliedReportingOverflow(by: Self.sectorSize)
+        guard length % Self.sectorSize == 0, !overflow, start <= backend.size, length <= backend.size - start else {
+            return UInt8(VIRTIO_BLK_S_IOERR)
+        }
+        var offset = start
+        do {
+            for segment in request.dataSegments(toGuest: toGuest) {
+                if toGuest {
+                    try backend.read(at: offset, into: memory, at: segment.address, count: segment.count)
+                    written += UInt32(segment.count)
+                } else {
+                    try backend.write(at: offset, from: memory, at: segment.address, count: segment.count)
+                }
+                offset += UInt64(segment.count)
+            }
+        } catch {
+            return UInt8(VIRTIO_BLK_S_IOERR)
+        }
+        return UInt8(VIRTIO_BLK_S_OK)
+    }
+}

@@ -1,0 +1,37 @@
+import GuestMemory
+
+/// A virtio device model: what a device of one type does with the requests its driver
+/// queues (virtio v1.2, 5 "Device Types"). It knows nothing of transports: the
+/// device-status machine, feature negotiation and rings are `VirtioDeviceState`'s; the
+/// registers and interrupts are the transport's (`VirtioMMIODevice`, `VirtioPCIFunction`).
+public protocol VirtioDevice: Sendable {
+    /// A short name for messages ("virtio-blk0").
+    var name: String { get }
+    /// The device ID (5 "Device Types": 2 is a block device).
+    var deviceID: UInt32 { get }
+    /// The device-type feature bits it offers; `VirtioDeviceState` adds the transport bits.
+    var features: VirtioFeatures { get }
+    /// The largest size of each of its queues; the count is the number of queues.
+    var queueSizes: [UInt16] { get }
+
+    /// Reads the device configuration space ("device-specific configuration").
+    func readConfiguration(offset: UInt64, size: Int) -> UInt64
+    /// Writes it; most fields are read-only.
+    mutating func writeConfiguration(offset: UInt64, size: Int, value: UInt64)
+
+    /// Executes the request in `chain` from queue `queue`; returns how many bytes it
+    /// wrote into the chain's device-writable buffers (the used element's `len`).
+    mutating func handle(_ chain: DescriptorChain, queue: Int, memory: GuestMemory) -> UInt32
+
+    /// The driver reset the device: forget negotiated state.
+    mutating func reset()
+}
+
+/// What a device asks its transport to signal to the driver.
+public enum VirtioInterrupt: Sendable, Equatable {
+    /// Used buffer notification: queue `queue` has new used entries (2.7.7).
+    case usedBuffer(queue: Int)
+    /// Configuration change notification: device configuration or status changed,
+    /// DEVICE_NEEDS_RESET among others (2.1.2, 4.1.4.5, 4.2.2).
+    case configurationChange
+}

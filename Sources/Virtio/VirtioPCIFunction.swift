@@ -1,0 +1,197 @@
+import CKVM
+import Devices
+import GuestMemory
+
+/// The virtio-pci transport, "modern" (virtio v1.2, 4.1 "Virtio Over PCI Bus"): a PCI
+/// function whose configuration space lists where the virtio structures are in its BAR
+/// (`VirtioPCILayout`), with MSI-X for queue and configuration interrupts and INTx with
+/// the ISR status register for drivers that do not enable MSI-X.
+public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
+    public var name: String { state.device.name }
+    public internal(set) var state: VirtioDeviceState<Device>
+    public private(set) var configurationSpace: PCIConfigurationSpace
+    public private(set) var msix: MSIXTable
+    /// ISR status (4.1.4.5): bit 0 queue interrupt, bit 1 configuration change.
+    public private(set) var interruptStatus: UInt8 = 0
+
+    private let pciCfgCapability: Int
+    private let msixCapability: Int
+    private let intx: any InterruptLine
+    private let messages: any MSIDelivery
+
+    // Common configuration registers (4.1.4.3).
+    var deviceFeatureSelect: UInt32 = 0
+    var driverFeatureSelect: UInt32 = 0
+    var queueSelect: UInt16 = 0
+    var configurationVector = UInt16(VIRTIO_MSI_NO_VECTOR)
+    var queueVectors: [UInt16]
+
+    /// - Parameters:
+    ///   - barAddress: where BAR 0 starts, as firmware would have assigned it.
+    ///   - interruptLine: the GSI INTA# is wired to, reported in Interrupt Line.
+    ///   - intx: the INTA# line (level-triggered).
+    ///   - messages: where MSI-X messages go.
+    public init(
+        _ device: Device, memory: GuestMemory, barAddress: UInt32, interruptLine: UInt8,
+        intx: any InterruptLine, messages: any MSIDelivery
+    ) {
+        let vectors = device.queueSizes.count + 1
+        let (space, pciCfg) = VirtioPCILayout.configurationSpace(
+            deviceID: device.deviceID, vectors: vectors, barAddress: barAddress, interruptLine: interruptLine)
+        self.state = VirtioDeviceState(device: device, memory: memory)
+        self.configurationSpace = space
+        self.pciCfgCapability = pciCfg
+        self.msixCapability = Self.findCapability(UInt8(PCI_CAP_ID_MSIX), in: space)
+        self.msix = MSIXTable(vectors: vectors)
+        self.intx = intx
+        self.messages = messages
+        self.queueVectors = [UInt16](repeating: UInt16(VIRTIO_MSI_NO_VECTOR), count: device.queueSizes.count)
+    }
+
+    private static func findCapability(_ id: UInt8, in space: PCIConfigurationSpace) -> Int {
+        var offset = Int(space.read(offset: Int(PCI_CAPABILITY_LIST), size: 1))
+        while offset != 0 {
+            if space.read(offset: offset, size: 1) == UInt32(id) { return offset }
+            offset = Int(space.read(offset: offset + 1, size: 1))
+        }
+        preconditionFailure("capability \(id) missing")
+    }
+
+    // MARK: Configuration space (the BusDevice face)
+
+    private var pciCfgData: Int { pciCfgCapability + VirtioPCILayout.pciCfgData }
+
+    public mutating func read(offset: UInt64, size: Int) -> UInt64 {
+        let offset = Int(offset)
+        if offset >= pciCfgData && offset < pciCfgData + 4 { return readThroughPCICfg(size: size) }
+        return UInt64(configurationSpace.read(offset: offset, size: size))
+    }
+
+    public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
+        let offset = Int(offset)
+        if offset >= pciCfgData && offset < pciCfgData + 4 { return writeThroughPCICfg(size: size, value: value) }
+        configurationSpace.write(offset: offset, size: size, value: UInt32(truncatingIfNeeded: value))
+        updateInterruptMode()
+        return .none
+    }
+
+    /// Follows Message Control's Enable and Function Mask bits and the INTx Disable bit.
+    private mutating func updateInterruptMode() {
+        let control = configurationSpace.get16(msixCapability + Int(PCI_MSIX_FLAGS))
+        msix.isEnabled = control & UInt16(PCI_MSIX_FLAGS_ENABLE) != 0
+        msix.isFunctionMasked = control & UInt16(PCI_MSIX_FLAGS_MASKALL) != 0
+        for message in msix.releasePending() { messages.deliver(message) }
+        updateINTx()
+    }
+
+    /// INTA# is asserted while ISR has a bit set, MSI-X is off and INTx is not disabled.
+    private func updateINTx() {
+        let disabled = configurationSpace.command & UInt16(PCI_COMMAND_INTX_DISABLE) != 0
+        intx.setLevel(interruptStatus != 0 && !msix.isEnabled && !disabled)
+    }
+
+    // The VIRTIO_PCI_CAP_PCI_CFG window (4.1.4.9): bar, offset and length select a BAR
+    // access of 1, 2 or 4 bytes that a read or write of pci_cfg_data performs.
+    private var pciCfgAccess: (bar: Int, offset: UInt64, length: Int)? {
+        let bar = Int(configurationSpace.read(offset: pciCfgCapability + VirtioPCILayout.pciCfgBar, size: 1))
+        let offset = UInt64(configurationSpace.get32(pciCfgCapability + VirtioPCILayout.pciCfgOffset))
+        let length = Int(configurationSpace.get32(pciCfgCapability + VirtioPCILayout.pciCfgLength))
+        guard bar == VirtioPCILayout.bar, [1, 2, 4].contains(length), offset % UInt64(length) == 0 else { return nil }
+        return (bar, offset, length)
+    }
+
+    private mutating func readThroughPCICfg(size: Int) -> UInt64 {
+        guard let access = pciCfgAccess else { return 0 }
+        // The bytes of pci_cfg_data the access covers; the rest read as zero.
+        return readBAR(access.bar, offset: access.offset, size: access.length) & AbsentDevice.floatingBus(size: size)
+    }
+
+    private mutating func writeThroughPCICfg(size: Int, value: UInt64) -> DeviceEffect {
+        guard let access = pciCfgAccess else { return .none }
+        return writeBAR(access.bar, offset: access.offset, size: access.length, value: value)
+    }
+
+    // MARK: The BAR
+
+    public mutating func readBAR(_ bar: Int, offset: UInt64, size: Int) -> UInt64 {
+        guard bar == VirtioPCILayout.bar else { return 0 }
+        switch offset {
+        case VirtioPCILayout.commonOffset..<VirtioPCILayout.isrOffset:
+            return readCommon(offset: offset - VirtioPCILayout.commonOffset, size: size)
+        case VirtioPCILayout.isrOffset:
+            // Reading ISR status clears it and deasserts INTx (4.1.4.5.1).
+            let value = interruptStatus
+            interruptStatus = 0
+            updateINTx()
+            return UInt64(value)
+        case VirtioPCILayout.deviceOffset..<VirtioPCILayout.notifyOffset:
+            return state.readConfiguration(offset: offset - VirtioPCILayout.deviceOffset, size: size)
+        case VirtioPCILayout.msixTableOffset..<VirtioPCILayout.msixPendingOffset:
+            return msix.readTable(offset: offset - VirtioPCILayout.msixTableOffset, size: size)
+        case VirtioPCILayout.msixPendingOffset..<UInt64(VirtioPCILayout.barSize):
+            return msix.readPendingArray(offset: offset - VirtioPCILayout.msixPendingOffset, size: size)
+        default:
+            return 0
+        }
+    }
+
+    public mutating func writeBAR(_ bar: Int, offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
+        guard bar == VirtioPCILayout.bar else { return .none }
+        switch offset {
+        case VirtioPCILayout.commonOffset..<VirtioPCILayout.isrOffset:
+            writeCommon(offset: offset - VirtioPCILayout.commonOffset, size: size, value: value)
+        case VirtioPCILayout.deviceOffset..<VirtioPCILayout.notifyOffset:
+            state.writeConfiguration(offset: offset - VirtioPCILayout.deviceOffset, size: size, value: value)
+        case VirtioPCILayout.notifyOffset..<VirtioPCILayout.msixTableOffset:
+            let relative = offset - VirtioPCILayout.notifyOffset
+            if relative % UInt64(VirtioPCILayout.notifyMultiplier) == 0 {
+                notifyQueue(Int(relative / UInt64(VirtioPCILayout.notifyMultiplier)))
+            }
+        case VirtioPCILayout.msixTableOffset..<VirtioPCILayout.msixPendingOffset:
+            for message in msix.writeTable(offset: offset - VirtioPCILayout.msixTableOffset, size: size, value: value) {
+                messages.deliver(message)
+            }
+        default:
+            break
+        }
+        return .none
+    }
+
+    // MARK: Notifications and interrupts
+
+    /// An available buffer notification for queue `index` (a write to its notification
+    /// address, or that address's ioeventfd): serves the queue and interrupts the driver.
+    public mutating func notifyQueue(_ index: Int) {
+        deliver(state.queueNotified(index))
+    }
+
+    mutating func deliver(_ interrupts: [VirtioInterrupt]) {
+        for interrupt in interrupts {
+            let vector: UInt16
+            switch interrupt {
+            case .usedBuffer(let queue):
+                interruptStatus |= VirtioPCILayout.isrQueue
+                vector = queueVectors.indices.contains(queue) ? queueVectors[queue] : UInt16(VIRTIO_MSI_NO_VECTOR)
+            case .configurationChange:
+                interruptStatus |= VirtioPCILayout.isrConfiguration
+                vector = configurationVector
+            }
+            // With MSI-X on, a vector of NO_VECTOR means no interrupt (4.1.5.1.2).
+            if msix.isEnabled, vector != UInt16(VIRTIO_MSI_NO_VECTOR), let message = msix.signal(Int(vector)) {
+                messages.deliver(message)
+            }
+        }
+        if !interrupts.isEmpty { updateINTx() }
+    }
+
+    /// The transport's part of a device reset (status 0): vectors unassigned, ISR clear.
+    mutating func resetTransport() {
+        deviceFeatureSelect = 0
+        driverFeatureSelect = 0
+        queueSelect = 0
+        configurationVector = UInt16(VIRTIO_MSI_NO_VECTOR)
+        queueVectors = queueVectors.map { _ in UInt16(VIRTIO_MSI_NO_VECTOR) }
+        interruptStatus = 0
+        updateINTx()
+    }
+}

@@ -1,0 +1,68 @@
+import Locking
+import CKVM
+import Devices
+import GuestMemory
+@testable import Virtio
+
+/// A disk in host memory that can be told to fail.
+final class MemoryDisk: BlockBackend {
+    private let state: Locked<(bytes: [UInt8], failing: Bool, flushes: Int)>
+    let serial: String
+    let size: UInt64
+
+    init(sectors: Int, serial: String = "fake-disk-serial-0123456789") {
+        // Sector n is filled with n + 1 (mod 256): reads are recognizable.
+        var bytes: [UInt8] = []
+        for sector in 0..<sectors { bytes += [UInt8](repeating: UInt8(truncatingIfNeeded: sector + 1), count: 512) }
+        self.state = Locked((bytes, false, 0))
+        self.serial = serial
+        self.size = UInt64(bytes.count)
+    }
+
+    var bytes: [UInt8] { state.withLock { $0.bytes } }
+    var flushes: Int { state.withLock { $0.flushes } }
+    /// While true, every operation fails with EIO.
+    var failing: Bool {
+        get { state.withLock { $0.failing } }
+        set { state.withLock { $0.failing = newValue } }
+    }
+
+    func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+        let data: [UInt8]? = state.withLock { $0.failing ? nil : Array($0.bytes[Int(offset)..<Int(offset) + count]) }
+        guard let data else { throw BlockIOError(operation: "read", errno: 5) }
+        do { try memory.write(bytes: data, at: address) } catch { throw BlockIOError(operation: "read", errno: 14) }
+    }
+
+    func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+        let data: [UInt8]
+        do { data = try memory.readBytes(at: address, count: count) } catch { throw BlockIOError(operation: "write", errno: 14) }
+        let failed: Bool = state.withLock { state in
+            if state.failing { return true }
+            state.bytes.replaceSubrange(Int(offset)..<Int(offset) + count, with: data)
+            return false
+        }
+        if failed { throw BlockIOError(operation: "write", errno: 5) }
+    }
+
+    func flush() throws(BlockIOError) {
+        let failed: Bool = state.withLock { state in
+            if state.failing { return true }
+            state.flushes += 1
+            return false
+        }
+        if failed { throw BlockIOError(operation: "fdatasync", errno: 5) }
+    }
+}
+
+/// An interrupt line that counts edges and remembers its level.
+final class CountingLine: InterruptLine {
+    private let state = Locked<(level: Bool, rises: Int)>((false, 0))
+    func setLevel(_ high: Bool) {
+        state.withLock { state in
+            if high && !state.level { state.rises += 1 }
+            state.level = high
+        }
+    }
+    var rises: Int { state.withLock { $0.rises } }
+    var isHigh: Bool { state.withLock { $0.level } }
+}

@@ -1,0 +1,71 @@
+/*
+ * A split virtqueue, driver side (virtio v1.2, 2.7), and device initialization (3.1.1).
+ */
+#include "virtio.h"
+
+/* One page per queue: descriptors at 0, available ring at 0x100, used ring at 0x200. */
+void virtq_init(struct virtq *q, u8 *page) {
+    q->desc = (volatile struct virtq_desc *)page;
+    q->avail = (volatile u16 *)(page + 0x100);
+    q->used = (volatile u16 *)(page + 0x200);
+    q->avail_idx = 0;
+    q->last_used = 0;
+}
+
+/* Copies `chain` into the descriptor table from entry 0 on, makes it available, and
+ * notifies the device. Returns the head. One request at a time, so entry 0 is free. */
+u16 virtq_submit(struct virtio_device *d, struct virtq *q, const struct virtq_desc *chain, int count) {
+    for (int i = 0; i < count; i++) {
+        q->desc[i].addr = chain[i].addr;
+        q->desc[i].len = chain[i].len;
+        q->desc[i].flags = chain[i].flags | (i + 1 < count ? VIRTQ_DESC_F_NEXT : 0);
+        q->desc[i].next = (u16)(i + 1);
+    }
+    q->avail[2 + q->avail_idx % QUEUE_SIZE] = 0;
+    barrier();  /* x86 keeps stores in order; the compiler must too (2.7.13) */
+    q->avail_idx++;
+    q->avail[1] = q->avail_idx;
+    barrier();
+    d->ops->notify(d, 0);
+    return 0;
+}
+
+/* Polls the used ring until the device returns a chain; gives its length. Returns 0,
+ * or -1 if the device gave up (DEVICE_NEEDS_RESET) or took too long. */
+int virtq_wait(struct virtq *q, u32 *used_len) {
+    for (u64 spins = 0; spins < 2000000; spins++) {
+        barrier();
+        if (q->used[1] != q->last_used) {
+            u16 slot = q->last_used % QUEUE_SIZE;
+            volatile u32 *element = (volatile u32 *)(q->used + 2) + 2 * slot;
+            *used_len = element[1];
+            q->last_used++;
+            return 0;
+        }
+        __asm__ volatile("pause");
+    }
+    return -1;
+}
+
+/* Device initialization (3.1.1): reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK
+ * (checked), queue 0, DRIVER_OK. Accepts the offered subset of `wanted`. */
+int virtio_start(struct virtio_device *d, u64 wanted, u64 *accepted, u8 *ring_page) {
+    d->ops->set_status(d, 0);
+    if (d->ops->get_status(d) != 0) return -1;
+    u8 status = VIRTIO_STATUS_ACKNOWLEDGE;
+    d->ops->set_status(d, status);
+    status |= VIRTIO_STATUS_DRIVER;
+    d->ops->set_status(d, status);
+    u64 offered = d->ops->get_features(d, 0) | (u64)d->ops->get_features(d, 1) << 32;
+    *accepted = offered & wanted;
+    d->ops->set_features(d, 0, (u32)*accepted);
+    d->ops->set_features(d, 1, (u32)(*accepted >> 32));
+    status |= VIRTIO_STATUS_FEATURES_OK;
+    d->ops->set_status(d, status);
+    if (!(d->ops->get_status(d) & VIRTIO_STATUS_FEATURES_OK)) return -2;
+    virtq_init(&d->queue, ring_page);
+    if (d->ops->setup_queue(d, 0, &d->queue) != 0) return -3;
+    status |= VIRTIO_STATUS_DRIVER_OK;
+    d->ops->set_status(d, status);
+    return 0;
+}
