@@ -36,6 +36,10 @@ let package = Package(
         // The command line: flags -> configuration, the console, exit statuses.
         .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM"]),
         .executableTarget(name: "swiftvmm", dependencies: ["SwiftVMMCommand"]),
+        // Fuzz targets: the code that takes outside input, driven by arbitrary bytes, with
+        // invariants; swiftvmm-fuzz runs them (under libFuzzer: scripts/fuzz.sh).
+        .target(name: "FuzzTargets", dependencies: ["Devices", "Virtio", "Boot", "GuestMemory", "Locking", "SwiftVMMCommand"]),
+        .executableTarget(name: "swiftvmm-fuzz", dependencies: ["FuzzTargets"]),
 
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "CKVM", "Locking"]),
@@ -43,5 +47,6 @@ let package = Package(
         .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CKVM"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Virtio", "Boot", "GuestMemory", "Locking"]),
         .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
     ]
 )

@@ -19,7 +19,7 @@ public enum MemorySize {
     }
 
     /// The largest guest SwiftVMM accepts before asking the host: 1 TiB.
-    static let maximumMiB: UInt64 = 1 << 20
+    public static let maximumMiB: UInt64 = 1 << 20
 
     /// Returns the size in bytes.
     public static func parse(_ text: String) throws(ParseError) -> UInt64 {
