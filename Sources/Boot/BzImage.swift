@@ -66,6 +66,11 @@ struct BzImage {
         guard payloadStart < file.count else {
             throw .truncated("the file ends inside the \(sectors) setup sectors; no protected-mode kernel follows")
         }
+        // The 64-bit entry is 0x200 bytes into the protected-mode kernel: a shorter one
+        // would send the CPU past the end of what was loaded.
+        guard UInt64(file.count - payloadStart) > BootProtocol.entry64Offset else {
+            throw .truncated("the protected-mode kernel ends before its 64-bit entry point at +0x200")
+        }
         self.header = Array(file[ZeroPageField.header..<headerEnd])
         self.version = version
         self.payload = file[payloadStart...]

@@ -111,6 +111,15 @@ struct BzImageTests {
         }
     }
 
+    @Test("a kernel too short to hold its 64-bit entry at +0x200 is truncated (found by fuzzing)")
+    func noRoomForEntry() {
+        let short = Array(Fixtures.bzImage.prefix(1024 + 0x200))
+        #expect(throws: BootError.truncated("the protected-mode kernel ends before its 64-bit entry point at +0x200")) {
+            try BzImage(parsing: short)
+        }
+        #expect(throws: Never.self) { try BzImage(parsing: Array(Fixtures.bzImage.prefix(1024 + 0x201))) }
+    }
+
     @Test("a kernel whose init_size does not fit below the MMIO hole needs more memory")
     func largerThanMemory() {
         // init_size: 64 MiB of working memory from the load address, in a 16 MiB guest.
