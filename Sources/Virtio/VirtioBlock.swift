@@ -82,7 +82,8 @@ public struct VirtioBlock: VirtioDevice {
     /// Executes `request`; returns its status and counts the data bytes written to the guest.
     private mutating func execute(_ request: BlockRequest, memory: GuestMemory, written: inout UInt32) -> UInt8 {
         guard let header = request.header(memory: memory) else { return UInt8(VIRTIO_BLK_S_IOERR) }
-        switch Int32(header.type) {
+        // `type` is a le32 (5.2.6): any of its 2^32 values may arrive.
+        switch Int32(bitPattern: header.type) {
         case VIRTIO_BLK_T_IN:
             return transfer(request, sector: header.sector, toGuest: true, memory: memory, written: &written)
         case VIRTIO_BLK_T_OUT:

@@ -68,7 +68,7 @@ final class FakeDriver {
 
     func header(type: Int32, sector: UInt64) -> GuestAddress {
         var header = virtio_blk_outhdr()
-        header.type = UInt32(type)
+        header.type = UInt32(bitPattern: type)
         header.sector = sector
         return place(withUnsafeBytes(of: header) { Array($0) })
     }
