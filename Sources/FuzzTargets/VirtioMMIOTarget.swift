@@ -18,6 +18,9 @@ enum VirtioMMIOTarget: FuzzTarget {
         case read, write, memory
     }
 
+    /// Enough for a driver's whole conversation; more only slows the fuzzer.
+    static let maximumOperations = 512
+
     static func run(_ bytes: [UInt8]) { _ = device(after: bytes) }
 
     /// Runs `bytes` and returns the device as they left it.
@@ -28,7 +31,7 @@ enum VirtioMMIOTarget: FuzzTarget {
         var device = VirtioMMIODevice(
             VirtioBlock(name: "fuzz", backend: CheckedDisk(sectors: 16, readOnly: readOnly), readOnly: readOnly),
             memory: memory, interrupt: CheckedLine(onlyChanges: false))
-        while !input.isEmpty {
+        for _ in 0..<maximumOperations where !input.isEmpty {
             switch Operation(rawValue: input.byte() % 3)! {
             case .read:
                 let offset = UInt64(input.integer(UInt16.self) % window), size = input.accessSize()
@@ -39,7 +42,7 @@ enum VirtioMMIOTarget: FuzzTarget {
                 _ = device.write(offset: offset, size: size, value: UInt64(input.integer(UInt32.self)))
             case .memory:
                 let address = GuestAddress(UInt64(input.integer(UInt16.self)))
-                let chunk = input.bytes(Int(input.integer(UInt16.self) % 4096))
+                let chunk = input.bytes(Int(input.integer(UInt16.self)))
                 try? memory.write(bytes: chunk, at: address)
             }
             require(device.read(offset: magicOffset, size: 4) == UInt64(VirtioMMIODevice<VirtioBlock>.magicValue), "MagicValue")

@@ -45,6 +45,9 @@ enum VirtioPCITarget: FuzzTarget {
         return machine
     }
 
+    /// Enough for a driver's whole conversation; more only slows the fuzzer.
+    static let maximumOperations = 512
+
     static func run(_ bytes: [UInt8]) { _ = machine(after: bytes) }
 
     /// Runs `bytes` and returns the machine as they left it.
@@ -53,7 +56,7 @@ enum VirtioPCITarget: FuzzTarget {
         let memory = FuzzMemory.fresh()
         let machine = machine(memory: memory, readOnly: input.bool())
         let identities = (bridge: identity(machine.bridge), disk: identity(machine.disk))
-        while !input.isEmpty {
+        for _ in 0..<maximumOperations where !input.isEmpty {
             switch Operation(rawValue: input.byte() % 5)! {
             case .portRead:
                 let port = configurationAddress + UInt64(input.byte() % 8), size = input.accessSize(maximum: 4)
@@ -73,7 +76,7 @@ enum VirtioPCITarget: FuzzTarget {
                 _ = machine.window.write(at: address, size: size, value: input.integer(UInt64.self))
             case .memory:
                 let address = GuestAddress(UInt64(input.integer(UInt16.self)))
-                try? memory.write(bytes: input.bytes(Int(input.integer(UInt16.self) % 4096)), at: address)
+                try? memory.write(bytes: input.bytes(Int(input.integer(UInt16.self))), at: address)
             }
         }
         require(identity(machine.bridge) == identities.bridge, "the host bridge's identity is read-only")

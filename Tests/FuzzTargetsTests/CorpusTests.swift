@@ -55,10 +55,22 @@ struct SeedDepthTests {
         try FuzzMemory.shared.readBytes(at: .init(UInt64(RingSeed.statusBytes)), count: RingSeed.requests)
     }
 
+    /// The used ring's index: how many requests the device completed.
+    func completed() throws -> UInt16 {
+        try FuzzMemory.shared.read(UInt16.self, at: .init(UInt64(RingSeed.used + 2)))
+    }
+
+    @Test("the ring seed's status bytes start as 0xff, so only the device can make them OK")
+    func statusesStartUnanswered() {
+        let image = RingSeed.memory.bytes
+        #expect(Array(image[RingSeed.statusBytes..<RingSeed.statusBytes + RingSeed.requests]) == [0xff, 0xff, 0xff, 0xff, 0xff])
+    }
+
     @Test("virtio-mmio: the seed brings the device to DRIVER_OK and all five requests answer OK")
     func mmio() throws {
         let device = VirtioMMIOTarget.device(after: try #require(VirtioMMIOTarget.seeds.first))
         #expect(device.state.status.rawValue == 0xf)
+        #expect(try completed() == 5)
         #expect(try statuses() == [0, 0, 0, 0, 0])
     }
 
@@ -66,6 +78,7 @@ struct SeedDepthTests {
     func pci() throws {
         let machine = VirtioPCITarget.machine(after: try #require(VirtioPCITarget.seeds.first))
         #expect(machine.disk.withLock { $0.state.status.rawValue } == 0xf)
+        #expect(try completed() == 5)
         #expect(try statuses() == [0, 0, 0, 0, 0])
     }
 }
