@@ -35,8 +35,9 @@ cd "$here"
 clang "${cflags[@]}" -c start.S -o "$work/start.o"
 clang "${cflags[@]}" -c console.c -o "$work/console.o"
 clang "${cflags[@]}" -c main.c -o "$work/main.o"
+clang "${cflags[@]}" -c bench.c -o "$work/bench.o"
 ld.lld -T link.ld --build-id=none -nostdlib -static --strip-all \
-    -o "$work/testguest.elf" "$work/start.o" "$work/main.o" "$work/console.o"
+    -o "$work/testguest.elf" "$work/start.o" "$work/main.o" "$work/console.o" "$work/bench.o"
 llvm-objcopy -O binary "$work/testguest.elf" "$work/payload.bin"
 python3 bzimage.py "$work/testguest.elf" "$work/payload.bin" "$work/testguest.img"
 

@@ -17,6 +17,10 @@ typedef unsigned long u64;
 #define I8042_RESET 0xfe
 #define DEBUG_EXIT 0xf4     /* isa-debug-exit: writing v ends the VM with (v << 1) | 1 */
 
+/* A page in the MMIO hole that no device occupies, ever (Layout.unbackedMMIO in
+ * Sources/GuestMemory/Layout.swift): accesses there exit to the VMM and reach nothing. */
+#define UNBACKED_MMIO 0xfe000000UL
+
 /* struct boot_params offsets (zero-page.rst; boot.rst "The Real-Mode Kernel Header"). */
 #define BP_E820_ENTRIES 0x1e8   /* u8 */
 #define BP_TYPE_OF_LOADER 0x210 /* u8 */
@@ -36,5 +40,7 @@ void put_string(const char *s);
 void put_hex(u64 value, int digits);
 void put_decimal(u64 value);
 int console_read(void); /* blocks until a byte arrives */
+
+void do_mmio(u64 count); /* bench.c */
 
 #endif
