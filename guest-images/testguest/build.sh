@@ -39,7 +39,11 @@ clang "${cflags[@]}" -c bench.c -o "$work/bench.o"
 ld.lld -T link.ld --build-id=none -nostdlib -static --strip-all \
     -o "$work/testguest.elf" "$work/start.o" "$work/main.o" "$work/console.o" "$work/bench.o"
 llvm-objcopy -O binary "$work/testguest.elf" "$work/payload.bin"
-python3 bzimage.py "$work/testguest.elf" "$work/payload.bin" "$work/testguest.img"
+# The bzImage's real-mode stub, linked at its offset in the setup area (0x26c).
+clang "${cflags[@]}" -c setup.S -o "$work/setup.o"
+ld.lld --build-id=none -nostdlib -static --image-base=0 -Ttext=0x26c -e setup_entry -o "$work/setup.elf" "$work/setup.o"
+llvm-objcopy -O binary "$work/setup.elf" "$work/setup.bin"
+python3 bzimage.py "$work/testguest.elf" "$work/payload.bin" "$work/setup.bin" "$work/testguest.img"
 
 cp "$work/testguest.elf" "$elf_out"
 cp "$work/testguest.img" "$img_out"

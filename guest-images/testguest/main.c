@@ -104,7 +104,7 @@ static void report_memory(void) {
 
 static void report_boot(void) {
     put_string("  entered in 64-bit mode, boot_params at ");
-    put_hex((u64)boot_params, 4);
+    put_hex((u64)boot_params, 8);
     put_string(", loader type ");
     put_hex(bp8(BP_TYPE_OF_LOADER), 2);
     put_string("\n  command line: \"");
