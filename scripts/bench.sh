@@ -75,13 +75,10 @@ swift build -c release --product swiftvmm >&2
 swiftvmm=$(swift build -c release --show-bin-path)/swiftvmm
 say "building the reference VMM: cc -O2 -o $out/refvmm benchmarks/refvmm.c"
 cc -O2 -Wall -Wextra -o "$out/refvmm" benchmarks/refvmm.c
-# valgrind 3.19 cannot read the DWARF 5 debug information Swift's clang writes; a copy
-# without it keeps the symbol table, which is all the instruction counts need.
+# valgrind 3.19 cannot read the DWARF 5 debug information Swift's clang writes; bench.py
+# profiles copies stripped of it (the symbol table, all the counts need, stays).
 strip_tool=$(command -v llvm-strip || command -v strip || true)
-if [ -n "$strip_tool" ]; then
-    "$strip_tool" --strip-debug -o "$out/swiftvmm-nodebug" "$swiftvmm"
-    bench_args+=(--swiftvmm-profile "$out/swiftvmm-nodebug")
-fi
+[ -n "$strip_tool" ] && bench_args+=(--strip "$strip_tool")
 
 echo "scripts/bench.sh $*"
 exec python3 benchmarks/bench.py --swiftvmm "$swiftvmm" --refvmm "$out/refvmm" \
