@@ -96,10 +96,17 @@ struct MachineTests {
     func consoleInput() throws {
         var pipeFDs: [Int32] = [0, 0]
         #expect(pipe(&pipeFDs) == 0)
-        let message = Array("hi!".utf8)
-        #expect(write(pipeFDs[1], message, message.count) == message.count)
+        let writer = pipeFDs[1]
         defer { close(pipeFDs[1]); close(pipeFDs[0]) }  // the writer first: EOF wakes the reader
-        let (output, report) = try boot(commandLine: "testguest.quiet testguest.echo=3", inputFD: pipeFDs[0])
+        // Type once the guest has set up its UART: its FIFO reset (FCR) discards bytes
+        // received before, as a 16550A's does, so input sent at once could be lost.
+        let (output, report) = try boot(
+            commandLine: "testguest.quiet testguest.echo=3", inputFD: pipeFDs[0]
+        ) { _ in
+            usleep(300_000)
+            let message = Array("hi!".utf8)
+            _ = write(writer, message, message.count)
+        }
         #expect(output.contains("echo: got \"hi!\""))
         #expect(report.reason == .reset)
     }
