@@ -27,8 +27,9 @@ public final class DeviceSlot<Device: BusDevice>: @unchecked Sendable {
     }
 }
 
-/// The type-erased face of a `DeviceSlot`, which the bus stores.
-protocol AnyDeviceSlot: Sendable {
+/// The type-erased face of a `DeviceSlot`, which the bus stores. Class-bound: copying
+/// one is a reference count, not an opaque existential's value-witness calls.
+protocol AnyDeviceSlot: AnyObject, Sendable {
     var name: String { get }
     func read(offset: UInt64, size: Int) -> UInt64
     func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect
