@@ -249,6 +249,7 @@ def figure_exits(ctx):
     n = ctx.args.exits
     for kind, option, what in exits_kinds():
         wall = {v.name: [] for v in vmms}
+        cpu = {v.name: [] for v in vmms}
         user = {v.name: [] for v in vmms}
         for repeat in range(ctx.args.repeats):
             for vmm in rotated(vmms, repeat):
@@ -259,11 +260,17 @@ def figure_exits(ctx):
                     note(f"{vmm.name}: {error}")
                     continue
                 wall[vmm.name].append((many.exit - zero.exit) / n * 1e6)
+                cpu[vmm.name].append((many.user + many.system - zero.user - zero.system) / n * 1e6)
                 user[vmm.name].append((many.user - zero.user) / n * 1e6)
-        print_table(f"Figure 1 ({kind}): exit round trip, {what}; N = {n}, {ctx.args.repeats} repeats",
-                    "us/exit", [(v.name, wall[v.name]) for v in vmms], ctx.reference.name,
+        print_table(f"Figure 1 ({kind}): exit round trip, {what}; N = {n}, {ctx.args.repeats} repeats; "
+                    f"wall time", "us/exit", [(v.name, wall[v.name]) for v in vmms], ctx.reference.name,
                     target=(1.10, "per exit"), checked=ctx.swiftvmm_names)
-        print_table(f"  of which the VMM's own user-space CPU time (getrusage)", "us/exit",
+        # CPU time leaves out the waits for a CPU that other processes cause; the
+        # emulator's work for the guest is in it (system time), as the VMM's own is.
+        print_table(f"  the same in CPU time (user + system, getrusage)", "us/exit",
+                    [(v.name, cpu[v.name]) for v in vmms], ctx.reference.name,
+                    target=(1.10, "per exit"), checked=ctx.swiftvmm_names)
+        print_table(f"  of which the VMM's own user-space CPU time", "us/exit",
                     [(v.name, user[v.name]) for v in vmms], None, digits=3)
 
 
