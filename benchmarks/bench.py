@@ -278,7 +278,7 @@ def figure_exits(ctx):
 def figure_instructions(ctx):
     """Figure 1, repeatable: user-space instructions per exit, counted by callgrind."""
     if not ctx.args.valgrind:
-        note("\nFigure 1 (instructions): skipped: valgrind is not installed")
+        print("\nFigure 1 (instructions): skipped: valgrind is not installed")
         return
     n = ctx.args.callgrind_exits
     scratch_binaries = tempfile.TemporaryDirectory()
@@ -545,7 +545,9 @@ def main():
     if args.qemu:
         qemu = VMM("qemu microvm", "qemu", args.qemu, guest)
         try:
-            run(qemu.command(f"{QUIET} {GUEST_EXIT}"), timeout=120)
+            trial = run(qemu.command(f"{QUIET} {GUEST_EXIT}"), timeout=120)
+            if b"Goodbye" not in trial.output:
+                raise RunFailed(f"the test guest printed nothing: {shlex.join(qemu.command(QUIET))}")
             ctx.qemus.append(qemu)
         except RunFailed as error:
             ctx.qemu_skipped.append(f"skipped: QEMU cannot run the test guest here: {error}")
