@@ -24,7 +24,11 @@ enum SwiftVMMProcess {
         let stderr: String
     }
 
-    static func run(_ arguments: [String], stdin: Data? = nil, signalAfter: (Double, Int32)? = nil) throws -> Result {
+    /// `stdinDelay`: seconds to wait before writing `stdin`. A guest's UART set-up resets
+    /// its receive FIFO, discarding what arrived before, as a 16550A does.
+    static func run(
+        _ arguments: [String], stdin: Data? = nil, stdinDelay: Double = 0, signalAfter: (Double, Int32)? = nil
+    ) throws -> Result {
         guard let executable else {
             Issue.record("the swiftvmm executable was not built next to the tests")
             return Result(status: -1, stdout: "", stderr: "")
@@ -37,7 +41,10 @@ enum SwiftVMMProcess {
         process.standardError = err
         process.standardInput = input
         try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
+        if let stdin {
+            if stdinDelay > 0 { Thread.sleep(forTimeInterval: stdinDelay) }
+            input.fileHandleForWriting.write(stdin)
+        }
         try input.fileHandleForWriting.close()
         if let (delay, signal) = signalAfter {
             Thread.sleep(forTimeInterval: delay)
@@ -165,7 +172,8 @@ struct CLIRunTests {
 
     @Test("stdin reaches the guest's serial port")
     func stdinReachesGuest() throws {
-        let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.echo=2"], stdin: Data("ok".utf8))
+        let result = try SwiftVMMProcess.run(
+            ["run", "--cmdline", "testguest.quiet testguest.echo=2"], stdin: Data("ok".utf8), stdinDelay: 0.5)
         #expect(result.status == 0)
         #expect(result.stdout.contains("echo: got \"ok\""))
     }
