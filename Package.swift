@@ -35,7 +35,11 @@ let package = Package(
         .target(name: "VMM", dependencies: ["KVM", "GuestMemory", "Locking", "Devices", "Virtio", "Boot"]),
         // The command line: flags -> configuration, the console, exit statuses.
         .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM"]),
-        .executableTarget(name: "swiftvmm", dependencies: ["SwiftVMMCommand"]),
+        // Release builds link the Swift runtime into the executable: the dynamic loader
+        // no longer relocates 15 shared libraries at every start (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "swiftvmm", dependencies: ["SwiftVMMCommand"],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Fuzz targets: the code that takes outside input, driven by arbitrary bytes, with
         // invariants; swiftvmm-fuzz runs them (under libFuzzer: scripts/fuzz.sh).
         .target(name: "FuzzTargets", dependencies: ["Devices", "Virtio", "Boot", "GuestMemory", "Locking", "SwiftVMMCommand"]),

@@ -46,4 +46,12 @@ extension InterruptLine {
 /// Where a device's output bytes go (the serial console's transmitter, for one).
 public protocol ByteSink: Sendable {
     func write(_ bytes: [UInt8])
+
+    /// Writes one byte. A UART sends one per exit; a sink on the exit path implements
+    /// this without building an array (a heap allocation per byte otherwise).
+    func write(byte: UInt8)
+}
+
+extension ByteSink {
+    public func write(byte: UInt8) { write([byte]) }
 }

@@ -46,6 +46,9 @@ public struct IOBus: Sendable {
 
     /// Entries sorted by base address.
     private var entries: [Entry] = []
+    /// Their ranges, in the same order: what a lookup scans. Plain integers, so the scan
+    /// copies no device references (one retain and release per entry, otherwise).
+    private var ranges: [Range] = []
 
     public init() {}
 
@@ -74,12 +77,13 @@ public struct IOBus: Sendable {
         }
         entries.append(Entry(range: range, offset: offset, slot: slot))
         entries.sort { $0.range.base < $1.range.base }
+        ranges = entries.map(\.range)
     }
 
     private func entry(at address: UInt64) -> Entry? {
         // Few devices, sorted: a linear scan beats anything cleverer at this size.
-        for entry in entries where entry.range.contains(address) { return entry }
-        return nil
+        guard let index = ranges.firstIndex(where: { $0.contains(address) }) else { return nil }
+        return entries[index]
     }
 
     /// The name of the device at `address`, if any.

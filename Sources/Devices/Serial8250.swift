@@ -186,7 +186,7 @@ public struct Serial8250: ByteRegisterDevice {
         if isLoopback {
             receiveFromLine(byte)
         } else {
-            output.write([byte])
+            output.write(byte: byte)
         }
         transmitterEmptyInterruptPending = true
         updateInterruptLine()

@@ -32,6 +32,7 @@
 ///  0xd000_0000 +----------------------------+  virtioMMIODevices
 ///              | virtio-mmio, 4 KiB each    |
 ///              :                            :
+///  0xfe00_0000 | never a device (one page)  |  unbackedMMIO
 ///              | KVM's TSS and identity map |  kvmIdentityMap, kvmTSS
 ///              | I/O APIC 0xfec0_0000,      |
 ///              | local APIC 0xfee0_0000     |
@@ -96,6 +97,10 @@ public enum Layout {
     /// Each virtio-mmio device's register page (virtio v1.2, 4.2.2: registers up to 0x100,
     /// then the device-specific configuration space).
     public static let virtioMMIODeviceSize: UInt64 = 0x1000
+    /// A page in the hole that no device is ever placed at, so guest accesses there
+    /// exit to the VMM and reach nothing: the test guest's `testguest.mmio=N` writes
+    /// here to measure the MMIO exit round trip (benchmarks/, docs/PERFORMANCE.md).
+    public static let unbackedMMIO = GuestAddress(0xfe00_0000)
     /// RAM resumes at 4 GiB when the guest has more than fits below the hole.
     public static let highRAMStart = GuestAddress(0x1_0000_0000)
     /// KVM's identity-map page (KVM_SET_IDENTITY_MAP_ADDR): one page, needed by

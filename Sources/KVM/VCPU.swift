@@ -49,15 +49,18 @@ public final class VCPU: @unchecked Sendable {
     }
 
     private func decodeExit() -> VCPUExit {
-        let state = shared.pointee
-        switch Int32(state.exit_reason) {
+        // Read only the fields the exit reason needs, straight from the shared page:
+        // a copy of the whole kvm_run (2 KiB and more) on every exit costs more than
+        // the rest of the decoding.
+        let reason = shared.pointee.exit_reason
+        switch Int32(reason) {
         case KVM_EXIT_IO:
-            let io = state.io
+            let io = shared.pointee.io
             return .portIO(VCPUExit.PortIO(
                 direction: io.direction == UInt8(KVM_EXIT_IO_OUT) ? .out : .in,
                 port: io.port, size: Int(io.size), count: Int(io.count)))
         case KVM_EXIT_MMIO:
-            let mmio = state.mmio
+            let mmio = shared.pointee.mmio
             var value: UInt64 = 0
             withUnsafeBytes(of: mmio.data) { bytes in
                 for i in (0..<min(Int(mmio.len), 8)).reversed() { value = value << 8 | UInt64(bytes[i]) }
@@ -71,13 +74,13 @@ public final class VCPU: @unchecked Sendable {
         case KVM_EXIT_INTR:
             return .interrupted
         case KVM_EXIT_FAIL_ENTRY:
-            return .failedEntry(hardwareReason: state.fail_entry.hardware_entry_failure_reason)
+            return .failedEntry(hardwareReason: shared.pointee.fail_entry.hardware_entry_failure_reason)
         case KVM_EXIT_INTERNAL_ERROR:
-            return .internalError(decodeInternalError(state))
+            return .internalError(decodeInternalError(shared.pointee))
         case KVM_EXIT_SYSTEM_EVENT:
-            return .systemEvent(type: state.system_event.type)
+            return .systemEvent(type: shared.pointee.system_event.type)
         default:
-            return .other(reason: state.exit_reason)
+            return .other(reason: reason)
         }
     }
 

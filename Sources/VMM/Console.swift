@@ -75,14 +75,20 @@ public struct FileDescriptorSink: ByteSink {
     public init(fd: Int32 = STDOUT_FILENO) { self.fd = fd }
 
     public func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return }
-                offset += written
-            }
+        bytes.withUnsafeBytes(write(raw:))
+    }
+
+    public func write(byte: UInt8) {
+        withUnsafeBytes(of: byte, write(raw:))
+    }
+
+    private func write(raw: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < raw.count {
+            let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
         }
     }
 }

@@ -1,4 +1,5 @@
 import Locking
+import Synchronization
 
 /// A machine's life: created, running, stopping, stopped. The first stop reason wins;
 /// later ones (the other vCPUs noticing) are ignored.
@@ -23,13 +24,22 @@ final class Lifecycle: Sendable {
     }
 
     private let state = Locked<State>(.created)
+    /// Whether `state` is `.running`, readable without the lock: every vCPU asks after
+    /// every exit, and copying and comparing the state under the lock cost more than
+    /// the rest of the loop. Written only with the lock held, as the state changes.
+    private let running = Atomic<Bool>(false)
 
     var current: State { state.withLock { $0 } }
 
-    var isRunning: Bool { current == .running }
+    var isRunning: Bool { running.load(ordering: .acquiring) }
 
     func start() {
-        state.withLock { if $0 == .created { $0 = .running } }
+        state.withLock {
+            if $0 == .created {
+                $0 = .running
+                running.store(true, ordering: .releasing)
+            }
+        }
     }
 
     /// Records `reason` if no stop was recorded yet. Returns true for the first caller.
@@ -38,6 +48,7 @@ final class Lifecycle: Sendable {
             switch state {
             case .created, .running:
                 state = .stopping(reason)
+                running.store(false, ordering: .releasing)
                 return true
             case .stopping, .stopped:
                 return false
@@ -57,6 +68,7 @@ final class Lifecycle: Sendable {
                 // Every vCPU loop ended without a stop: treat it as a failure to report.
                 let reason = StopReason.vcpuFailure(vcpu: -1, message: "all vCPU loops ended")
                 state = .stopped(reason)
+                running.store(false, ordering: .releasing)
                 return reason
             }
         }

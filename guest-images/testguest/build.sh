@@ -34,13 +34,17 @@ cflags=(
 cd "$here"
 clang "${cflags[@]}" -c start.S -o "$work/start.o"
 objects=("$work/start.o")
-for source in main.c console.c acpi.c smp.c trampoline.S pci.c virtio.c virtio_pci.c virtio_mmio.c blk.c; do
+for source in main.c console.c bench.c acpi.c smp.c trampoline.S pci.c virtio.c virtio_pci.c virtio_mmio.c blk.c; do
     clang "${cflags[@]}" -c "$source" -o "$work/${source%.*}.o"
     objects+=("$work/${source%.*}.o")
 done
 ld.lld -T link.ld --build-id=none -nostdlib -static --strip-all -o "$work/testguest.elf" "${objects[@]}"
 llvm-objcopy -O binary "$work/testguest.elf" "$work/payload.bin"
-python3 bzimage.py "$work/testguest.elf" "$work/payload.bin" "$work/testguest.img"
+# The bzImage's real-mode stub, linked at its offset in the setup area (0x26c).
+clang "${cflags[@]}" -c setup.S -o "$work/setup.o"
+ld.lld --build-id=none -nostdlib -static --image-base=0 -Ttext=0x26c -e setup_entry -o "$work/setup.elf" "$work/setup.o"
+llvm-objcopy -O binary "$work/setup.elf" "$work/setup.bin"
+python3 bzimage.py "$work/testguest.elf" "$work/payload.bin" "$work/setup.bin" "$work/testguest.img"
 
 cp "$work/testguest.elf" "$elf_out"
 cp "$work/testguest.img" "$img_out"

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Wraps the test guest's flat image in a Linux bzImage header.
 
-Usage: bzimage.py GUEST.elf PAYLOAD.bin OUT.img
+Usage: bzimage.py GUEST.elf PAYLOAD.bin SETUP.bin OUT.img
 
 The result is what a boot loader sees in a distribution's vmlinuz: a boot sector and
 setup sectors holding the setup header at 0x1f1, then the protected-mode kernel, which
-is loaded at 1 MiB and entered at its 64-bit entry, load address + 0x200. Field names
-and offsets are those of Documentation/arch/x86/boot.rst, "The Real-Mode Kernel Header".
+is loaded at 1 MiB and entered at its 64-bit entry, load address + 0x200. SETUP.bin is
+the real-mode stub (setup.S), placed right after the header, where the header's jump
+lands: loaders that start the setup code in real mode run it. Field names and offsets
+are those of Documentation/arch/x86/boot.rst, "The Real-Mode Kernel Header".
 """
 import struct
 import sys
@@ -14,7 +16,7 @@ import sys
 SECTOR = 512
 SETUP_SECTS = 1                 # setup sectors after the boot sector (no real-mode code)
 LOAD_ADDRESS = 0x100000         # code32_start and pref_address: 1 MiB
-HEADER_END = 0x26C              # end of the protocol 2.15 header (after kernel_info_offset)
+HEADER_END = 0x26C              # end of the protocol 2.15 header; setup.S is linked here (build.sh)
 VERSION = 0x020F                # boot protocol 2.15
 LOADED_HIGH = 0x01              # loadflags: protected-mode code at 0x100000
 XLF_KERNEL_64 = 0x0001          # xloadflags: has the 64-bit entry at +0x200
@@ -35,9 +37,10 @@ def first_load_memsz(elf):
 
 
 def main():
-    elf_path, payload_path, out_path = sys.argv[1:4]
+    elf_path, payload_path, setup_path, out_path = sys.argv[1:5]
     elf = open(elf_path, "rb").read()
     payload = open(payload_path, "rb").read()
+    stub = open(setup_path, "rb").read()
     init_size = (first_load_memsz(elf) + 0xFFF) & ~0xFFF
 
     setup = bytearray(SECTOR * (1 + SETUP_SECTS))
@@ -59,6 +62,9 @@ def main():
     put("I", 0x238, CMDLINE_SIZE)                   # cmdline_size
     put("Q", 0x258, LOAD_ADDRESS)                   # pref_address
     put("I", 0x260, init_size)                      # init_size
+    if HEADER_END + len(stub) > len(setup):
+        raise SystemExit("the real-mode stub does not fit in the setup sectors")
+    setup[HEADER_END:HEADER_END + len(stub)] = stub # where the jump at 0x200 lands
 
     with open(out_path, "wb") as out:
         out.write(setup)

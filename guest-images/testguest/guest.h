@@ -17,6 +17,10 @@ typedef unsigned long u64;
 #define I8042_RESET 0xfe
 #define DEBUG_EXIT 0xf4     /* isa-debug-exit: writing v ends the VM with (v << 1) | 1 */
 
+/* A page in the MMIO hole that no device occupies, ever (Layout.unbackedMMIO in
+ * Sources/GuestMemory/Layout.swift): accesses there exit to the VMM and reach nothing. */
+#define UNBACKED_MMIO 0xfe000000UL
+
 /* struct boot_params offsets (zero-page.rst; boot.rst "The Real-Mode Kernel Header"). */
 #define BP_E820_ENTRIES 0x1e8   /* u8 */
 #define BP_TYPE_OF_LOADER 0x210 /* u8 */
@@ -43,5 +47,7 @@ const char *parse_number(const char *p, u64 *value); /* main.c: decimal or 0x he
 const char *find_option(const char *name); /* just past `name`, or 0 */
 u64 option_value(const char *after_name, u64 fallback);
 void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d);
+
+void do_mmio(u64 count); /* bench.c */
 
 #endif

@@ -4,7 +4,7 @@
  * It reads what the VMM handed it through the Linux boot protocol (the zero page: the
  * command line, the e820 map, the initrd), prints it over the serial console, runs the
  * checks its command line asks for, and ends the VM. Options (see README.md):
- *   testguest.quiet  testguest.outs=N  testguest.port=0xNNNN  testguest.echo=N
+ *   testguest.quiet  testguest.outs=N  testguest.mmio=N  testguest.port=0xNNNN  testguest.echo=N
  *   testguest.triplefault  testguest.int3  testguest.exit=N  testguest.disk
  *   [testguest.movebar]  testguest.diskbench=N
  * and those of smp.c, which starts every CPU the ACPI MADT lists.
@@ -116,7 +116,7 @@ static void report_memory(void) {
 
 static void report_boot(void) {
     put_string("  entered in 64-bit mode, boot_params at ");
-    put_hex((u64)boot_params, 4);
+    put_hex((u64)boot_params, 8);
     put_string(", loader type ");
     put_hex(bp8(BP_TYPE_OF_LOADER), 2);
     put_string("\n  command line: \"");
@@ -204,6 +204,7 @@ void guest_main(const u8 *params) {
 
     const char *option;
     if ((option = find_option("testguest.outs"))) do_outs(option_value(option, 0));
+    if ((option = find_option("testguest.mmio"))) do_mmio(option_value(option, 0));
     if ((option = find_option("testguest.port"))) do_port((u16)option_value(option, 0));
     if ((option = find_option("testguest.echo"))) do_echo(option_value(option, 1));
     if (find_option("testguest.disk")) disk_test(0, find_option("testguest.movebar") != 0);

@@ -1,0 +1,14 @@
+/*
+ * Exits for the benchmarks (benchmarks/README.md): N MMIO writes to a guest-physical
+ * page that no device and no RAM will ever occupy, so each one leaves the guest as
+ * KVM_EXIT_MMIO and reaches no device. Its port-I/O twin is testguest.outs=N.
+ */
+#include "guest.h"
+
+void do_mmio(u64 count) {
+    volatile u32 *unbacked = (volatile u32 *)UNBACKED_MMIO;
+    for (u64 i = 0; i < count; i++) *unbacked = 0;
+    put_string("mmio: ");
+    put_decimal(count);
+    put_string(" done\n");
+}
