@@ -74,10 +74,7 @@ static void add_cpu(struct madt_info *info, u32 apic_id) {
 
 int acpi_read_madt(const u8 *boot_params, struct madt_info *info) {
     info->rsdp = find_rsdp(boot_params, &info->rsdp_from_zero_page);
-    if (!info->rsdp) {
-        put_string("acpi: no valid RSDP (revision 2) in the zero page or the BIOS area\n");
-        return 0;
-    }
+    if (!info->rsdp) return ACPI_ABSENT;
     u64 xsdt = read64(info->rsdp + RSDP_XSDT_ADDRESS);
     if (!valid_table(xsdt, "XSDT")) {
         put_string("acpi: the RSDP's XSDT is missing or its checksum is wrong\n");

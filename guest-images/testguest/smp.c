@@ -280,7 +280,13 @@ static u32 smp_start(const struct madt_info *info) {
 
 int smp_main(const u8 *boot_params) {
     static struct madt_info info;
-    if (!acpi_read_madt(boot_params, &info)) return 0;
+    int found = acpi_read_madt(boot_params, &info);
+    if (found == ACPI_ABSENT) {
+        /* A PC without ACPI tables: as Linux does, run on the boot CPU alone. */
+        put_string("  CPUs: no ACPI tables (no RSDP in the zero page or the BIOS area); the boot CPU only\n");
+        return 1;
+    }
+    if (!found) return 0;
     put_string("  CPUs: ");
     put_decimal(info.cpu_count);
     put_string(" in the ACPI MADT (RSDP at ");

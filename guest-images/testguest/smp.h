@@ -32,7 +32,10 @@ struct madt_info {
 };
 
 /* acpi.c: finds the RSDP (the zero page's acpi_rsdp_addr, else the BIOS area), checks
- * every checksum on the way, and reads the MADT. Prints why and returns 0 if it cannot. */
+ * every checksum on the way, and reads the MADT. Returns 1 when it did; ACPI_ABSENT when
+ * there is no RSDP at all (a machine without ACPI); 0, saying why, when the tables are
+ * there but broken. */
+#define ACPI_ABSENT (-1)
 int acpi_read_madt(const u8 *boot_params, struct madt_info *info);
 
 /* smp.c: reads the MADT, says how many CPUs it lists, starts every application
