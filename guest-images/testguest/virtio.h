@@ -105,6 +105,9 @@ void disk_test(u64 bench_reads, int move_bars);
 /* hostile.c, scramble.c: a driver that breaks the rules (testguest.hostile=NAME). */
 void hostile_main(const char *option, const u8 *boot_params);
 void scramble(struct virtio_device *disks, int count);
+
+/* faults.c: disk workloads for host-fault tests (testguest.writer, testguest.diskio). */
+void fault_workloads(void);
 u64 blk_capacity(struct virtio_device *d);  /* in 512-byte sectors */
 /* Every virtio block device on PCI bus 0, then on the command line (see
  * virtio_pci_find for `move_bars`): fills `disks`, returns the count. */
