@@ -8,6 +8,7 @@ import Glibc
 /// The `swiftvmm` program: parses arguments, runs the command, returns the exit status.
 public enum SwiftVMMCommand {
     public static func main(_ arguments: [String]) -> Int32 {
+        StandardStreams.ensureOpen()
         let command: Command
         do {
             command = try Arguments.parse(arguments)

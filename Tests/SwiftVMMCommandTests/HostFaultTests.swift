@@ -53,9 +53,9 @@ struct WorkloadImage {
     }
 }
 
-/// The host misbehaves under a running guest: it is signalled or killed in the middle of
-/// disk writes.
-@Suite("Host faults, end to end: signals and SIGKILL during writes",
+/// The host misbehaves under a running guest: its output goes nowhere, it is signalled
+/// or killed in the middle of disk writes, its disk's file system fills up.
+@Suite("Host faults, end to end: closed output, signals and SIGKILL during writes, a full file system",
        .enabled(if: SwiftVMMProcess.kvmUsable, "skipped: /dev/kvm is not readable and writable here"))
 struct HostFaultTests {
     /// Writer runs get more sectors than they can write before the test stops them.
@@ -65,6 +65,17 @@ struct HostFaultTests {
     func writer(_ image: WorkloadImage, io: String = "vcpu") throws -> RunningVMM {
         try RunningVMM(["run", "--kernel", Self.guestELF, "--memory", "64M", "--disk", "\(image.path),io=\(io)",
                         "--cmdline", "console=ttyS0 testguest.quiet testguest.writer"])
+    }
+
+    @Test("stdout (and stderr) closed, or a pipe nobody reads: the VMM neither dies of SIGPIPE nor writes the console into the disk image; the guest runs to its exit status",
+          arguments: [RunningVMM.Output.closed(andStderr: false), .closed(andStderr: true), .unread])
+    func outputGoesNowhere(output: RunningVMM.Output) throws {
+        let image = try WorkloadImage(sectors: 64)
+        defer { image.remove() }
+        let vmm = try RunningVMM(["run", "--disk", image.path, "--cmdline", "console=ttyS0 testguest.exit=3"], output: output)
+        #expect(vmm.exitStatus() == 7)
+        #expect(vmm.errors.isEmpty)
+        #expect(try image.contents() == [UInt8](repeating: 0, count: 64 * 512), "the guest's console output went into the disk image")
     }
 
     @Test("SIGTERM or SIGINT during heavy writes: status 143 or 130, a message, every flushed write in the image, and the image unlocked at once",
