@@ -110,4 +110,67 @@ struct HostFaultTests {
         let next = try RunningVMM(["run", "--disk", image.path, "--cmdline", "console=ttyS0 testguest.quiet testguest.exit=0"])
         #expect(next.exitStatus() == 1, "\(next.errors)")
     }
+
+    /// Mounts a 64 KiB tmpfs on $1 in a mount namespace of its own (gone when the
+    /// command ends), puts a sparse 32 KiB image there with only its first page
+    /// allocated, fills the rest of the file system, runs the command that follows, and
+    /// copies the image to $2.
+    static let fullFileSystemScript = """
+        set -e
+        mount -t tmpfs -o size=64k swiftvmm-full "$1"
+        truncate -s 32K "$1/disk.img"
+        dd if=/dev/zero of="$1/disk.img" bs=4096 count=1 conv=notrunc status=none
+        dd if=/dev/zero of="$1/fill" bs=4096 status=none 2>/dev/null || true
+        mnt=$1 out=$2
+        shift 2
+        set +e
+        "$@"
+        status=$?
+        cp "$mnt/disk.img" "$out/disk.img"
+        exit $status
+        """
+
+    /// Why a private mount namespace with a tmpfs cannot be had here, or nil.
+    static let mountNamespaceProblem: String? = {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        probe.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c", "mount -t tmpfs -o size=4k probe /mnt"]
+        probe.standardError = FileHandle.nullDevice
+        do { try probe.run() } catch {
+            let reason = "skipped: cannot run unshare(1): \(error)"
+            print(reason)
+            return reason
+        }
+        probe.waitUntilExit()
+        guard probe.terminationStatus != 0 else { return nil }
+        let reason = "skipped: no tmpfs in a private mount namespace here (unshare --mount needs root)"
+        print(reason)
+        return reason
+    }()
+
+    @Test("the image's file system is full: writes that need new blocks answer IOERR, the rest succeed and are in the image, the VMM runs on",
+          .enabled(if: mountNamespaceProblem == nil, Comment(rawValue: mountNamespaceProblem ?? "")))
+    func fullFileSystem() throws {
+        let image = try WorkloadImage(sectors: 1)  // the directory; the image is made on the tmpfs
+        defer { image.remove() }
+        let mountPoint = image.directory + "/mnt"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: false)
+        let vmm = try RunningVMM(
+            ["run", "--kernel", Self.guestELF, "--memory", "64M", "--disk", mountPoint + "/disk.img",
+             "--cmdline", "console=ttyS0 testguest.quiet testguest.diskio"],
+            launcher: ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", Self.fullFileSystemScript,
+                       "sh", mountPoint, image.directory])
+        #expect(vmm.exitStatus() == 0, "\(vmm.errors)")
+        let ok = Array(repeating: "ok", count: 8), ioerr = Array(repeating: "IOERR", count: 8)
+        #expect(vmm.lines.contains("diskio first: read: " + (ok + ok).joined(separator: " ")), "\(vmm.output)")
+        #expect(vmm.lines.contains("diskio first: write: " + (ok + ioerr).joined(separator: " ")), "\(vmm.output)")
+        #expect(vmm.lines.contains("diskio first: flush: ok"))
+        // The first page's eight sectors hold what the guest wrote; the rest is a hole.
+        let bytes = try image.contents()
+        #expect(bytes.count == 64 * 512)
+        for sector in 0..<64 {
+            let actual = Array(bytes[sector * 512..<(sector + 1) * 512])
+            #expect(actual == (sector < 8 ? WorkloadImage.sector(sector) : [UInt8](repeating: 0, count: 512)), "sector \(sector)")
+        }
+    }
 }

@@ -23,18 +23,18 @@ final class RunningVMM {
     private let stderr = Locked<Data>(Data())
     private let readers = DispatchGroup()
 
-    /// Starts `swiftvmm arguments`, with `environment` added to the test's own.
-    init(_ arguments: [String], output: Output = .collected, environment: [String: String] = [:]) throws {
+    /// Starts `swiftvmm arguments`, with `environment` added to the test's own, through
+    /// `launcher` if given (a command that ends by running the executable and arguments
+    /// that follow its own).
+    init(_ arguments: [String], output: Output = .collected, environment: [String: String] = [:], launcher: [String] = []) throws {
         let executable = try #require(SwiftVMMProcess.executable, "the swiftvmm executable was not built next to the tests")
-        switch output {
-        case .closed(let andStderr):
-            // The shell closes the descriptors, then becomes swiftvmm (same process ID).
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "exec \"$0\" \"$@\" >&-" + (andStderr ? " 2>&-" : ""), executable] + arguments
-        case .collected, .unread:
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
+        var command = launcher + [executable] + arguments
+        if case .closed(let andStderr) = output {
+            // The shell closes the descriptors, then becomes the command (same process ID).
+            command = ["/bin/sh", "-c", "exec \"$0\" \"$@\" >&-" + (andStderr ? " 2>&-" : "")] + command
         }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let out = Pipe(), err = Pipe()
         process.standardInput = FileHandle.nullDevice
