@@ -23,11 +23,14 @@ final class RunningVMM {
     private let stderr = Locked<Data>(Data())
     private let readers = DispatchGroup()
 
-    /// Starts `swiftvmm arguments`, with `environment` added to the test's own, through
-    /// `launcher` if given (a command that ends by running the executable and arguments
-    /// that follow its own).
-    init(_ arguments: [String], output: Output = .collected, environment: [String: String] = [:], launcher: [String] = []) throws {
-        let executable = try #require(SwiftVMMProcess.executable, "the swiftvmm executable was not built next to the tests")
+    /// Starts `swiftvmm arguments` (the built one, or `executable`), with `environment`
+    /// added to the test's own, through `launcher` if given (a command that ends by
+    /// running the executable and arguments that follow its own).
+    init(
+        _ arguments: [String], output: Output = .collected, environment: [String: String] = [:], launcher: [String] = [],
+        executable: String? = nil
+    ) throws {
+        let executable = try #require(executable ?? SwiftVMMProcess.executable, "the swiftvmm executable was not built next to the tests")
         var command = launcher + [executable] + arguments
         if case .closed(let andStderr) = output {
             // The shell closes the descriptors, then becomes the command (same process ID).
