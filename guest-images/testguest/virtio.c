@@ -3,11 +3,16 @@
  */
 #include "virtio.h"
 
-/* One page per queue: descriptors at 0, available ring at 0x100, used ring at 0x200. */
+/* One page per queue: descriptors at 0, available ring at 0x100, used ring at 0x200.
+ * The rings' flags and indices start at 0 (2.7.6, 2.7.8): a page used before (a device
+ * reset and set up again) still holds the old ones, and a stale used index would pass
+ * for a completion. */
 void virtq_init(struct virtq *q, u8 *page) {
     q->desc = (volatile struct virtq_desc *)page;
     q->avail = (volatile u16 *)(page + 0x100);
     q->used = (volatile u16 *)(page + 0x200);
+    q->avail[0] = q->avail[1] = 0;
+    q->used[0] = q->used[1] = 0;
     q->size = QUEUE_SIZE;
     q->avail_idx = 0;
     q->last_used = 0;
