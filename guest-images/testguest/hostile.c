@@ -17,7 +17,7 @@
  *   overlap    a used ring on the descriptor table, then on the available ring (2.7:
  *              each part is writable by the driver or the device, not both)
  *   storm      thousands of notifications of queues 0, 1 and 0xffff with nothing
- *              available, then one request notified a thousand times
+ *              available, then one request notified 300 times
  *   scramble   pseudo-random values written to every register of every device the
  *              VMM emulates (see scramble.c)
  */
@@ -26,8 +26,8 @@
 #define STATUS_OK_BITS (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK)
 #define MMIO_QUEUE_NOTIFY 0x050       /* virtio-mmio QueueNotify (4.2.2) */
 #define OUTSIDE_RAM 0x1000000000ull   /* 64 GiB: above any RAM the tests give the guest */
-#define STORM_ROUNDS 3000             /* three notifications each */
-#define STORM_REPEATS 1000            /* notifications of the one request */
+#define STORM_ROUNDS 1000             /* three notifications each */
+#define STORM_REPEATS 300             /* notifications of the one request */
 #define POLLS 20000                   /* status reads while waiting for the device */
 
 static u8 rings[MAX_DISKS][4096] __attribute__((aligned(4096)));
