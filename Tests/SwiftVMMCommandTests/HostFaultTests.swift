@@ -67,8 +67,8 @@ struct HostFaultTests {
                         "--cmdline", "console=ttyS0 testguest.quiet testguest.writer"])
     }
 
-    @Test("stdout (and stderr) closed, or a pipe nobody reads: the VMM neither dies of SIGPIPE nor writes the console into the disk image; the guest runs to its exit status",
-          arguments: [RunningVMM.Output.closed(andStderr: false), .closed(andStderr: true), .unread])
+    @Test("stdout closed (with stdin, with stderr), or a pipe nobody reads: the VMM neither dies of SIGPIPE nor writes the console into the disk image; the guest runs to its exit status",
+          arguments: [RunningVMM.Output.closed(">&-"), .closed("<&- >&-"), .closed(">&- 2>&-"), .unread])
     func outputGoesNowhere(output: RunningVMM.Output) throws {
         let image = try WorkloadImage(sectors: 64)
         defer { image.remove() }

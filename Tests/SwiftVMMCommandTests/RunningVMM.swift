@@ -10,9 +10,9 @@ final class RunningVMM {
     enum Output {
         /// A pipe the test reads.
         case collected
-        /// Closed: the VMM starts with no file descriptor 1 (`swiftvmm ... >&-`); with
-        /// `andStderr`, no file descriptor 2 either.
-        case closed(andStderr: Bool)
+        /// Closed: the VMM starts without the standard streams `redirections` close,
+        /// such as `>&-` (no file descriptor 1) or `<&- >&- 2>&-`.
+        case closed(_ redirections: String)
         /// A pipe whose reading end the test closes at once: every write fails (EPIPE),
         /// and would raise SIGPIPE.
         case unread
@@ -32,9 +32,9 @@ final class RunningVMM {
     ) throws {
         let executable = try #require(executable ?? SwiftVMMProcess.executable, "the swiftvmm executable was not built next to the tests")
         var command = launcher + [executable] + arguments
-        if case .closed(let andStderr) = output {
+        if case .closed(let redirections) = output {
             // The shell closes the descriptors, then becomes the command (same process ID).
-            command = ["/bin/sh", "-c", "exec \"$0\" \"$@\" >&-" + (andStderr ? " 2>&-" : "")] + command
+            command = ["/bin/sh", "-c", "exec \"$0\" \"$@\" " + redirections] + command
         }
         process.executableURL = URL(fileURLWithPath: command[0])
         process.arguments = Array(command.dropFirst())
