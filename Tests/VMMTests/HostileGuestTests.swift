@@ -81,6 +81,14 @@ struct HostileGuestTests {
         }
     }
 
+    @Test("MSI-X: 100 requests, each interrupting through a message the guest just set to random contents: the VMM signals or routes them all (past the router's 64 routes with io=thread) and runs on",
+          arguments: [DiskConfiguration.IOMode.vcpu, .thread])
+    func randomMessages(io: DiskConfiguration.IOMode) throws {
+        let lines = try run("msix", io: io).lines
+        let expected = "hostile msix: disk0 pci: 100 requests, each interrupting through a new random message: 100 served" + Self.afterReset
+        #expect(lines.contains(expected), "missing: \(expected)\n\(lines.joined(separator: "\n"))")
+    }
+
     @Test("random values written to every register of the UART, CMOS, i8042, absent ports, PCI configuration space, virtio-pci BARs and virtio-mmio windows: the VMM runs on and each disk works after a reset",
           arguments: [(1, DiskConfiguration.IOMode.vcpu), (2, .thread)])
     func scrambledRegisters(seed: Int, io: DiskConfiguration.IOMode) throws {

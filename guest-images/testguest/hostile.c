@@ -18,6 +18,10 @@
  *              each part is writable by the driver or the device, not both)
  *   storm      thousands of notifications of queues 0, 1 and 0xffff with nothing
  *              available, then one request notified 300 times
+ *   msix       (virtio-pci) each of 100 requests interrupts through an MSI-X message
+ *              the guest has just changed to random contents: the VMM routes or
+ *              signals 100 messages it has never seen (only the delivery mode stays
+ *              "fixed": an NMI or INIT would end the guest)
  *   scramble   pseudo-random values written to every register of every device the
  *              VMM emulates (see scramble.c)
  */
@@ -235,6 +239,31 @@ static void storm(int n, struct virtio_device *d) {
     after_reset(d, rings[n]);
 }
 
+/* --- MSI-X messages ------------------------------------------------------------------ */
+
+#define MSIX_MESSAGES 100
+#define MSI_DELIVERY_MODE 0x700u  /* data bits 10-8 (SDM vol. 3A, 11.11.2); 0 is fixed */
+
+static void random_messages(int n, struct virtio_device *d) {
+    u64 features;
+    if (!d->pci_device || virtio_start(d, 1ull << VIRTIO_F_VERSION_1, &features, rings[n]) != 0) return;
+    say("msix", n, d);
+    if (virtio_pci_enable_msix(d, 0x40) != 0) { put_string("MSI-X refused\n"); return; }
+    u64 entry = d->base + (pci_read32(d->pci_device, d->msix_cap + 4) & ~7u);  /* table entry 0 */
+    int served = 0;
+    for (int i = 0; i < MSIX_MESSAGES; i++) {
+        u64 random = next_random();
+        mmio_write32(entry + 0, (u32)random);
+        mmio_write32(entry + 4, i % 2 ? (u32)(random >> 32) : 0);
+        mmio_write32(entry + 8, (u32)(random >> 16) & ~MSI_DELIVERY_MODE);
+        served += blk_request(d, BLK_T_IN, 0, SECTOR, 1, 0) == BLK_S_OK;
+    }
+    put_field("", MSIX_MESSAGES, 0);
+    put_field(" requests, each interrupting through a new random message: ", (u64)served, 0);
+    put_string(" served");
+    after_reset(d, rings[n]);
+}
+
 /* --- Entry --------------------------------------------------------------------------- */
 
 void hostile_main(const char *option, const u8 *boot_params) {
@@ -259,6 +288,7 @@ void hostile_main(const char *option, const u8 *boot_params) {
         } else if (same(scenario, "qsize")) queue_sizes(n, &disks[n]);
         else if (same(scenario, "overlap")) overlapping_rings(n, &disks[n]);
         else if (same(scenario, "storm")) storm(n, &disks[n]);
+        else if (same(scenario, "msix")) random_messages(n, &disks[n]);
         else broken_ring(scenario, n, &disks[n], ram_end);
     }
 }

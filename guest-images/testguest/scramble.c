@@ -28,7 +28,7 @@ static u64 seed = 0x5eed;
 static u64 writes, reads;
 
 /* xorshift64* (Vigna, "An experimental exploration of Marsaglia's xorshift generators"). */
-static u64 next_random(void) {
+u64 next_random(void) {
     seed ^= seed >> 12;
     seed ^= seed << 25;
     seed ^= seed >> 27;
