@@ -225,8 +225,6 @@ static void storm(int n, struct virtio_device *d) {
     put_field("", 3 * STORM_ROUNDS, 0);
     put_field(" notifications with nothing available: used ", q->used[1], 0);
     put_field(", status ", d->ops->get_status(d), 2);
-    header.type = BLK_T_IN;
-    header.sector = 0;
     read_request(q, (u64)blk_data, SECTOR);
     make_available(d, 0);
     for (int i = 1; i < STORM_REPEATS; i++) notify_queue(d, 0);
@@ -266,12 +264,25 @@ static void random_messages(int n, struct virtio_device *d) {
 
 /* --- Entry --------------------------------------------------------------------------- */
 
+static const char *const scenarios[] = {
+    "loop", "outside", "registers", "span", "across", "jump", "head", "qsize", "overlap", "storm", "msix", "scramble",
+};
+
 void hostile_main(const char *option, const u8 *boot_params) {
     static struct virtio_device disks[MAX_DISKS];
     char scenario[16];
-    int length = 0;
+    int length = 0, known = 0;
     for (const char *p = option + 1; *p && *p != ' ' && length < 15; p++) scenario[length++] = *p;
     scenario[length] = 0;
+    for (u32 i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) known |= same(scenario, scenarios[i]);
+    if (!known) {
+        put_string("hostile ");
+        put_string(scenario);
+        put_string(": no such scenario\n");
+        return;
+    }
+    const char *seed = find_option("testguest.seed");
+    if (seed) seed_random(option_value(seed, 0));
     int count = blk_find(disks, MAX_DISKS, 0);
     u64 ram_end = low_ram_end(boot_params);
     put_string("hostile ");

@@ -4,7 +4,7 @@
  * nothing answers, PCI configuration mechanism #1 and the configuration space of
  * functions 00:00.0-00:03.0 and 00:1f.0, every structure in each virtio-pci BAR, and
  * each virtio-mmio register page. The sequence comes from a fixed seed
- * (testguest.seed=N changes it), so a run is repeatable.
+ * (testguest.seed=N changes it, see hostile.c), so a run is repeatable.
  *
  * The guest keeps itself alive, so that it can report what is left of the devices: it
  * never writes the isa-debug-exit port or an i8042 command that pulses the reset line,
@@ -26,6 +26,9 @@
 
 static u64 seed = 0x5eed;
 static u64 writes, reads;
+
+/* Any seed but 0, which xorshift would never leave. */
+void seed_random(u64 value) { seed = value | 1; }
 
 /* xorshift64* (Vigna, "An experimental exploration of Marsaglia's xorshift generators"). */
 u64 next_random(void) {
@@ -174,9 +177,6 @@ static void report(const char *what) {
 }
 
 void scramble(struct virtio_device *disks, int count) {
-    const char *option = find_option("testguest.seed");
-    if (option) seed = option_value(option, seed) | 1;
-
     scramble_ports();
     console_init();  /* the UART's line settings, FIFOs and loopback bit were random */
     report("legacy ports");

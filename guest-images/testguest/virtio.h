@@ -105,7 +105,8 @@ void disk_test(u64 bench_reads, int move_bars);
 /* hostile.c, scramble.c: a driver that breaks the rules (testguest.hostile=NAME). */
 void hostile_main(const char *option, const u8 *boot_params);
 void scramble(struct virtio_device *disks, int count);
-u64 next_random(void);  /* the sequence testguest.seed=N starts */
+void seed_random(u64 value);  /* testguest.seed=N */
+u64 next_random(void);
 
 /* faults.c: disk workloads for host-fault tests (testguest.writer, testguest.diskio). */
 void fault_workloads(void);
