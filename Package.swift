@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "Devices", "GuestMemory", "CKVM", "Locking"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CKVM"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Virtio", "Boot", "GuestMemory", "Locking"]),
-        .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM"]),
+        .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM", "Locking"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
     ]
 )

@@ -11,6 +11,8 @@ public enum BootError: Error, Equatable, Sendable, CustomStringConvertible {
     case entryOutsideImage(UInt64)
     case commandLineTooLong(length: Int, limit: Int)
     case initrdTooLarge(size: UInt64, room: UInt64)
+    /// An initrd of 0 bytes: the zero page would say there is none (ramdisk_size 0).
+    case emptyInitrd
     case acpiTablesTooLarge(vcpuCount: Int, size: UInt64, capacity: UInt64)
 
     /// True when the problem is the machine's size (`--cpus`), not a file's.
@@ -21,8 +23,10 @@ public enum BootError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// True when the problem is the initrd's, so the initrd's path should be named.
     public var concernsInitrd: Bool {
-        if case .initrdTooLarge = self { return true }
-        return false
+        switch self {
+        case .initrdTooLarge, .emptyInitrd: return true
+        default: return false
+        }
     }
 
     public var description: String {
@@ -50,6 +54,8 @@ public enum BootError: Error, Equatable, Sendable, CustomStringConvertible {
         case .initrdTooLarge(let size, let room):
             return "the initrd (\(size >> 20) MiB) does not fit: \(room >> 20) MiB of RAM is free "
                 + "between the kernel and the initrd limit; give the guest more --memory"
+        case .emptyInitrd:
+            return "the file is empty; the kernel would boot as if it had no initrd"
         case .acpiTablesTooLarge(let vcpuCount, let size, let capacity):
             return "--cpus \(vcpuCount): the ACPI tables for that many vCPUs need \(size) bytes, "
                 + "more than the \(capacity) bytes reserved for them"

@@ -75,6 +75,7 @@ public struct BootPlan: Sendable {
         // The initrd: page-aligned, as high as allowed, above the kernel.
         var initrd: (address: GuestAddress, size: UInt64)? = nil
         if let size = initrdSize {
+            guard size > 0 else { throw .emptyInitrd }
             let top = min(UInt64(kernel.initrdAddressMax) + 1, lowRAMEnd)
             let bottom = GuestAddress(kernel.end).alignedUp(to: Layout.pageSize)!.rawValue
             let room = top > bottom ? top - bottom : 0

@@ -2,6 +2,9 @@ import Devices
 import GuestMemory
 import Locking
 import Virtio
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An interrupt line that checks what a device promises of it.
 final class CheckedLine: InterruptLine {
@@ -72,17 +75,33 @@ final class CheckedDisk: BlockBackend {
     func flush() throws(BlockIOError) {}
 }
 
-/// Guest RAM shared by the runs of one process (mapping it anew for every input would
-/// cost more than the run), zeroed before each use.
+/// Guest RAM reused by the runs on one thread (mapping it anew for every input would
+/// cost more than the run), zeroed before each use. One per thread, because the tests
+/// replay inputs on several threads at once; libFuzzer runs one input at a time.
 enum FuzzMemory {
     /// 64 KiB: small enough that fuzzed addresses often land inside it.
     static let size: UInt64 = 0x1_0000
-    static let shared: GuestMemory = {
-        do { return try GuestMemory(size: size) } catch { fatalError("cannot map guest memory: \(error)") }
-    }()
+    private static let byThread = Locked<[pthread_t: GuestMemory]>([:])
 
+    /// This thread's guest memory, as the last run left it.
+    static var current: GuestMemory {
+        byThread.withLock { memories in
+            let thread = pthread_self()
+            if let memory = memories[thread] { return memory }
+            do {
+                let memory = try GuestMemory(size: size)
+                memories[thread] = memory
+                return memory
+            } catch {
+                fatalError("cannot map guest memory: \(error)")
+            }
+        }
+    }
+
+    /// This thread's guest memory, zeroed.
     static func fresh() -> GuestMemory {
-        do { try shared.zero(at: GuestAddress(0), count: Int(size)) } catch { fatalError("\(error)") }
-        return shared
+        let memory = current
+        do { try memory.zero(at: GuestAddress(0), count: Int(size)) } catch { fatalError("\(error)") }
+        return memory
     }
 }

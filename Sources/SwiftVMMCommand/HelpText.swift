@@ -38,6 +38,9 @@ enum HelpText {
           The guest's first serial port (ttyS0) is this terminal: its output goes to
           stdout, and what you type goes to the guest. Ctrl-A x quits; Ctrl-A h helps.
 
+        ENVIRONMENT
+          SWIFTVMM_KVM_DEVICE   the KVM device to open instead of /dev/kvm
+
         EXIT STATUS
           0     the guest reset or powered off the machine (e.g. Linux 'reboot' with
                 reboot=k), or you quit with Ctrl-A x

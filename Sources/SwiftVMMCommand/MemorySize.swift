@@ -13,7 +13,7 @@ public enum MemorySize {
             case .zero(let text):
                 return "--memory '\(text)': the size must be more than zero"
             case .tooLarge(let text):
-                return "--memory '\(text)': too large"
+                return "--memory '\(text)': too large; SwiftVMM gives a guest at most \(MemorySize.maximumMiB >> 10)G"
             }
         }
     }

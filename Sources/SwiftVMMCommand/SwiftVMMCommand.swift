@@ -8,6 +8,7 @@ import Glibc
 /// The `swiftvmm` program: parses arguments, runs the command, returns the exit status.
 public enum SwiftVMMCommand {
     public static func main(_ arguments: [String]) -> Int32 {
+        StandardStreams.ensureOpen()
         let command: Command
         do {
             command = try Arguments.parse(arguments)
@@ -23,20 +24,33 @@ public enum SwiftVMMCommand {
             print(HelpText.version)
             return ExitStatus.success
         case .host:
-            return HostReport.run { print($0) }
+            return withKVMDevice { HostReport.run(kvmPath: $0) { print($0) } }
         case .run(let configuration):
-            return run(configuration)
+            return withKVMDevice { run(configuration, kvmPath: $0) }
         }
     }
 
+    /// Runs `body` with the KVM device's path, or says what is wrong with the one the
+    /// environment names.
+    private static func withKVMDevice(_ body: (String) -> Int32) -> Int32 {
+        let path: String
+        do {
+            path = try KVMDevice.path()
+        } catch {
+            printError("\(error)")
+            return ExitStatus.badInput
+        }
+        return body(path)
+    }
+
     /// `swiftvmm run`: build the machine, wire the console and signals, run, report.
-    static func run(_ configuration: MachineConfiguration) -> Int32 {
+    static func run(_ configuration: MachineConfiguration, kvmPath: String) -> Int32 {
         // A closed stdout must not kill the VMM; writes to it just fail.
         signal(SIGPIPE, SIG_IGN)
         let console = Console(output: FileDescriptorSink(fd: STDOUT_FILENO), inputFD: STDIN_FILENO)
         let machine: Machine
         do {
-            machine = try Machine.build(configuration, console: console)
+            machine = try Machine.build(configuration, console: console, kvmPath: kvmPath)
         } catch {
             printError("\(error)")
             return error.exitStatus

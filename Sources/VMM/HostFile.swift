@@ -24,7 +24,7 @@ enum HostFile {
 
     /// Opens `path` read-only; refuses directories and anything that is not a regular file.
     static func open(_ path: String, role: String) throws(MachineError) -> Int32 {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)  // see clearNonBlocking
         guard fd >= 0 else {
             throw .badInput("\(role) \(path): cannot open: \(String(cString: strerror(errno)))")
         }
@@ -37,7 +37,16 @@ enum HostFile {
             close(fd)
             throw .badInput("\(role) \(path): not a regular file")
         }
+        clearNonBlocking(fd)
         return fd
+    }
+
+    /// Inputs are opened with O_NONBLOCK, so that open(2) cannot wait: a FIFO opened for
+    /// reading would wait for a writer, forever. Once the file is known to be regular,
+    /// where O_NONBLOCK changes nothing, this takes the flag off again.
+    static func clearNonBlocking(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
     }
 
     static func size(fd: Int32, path: String, role: String) throws(MachineError) -> UInt64 {

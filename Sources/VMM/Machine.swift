@@ -3,6 +3,7 @@ import Devices
 import Dispatch
 import GuestMemory
 import KVM
+import Virtio
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,9 +58,11 @@ public final class Machine: Sendable {
         try build(configuration, console: console, kvmPath: kvmPath, extraFlushes: [])
     }
 
-    /// `build`, with flushes to run after the machine's own (tests watch the order).
+    /// `build`, with flushes to run after the machine's own (tests watch the order), and
+    /// each disk image behind `diskBackend` (tests inject host I/O errors there).
     static func build(
-        _ configuration: MachineConfiguration, console: Console, kvmPath: String, extraFlushes: [DeviceFlush]
+        _ configuration: MachineConfiguration, console: Console, kvmPath: String, extraFlushes: [DeviceFlush],
+        diskBackend: (RawDiskImage) -> any BlockBackend = { $0 }
     ) throws(MachineError) -> Machine {
         // 1. User inputs first: nothing touches KVM until they are known to be good.
         let (kernelName, kernelBytes) = try loadKernel(configuration.kernel)
@@ -136,7 +139,7 @@ public final class Machine: Sendable {
             uart = try LegacyPorts.install(
                 on: &portBus, serialOutput: console.output,
                 serialInterrupt: KVMInterruptLine(vm: vm, irq: UInt32(LegacyPorts.com1IRQ)))
-            diskServices = try disks.install(vm: vm, memory: memory, portBus: &portBus, mmioBus: &mmioBus)
+            diskServices = try disks.install(vm: vm, memory: memory, portBus: &portBus, mmioBus: &mmioBus, backend: diskBackend)
         } catch let error as KVMError {
             throw .host(error)
         } catch {

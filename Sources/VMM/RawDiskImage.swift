@@ -18,7 +18,7 @@ public final class RawDiskImage: BlockBackend {
 
     public init(path: String, readOnly: Bool) throws(MachineError) {
         let role = "disk \(path)"
-        let fd = Glibc.open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
+        let fd = Glibc.open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK)  // see HostFile.clearNonBlocking
         guard fd >= 0 else {
             let error = errno
             var message = "\(role): cannot open: \(String(cString: strerror(error)))"
@@ -30,6 +30,7 @@ public final class RawDiskImage: BlockBackend {
             close(fd)
             throw .badInput("\(role): not a regular file")
         }
+        HostFile.clearNonBlocking(fd)
         let size = UInt64(info.st_size)
         guard size > 0, size % VirtioBlock.sectorSize == 0 else {
             close(fd)

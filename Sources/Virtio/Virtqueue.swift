@@ -59,8 +59,9 @@ public struct Virtqueue: Sendable, Equatable {
     private var usedIndexAddress: GuestAddress { GuestAddress(usedRing.rawValue + 2) }
 
     /// Checks the driver's configuration and arms the queue: the size is a power of two
-    /// no larger than the maximum, and each part lies in guest RAM at its alignment
-    /// (16 for the table, 2 for the available ring, 4 for the used ring).
+    /// no larger than the maximum, each part lies in guest RAM at its alignment (16 for
+    /// the table, 2 for the available ring, 4 for the used ring), and the used ring shares
+    /// no byte with the other two.
     public mutating func activate(features: VirtioFeatures, memory: GuestMemory) throws(VirtqueueError) {
         guard size > 0, size <= maximumSize, size.nonzeroBitCount == 1 else { throw .invalidSize(size) }
         let parts: [(String, GuestAddress, UInt64, UInt64)] = [
@@ -72,6 +73,14 @@ public struct Virtqueue: Sendable, Equatable {
             guard address.rawValue % alignment == 0, memory.contains(address, length: length) else {
                 throw .ringOutsideRAM(part: part, address: address)
             }
+        }
+        // 2.7: "each part is write-able by either the driver or the device, but not both".
+        // A used ring on the descriptor table or the available ring would have the device
+        // write what the driver writes, and read back its own used elements as requests.
+        // (Every part is in RAM, checked above: the ends cannot overflow.)
+        let used = usedRing.rawValue..<usedRing.rawValue + usedRingLength
+        for (part, address, length, _) in parts.dropLast() where used.overlaps(address.rawValue..<address.rawValue + length) {
+            throw .ringsOverlap(part: part, usedRing: usedRing)
         }
         eventIndex = features.contains(.eventIndex)
         indirectDescriptors = features.contains(.indirectDescriptors)

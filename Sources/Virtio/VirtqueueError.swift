@@ -9,6 +9,8 @@ public enum VirtqueueError: Error, Equatable, Sendable, CustomStringConvertible 
     /// A ring is not entirely in guest RAM, or is misaligned (2.7, table "Virtqueue Part
     /// Alignment").
     case ringOutsideRAM(part: String, address: GuestAddress)
+    /// The used ring, which the device writes, overlaps a part the driver writes (2.7).
+    case ringsOverlap(part: String, usedRing: GuestAddress)
     /// The available index moved further ahead than the queue has entries (2.7.6).
     case availableIndexJumped(from: UInt16, to: UInt16)
     /// A ring entry or `next` field names a descriptor past the table's end (2.7.5).
@@ -31,6 +33,7 @@ public enum VirtqueueError: Error, Equatable, Sendable, CustomStringConvertible 
         switch self {
         case .invalidSize(let size): return "queue size \(size) is not a power of two up to the maximum"
         case .ringOutsideRAM(let part, let address): return "\(part) at \(address) is not in guest RAM or misaligned"
+        case .ringsOverlap(let part, let usedRing): return "used ring at \(usedRing) overlaps the \(part)"
         case .availableIndexJumped(let from, let to): return "available index jumped from \(from) to \(to)"
         case .descriptorIndexOutOfRange(let index): return "descriptor index \(index) is past the table"
         case .chainTooLong: return "descriptor chain longer than the queue (a loop?)"

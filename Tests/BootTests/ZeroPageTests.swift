@@ -81,6 +81,12 @@ struct ZeroPageTests {
         #expect(page.read(UInt32.self, at: ZeroPageField.extRamdiskImage) == 0)
     }
 
+    @Test("an empty initrd is refused: the zero page could only say there is none")
+    func emptyInitrd() throws {
+        #expect(throws: BootError.emptyInitrd) { try plan(initrd: 0, ram: 64 << 20) }
+        #expect(BootError.emptyInitrd.concernsInitrd)
+    }
+
     @Test("the initrd stays below initrd_addr_max when RAM reaches above it")
     func initrdBelowAddrMax() throws {
         let capped = Fixtures.patch(Fixtures.bzImage, UInt32(0x00ff_ffff), at: ZeroPageField.initrdAddrMax)

@@ -52,12 +52,12 @@ struct CorpusTests {
 struct SeedDepthTests {
     /// The five status bytes of RingSeed's requests, after a run.
     func statuses() throws -> [UInt8] {
-        try FuzzMemory.shared.readBytes(at: .init(UInt64(RingSeed.statusBytes)), count: RingSeed.requests)
+        try FuzzMemory.current.readBytes(at: .init(UInt64(RingSeed.statusBytes)), count: RingSeed.requests)
     }
 
     /// The used ring's index: how many requests the device completed.
     func completed() throws -> UInt16 {
-        try FuzzMemory.shared.read(UInt16.self, at: .init(UInt64(RingSeed.used + 2)))
+        try FuzzMemory.current.read(UInt16.self, at: .init(UInt64(RingSeed.used + 2)))
     }
 
     @Test("the ring seed's status bytes start as 0xff, so only the device can make them OK")

@@ -104,5 +104,6 @@ struct MemorySizeTests {
             try MemorySize.parse("99999999999999999999")
         }
         #expect(throws: MemorySize.ParseError.tooLarge("2000G")) { try MemorySize.parse("2000G") }
+        #expect(MemorySize.ParseError.tooLarge("2000G").description == "--memory '2000G': too large; SwiftVMM gives a guest at most 1024G")
     }
 }

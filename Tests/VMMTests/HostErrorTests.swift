@@ -44,6 +44,11 @@ struct HostErrorTests {
         }
     }
 
+    @Test("a device path that is a directory is named with its errno's name")
+    func directory() {
+        #expect(KVMError.cannotOpen(path: "/tmp", errno: EISDIR).description == "cannot open /tmp: Is a directory (EISDIR)")
+    }
+
     @Test("a device that is not KVM fails on its first ioctl, which the error names")
     func notKVM() throws {
         let error = try #require(build(kvmPath: "/dev/null"))

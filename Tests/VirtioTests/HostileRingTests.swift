@@ -149,23 +149,54 @@ struct HostileRingTests {
         #expect(!driver.status.contains(.needsReset))
     }
 
+    /// A device that negotiated features and was asked to enable queue 0 as given, with
+    /// its guest memory.
+    func enableQueue(
+        _ kind: TransportKind, size: UInt16 = FakeDriver.queueSize, descriptors: UInt64, available: UInt64, used: UInt64
+    ) -> (transport: any FakeTransport, memory: GuestMemory) {
+        let memory = fakeGuestMemory()
+        let transport = kind.makeTransport(VirtioBlock(name: "vda", backend: MemoryDisk(sectors: 8), readOnly: false), memory: memory)
+        transport.writeStatus(0)
+        for status: UInt8 in [1, 3] { transport.writeStatus(status) }
+        transport.writeDriverFeatures(VirtioFeatures.version1.rawValue)
+        transport.writeStatus(0xb)
+        transport.configureQueue(0, size: size, descriptors: descriptors, available: available, used: used)
+        transport.enableQueue(0)
+        return (transport, memory)
+    }
+
+    /// After a reset the same device works again (2.4).
+    func expectWorksAfterReset(_ transport: any FakeTransport, memory: GuestMemory) {
+        transport.writeStatus(0xf)
+        let driver = FakeDriver(transport, memory: memory)
+        #expect(!driver.status.contains(.needsReset))
+        #expect(driver.request(type: VIRTIO_BLK_T_IN, inLength: 512).status == statusOK)
+    }
+
     @Test("2.7: a queue size that is not a power of two, or rings outside RAM, cannot be enabled", arguments: TransportKind.allCases)
     func badQueueConfiguration(kind: TransportKind) {
         for (size, descriptors) in [(UInt16(12), UInt64(0x1_0000)), (16, 0xff_fff0), (16, 0x1_0008)] {
-            let memory = fakeGuestMemory()
-            let transport = kind.makeTransport(VirtioBlock(name: "vda", backend: MemoryDisk(sectors: 8), readOnly: false), memory: memory)
-            transport.writeStatus(0)
-            for status: UInt8 in [1, 3] { transport.writeStatus(status) }
-            transport.writeDriverFeatures(VirtioFeatures.version1.rawValue)
-            transport.writeStatus(0xb)
-            transport.configureQueue(0, size: size, descriptors: descriptors, available: 0x1_1000, used: 0x1_2000)
-            transport.enableQueue(0)
+            let (transport, memory) = enableQueue(kind, size: size, descriptors: descriptors, available: 0x1_1000, used: 0x1_2000)
             #expect(DeviceStatus(rawValue: transport.status).contains(.needsReset), "size \(size) at \(descriptors)")
-            transport.writeStatus(0xf)
-            // After a reset the same device works again.
-            let driver = FakeDriver(transport, memory: memory)
-            #expect(!driver.status.contains(.needsReset))
-            #expect(driver.request(type: VIRTIO_BLK_T_IN, inLength: 512).status == statusOK)
+            expectWorksAfterReset(transport, memory: memory)
+        }
+    }
+
+    @Test("2.7: a used ring that shares a byte with the descriptor table or the available ring cannot be enabled",
+          arguments: TransportKind.allCases)
+    func overlappingRings(kind: TransportKind) {
+        // 16 entries: the table is 256 bytes, the available ring 38, the used ring 134.
+        let table: UInt64 = 0x1_0000, available: UInt64 = 0x1_1000
+        for used in [table, table + 0xf0, available, available + 0x24, available - 0x84] {
+            let (transport, memory) = enableQueue(kind, descriptors: table, available: available, used: used)
+            #expect(DeviceStatus(rawValue: transport.status).contains(.needsReset), "used ring at \(used)")
+            expectWorksAfterReset(transport, memory: memory)
+        }
+        // Touching is not overlapping; the driver's two parts may share bytes (they are
+        // both the driver's to write).
+        for (available, used) in [(available, table + 0x100), (available, available + 0x28), (table, available)] {
+            let (transport, _) = enableQueue(kind, descriptors: table, available: available, used: used)
+            #expect(!DeviceStatus(rawValue: transport.status).contains(.needsReset), "available ring at \(available), used ring at \(used)")
         }
     }
 

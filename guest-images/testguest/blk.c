@@ -5,16 +5,6 @@
  */
 #include "virtio.h"
 
-#define VIRTIO_ID_BLOCK 2
-#define BLK_T_IN 0
-#define BLK_T_OUT 1
-#define BLK_T_FLUSH 4
-#define BLK_T_GET_ID 8
-#define BLK_S_OK 0
-#define BLK_S_IOERR 1
-#define BLK_S_UNSUPP 2
-#define SECTOR 512
-#define MAX_DISKS 4
 #define LOCAL_APIC_IRR 0xfee00200u  /* Intel SDM vol. 3A, 11.8.4: 8 registers, 16 bytes apart */
 #define LOCAL_APIC_SVR 0xfee000f0u  /* spurious-interrupt vector register (11.9) */
 #define SVR_APIC_ENABLED 0x100      /* a software-disabled local APIC accepts no interrupt */
@@ -23,21 +13,21 @@
 #define PIC_READ_IRR 0x0a           /* OCW3: the next read returns IRR */
 
 static u8 rings[MAX_DISKS][4096] __attribute__((aligned(4096)));
-static u8 data[4096] __attribute__((aligned(4096)));
+u8 blk_data[4096] __attribute__((aligned(4096)));
 static struct { u32 type; u32 reserved; u64 sector; } header __attribute__((aligned(16)));
 static volatile u8 status;
 static struct virtq_desc indirect_table[3] __attribute__((aligned(16)));
 
 /* Sends one request: header, `len` bytes of data (device-writable when `to_guest`),
  * status. Returns the status byte, or -1 if the device did not answer. */
-static int request(struct virtio_device *d, u32 type, u64 sector, u32 len, int to_guest, int indirect) {
+int blk_request(struct virtio_device *d, u32 type, u64 sector, u32 len, int to_guest, int indirect) {
     header.type = type;
     header.sector = sector;
     status = 0xff;
     struct virtq_desc chain[3];
     int count = 0;
     chain[count++] = (struct virtq_desc){(u64)&header, sizeof header, 0, 0};
-    if (len) chain[count++] = (struct virtq_desc){(u64)data, len, to_guest ? VIRTQ_DESC_F_WRITE : 0, 0};
+    if (len) chain[count++] = (struct virtq_desc){(u64)blk_data, len, to_guest ? VIRTQ_DESC_F_WRITE : 0, 0};
     chain[count++] = (struct virtq_desc){(u64)&status, 1, VIRTQ_DESC_F_WRITE, 0};
     if (indirect) {
         for (int i = 0; i < count; i++) {
@@ -55,13 +45,23 @@ static int request(struct virtio_device *d, u32 type, u64 sector, u32 len, int t
     return status;
 }
 
-static u32 fnv1a(const u8 *bytes, u32 count) {
+/* capacity (5.2.4): the first field of struct virtio_blk_config, in 512-byte sectors. */
+u64 blk_capacity(struct virtio_device *d) {
+    return d->ops->config_read32(d, 0) | (u64)d->ops->config_read32(d, 4) << 32;
+}
+
+int blk_find(struct virtio_device *disks, int max, int move_bars) {
+    int count = virtio_pci_find(disks, max, VIRTIO_ID_BLOCK, move_bars);
+    return count + virtio_mmio_find(disks + count, max - count, VIRTIO_ID_BLOCK);
+}
+
+u32 fnv1a(const u8 *bytes, u32 count) {
     u32 hash = 2166136261u;
     for (u32 i = 0; i < count; i++) hash = (hash ^ bytes[i]) * 16777619u;
     return hash;
 }
 
-static void put_status(int s) {
+void blk_put_status(int s) {
     if (s == BLK_S_OK) put_string("ok");
     else if (s == BLK_S_IOERR) put_string("IOERR");
     else if (s == BLK_S_UNSUPP) put_string("UNSUPP");
@@ -105,7 +105,7 @@ static void test_disk(int n, struct virtio_device *d) {
         put_char('\n');
         return;
     }
-    u64 capacity = d->ops->config_read32(d, 0) | (u64)d->ops->config_read32(d, 4) << 32;
+    u64 capacity = blk_capacity(d);
     int read_only = (features >> VIRTIO_BLK_F_RO) & 1;
     say(n, d->transport);
     if (d->pci_device) {
@@ -120,8 +120,8 @@ static void test_disk(int n, struct virtio_device *d) {
     put_string(read_only ? " sectors, read-only\n" : " sectors, read-write\n");
 
     say(n, "read sector 0: ");
-    int s = request(d, BLK_T_IN, 0, SECTOR, 1, 0);
-    if (s == BLK_S_OK) { put_string("fnv "); put_hex(fnv1a(data, SECTOR), 8); put_char('\n'); } else put_status(s);
+    int s = blk_request(d, BLK_T_IN, 0, SECTOR, 1, 0);
+    if (s == BLK_S_OK) { put_string("fnv "); put_hex(fnv1a(blk_data, SECTOR), 8); put_char('\n'); } else blk_put_status(s);
 
     /* The used-buffer interrupt, before MSI-X is on: ISR status or InterruptStatus. */
     say(n, "interrupt status after a request: ");
@@ -134,31 +134,31 @@ static void test_disk(int n, struct virtio_device *d) {
     }
 
     say(n, "read last sector through an indirect table: ");
-    s = request(d, BLK_T_IN, capacity - 1, SECTOR, 1, 1);
-    if (s == BLK_S_OK) { put_string("fnv "); put_hex(fnv1a(data, SECTOR), 8); put_char('\n'); } else put_status(s);
+    s = blk_request(d, BLK_T_IN, capacity - 1, SECTOR, 1, 1);
+    if (s == BLK_S_OK) { put_string("fnv "); put_hex(fnv1a(blk_data, SECTOR), 8); put_char('\n'); } else blk_put_status(s);
 
     say(n, "get id: ");
-    for (int i = 0; i < 21; i++) data[i] = 0;
-    s = request(d, BLK_T_GET_ID, 0, 20, 1, 0);
-    if (s == BLK_S_OK) { put_char('"'); put_string((const char *)data); put_string("\"\n"); } else put_status(s);
+    for (int i = 0; i < 21; i++) blk_data[i] = 0;
+    s = blk_request(d, BLK_T_GET_ID, 0, 20, 1, 0);
+    if (s == BLK_S_OK) { put_char('"'); put_string((const char *)blk_data); put_string("\"\n"); } else blk_put_status(s);
 
-    for (u32 i = 0; i < SECTOR; i++) data[i] = (u8)(i * 13 + 0x5a + n);
+    for (u32 i = 0; i < SECTOR; i++) blk_data[i] = (u8)(i * 13 + 0x5a + n);
     say(n, read_only ? "write to a read-only disk: " : "write sector 1: ");
-    put_status(request(d, BLK_T_OUT, 1, SECTOR, 0, 0));
+    blk_put_status(blk_request(d, BLK_T_OUT, 1, SECTOR, 0, 0));
     if (!read_only) {
         say(n, "flush: ");
-        put_status(request(d, BLK_T_FLUSH, 0, 0, 0, 0));
-        for (u32 i = 0; i < SECTOR; i++) data[i] = 0;
+        blk_put_status(blk_request(d, BLK_T_FLUSH, 0, 0, 0, 0));
+        for (u32 i = 0; i < SECTOR; i++) blk_data[i] = 0;
         say(n, "read back sector 1: ");
-        s = request(d, BLK_T_IN, 1, SECTOR, 1, 0);
+        s = blk_request(d, BLK_T_IN, 1, SECTOR, 1, 0);
         int same = 1;
-        for (u32 i = 0; i < SECTOR; i++) same &= data[i] == (u8)(i * 13 + 0x5a + n);
-        if (s == BLK_S_OK) put_string(same ? "matches\n" : "differs\n"); else put_status(s);
+        for (u32 i = 0; i < SECTOR; i++) same &= blk_data[i] == (u8)(i * 13 + 0x5a + n);
+        if (s == BLK_S_OK) put_string(same ? "matches\n" : "differs\n"); else blk_put_status(s);
     }
     say(n, "read past the end: ");
-    put_status(request(d, BLK_T_IN, capacity, SECTOR, 1, 0));
+    blk_put_status(blk_request(d, BLK_T_IN, capacity, SECTOR, 1, 0));
     say(n, "unknown request type: ");
-    put_status(request(d, 0x7f, 0, 0, 0, 0));
+    blk_put_status(blk_request(d, 0x7f, 0, 0, 0, 0));
 
     if (d->pci_device) {
         u8 vector = (u8)(0x40 + n);
@@ -166,7 +166,7 @@ static void test_disk(int n, struct virtio_device *d) {
         put_hex(vector, 2);
         mmio_write32(LOCAL_APIC_SVR, mmio_read32(LOCAL_APIC_SVR) | SVR_APIC_ENABLED);
         if (virtio_pci_enable_msix(d, vector) != 0) { put_string(": refused\n"); return; }
-        s = request(d, BLK_T_IN, 0, SECTOR, 1, 0);
+        s = blk_request(d, BLK_T_IN, 0, SECTOR, 1, 0);
         put_string(s == BLK_S_OK && local_apic_has(vector) ? ": delivered\n" : ": not delivered\n");
     }
 }
@@ -174,10 +174,10 @@ static void test_disk(int n, struct virtio_device *d) {
 static void bench(struct virtio_device *d, u64 reads) {
     u64 features;
     if (virtio_start(d, 1ull << VIRTIO_F_VERSION_1, &features, rings[0]) != 0) return;
-    u64 capacity = d->ops->config_read32(d, 0) | (u64)d->ops->config_read32(d, 4) << 32;
+    u64 capacity = blk_capacity(d);
     u64 failures = 0;
     for (u64 i = 0; i < reads; i++) {
-        if (request(d, BLK_T_IN, (i * 8) % (capacity - 7), 4096, 1, 0) != BLK_S_OK) failures++;
+        if (blk_request(d, BLK_T_IN, (i * 8) % (capacity - 7), 4096, 1, 0) != BLK_S_OK) failures++;
     }
     put_string("diskbench: ");
     put_decimal(reads);
@@ -191,8 +191,7 @@ static void bench(struct virtio_device *d, u64 reads) {
 void disk_test(u64 bench_reads, int move_bars) {
     static struct virtio_device disks[MAX_DISKS];
     if (!bench_reads) pci_list();
-    int count = virtio_pci_find(disks, MAX_DISKS, VIRTIO_ID_BLOCK, move_bars);
-    count += virtio_mmio_find(disks + count, MAX_DISKS - count, VIRTIO_ID_BLOCK);
+    int count = blk_find(disks, MAX_DISKS, move_bars);
     if (bench_reads) {
         if (count) bench(&disks[0], bench_reads);
         return;

@@ -3,11 +3,17 @@
  */
 #include "virtio.h"
 
-/* One page per queue: descriptors at 0, available ring at 0x100, used ring at 0x200. */
+/* One page per queue: descriptors at 0, available ring at 0x100, used ring at 0x200.
+ * The rings' flags and indices start at 0 (2.7.6, 2.7.8): a page used before (a device
+ * reset and set up again) still holds the old ones, and a stale used index would pass
+ * for a completion. */
 void virtq_init(struct virtq *q, u8 *page) {
     q->desc = (volatile struct virtq_desc *)page;
     q->avail = (volatile u16 *)(page + 0x100);
     q->used = (volatile u16 *)(page + 0x200);
+    q->avail[0] = q->avail[1] = 0;
+    q->used[0] = q->used[1] = 0;
+    q->size = QUEUE_SIZE;
     q->avail_idx = 0;
     q->last_used = 0;
 }
@@ -47,9 +53,9 @@ int virtq_wait(struct virtq *q, u32 *used_len) {
     return -1;
 }
 
-/* Device initialization (3.1.1): reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK
- * (checked), queue 0, DRIVER_OK. Accepts the offered subset of `wanted`. */
-int virtio_start(struct virtio_device *d, u64 wanted, u64 *accepted, u8 *ring_page) {
+/* Device initialization (3.1.1) up to the queues: reset, ACKNOWLEDGE, DRIVER, features,
+ * FEATURES_OK (checked). Accepts the offered subset of `wanted`. */
+int virtio_negotiate(struct virtio_device *d, u64 wanted, u64 *accepted) {
     d->ops->set_status(d, 0);
     if (d->ops->get_status(d) != 0) return -1;
     u8 status = VIRTIO_STATUS_ACKNOWLEDGE;
@@ -63,9 +69,16 @@ int virtio_start(struct virtio_device *d, u64 wanted, u64 *accepted, u8 *ring_pa
     status |= VIRTIO_STATUS_FEATURES_OK;
     d->ops->set_status(d, status);
     if (!(d->ops->get_status(d) & VIRTIO_STATUS_FEATURES_OK)) return -2;
+    return 0;
+}
+
+/* The whole of device initialization (3.1.1): negotiation, queue 0, DRIVER_OK. */
+int virtio_start(struct virtio_device *d, u64 wanted, u64 *accepted, u8 *ring_page) {
+    int error = virtio_negotiate(d, wanted, accepted);
+    if (error) return error;
     virtq_init(&d->queue, ring_page);
     if (d->ops->setup_queue(d, 0, &d->queue) != 0) return -3;
-    status |= VIRTIO_STATUS_DRIVER_OK;
-    d->ops->set_status(d, status);
+    d->ops->set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK
+                              | VIRTIO_STATUS_DRIVER_OK);
     return 0;
 }

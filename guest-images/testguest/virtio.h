@@ -31,6 +31,7 @@ struct virtq {
     volatile struct virtq_desc *desc;
     volatile u16 *avail;   /* flags, idx, ring[QUEUE_SIZE], used_event */
     volatile u16 *used;    /* flags, idx, then {u32 id, u32 len}[QUEUE_SIZE] */
+    u16 size;              /* the size setup_queue asks for: QUEUE_SIZE after virtq_init */
     u16 avail_idx;
     u16 last_used;
 };
@@ -66,6 +67,7 @@ struct virtio_device {
 void virtq_init(struct virtq *q, u8 *page);
 u16 virtq_submit(struct virtio_device *d, struct virtq *q, const struct virtq_desc *chain, int count);
 int virtq_wait(struct virtq *q, u32 *used_len);
+int virtio_negotiate(struct virtio_device *d, u64 wanted, u64 *accepted);
 int virtio_start(struct virtio_device *d, u64 wanted, u64 *accepted, u8 *ring_page);
 
 /* virtio_pci.c, virtio_mmio.c: fill `devices` with what they find; return the count. */
@@ -81,8 +83,37 @@ void pci_write32(u8 device, u8 offset, u32 value);
 void pci_write16(u8 device, u8 offset, u16 value);
 void pci_list(void);
 
-/* blk.c */
+/* blk.c: block requests (virtio v1.2, 5.2.6), one at a time on queue 0. */
+#define VIRTIO_ID_BLOCK 2
+#define BLK_T_IN 0
+#define BLK_T_OUT 1
+#define BLK_T_FLUSH 4
+#define BLK_T_GET_ID 8
+#define BLK_S_OK 0
+#define BLK_S_IOERR 1
+#define BLK_S_UNSUPP 2
+#define SECTOR 512
+#define MAX_DISKS 4
+extern u8 blk_data[4096];  /* the data buffer of blk_request */
+/* Header, `len` bytes of blk_data (device-writable when `to_guest`), status; through an
+ * indirect table with `indirect`. Returns the status byte, or -1 if the device did not answer. */
+int blk_request(struct virtio_device *d, u32 type, u64 sector, u32 len, int to_guest, int indirect);
+void blk_put_status(int s);  /* "ok", "IOERR", "UNSUPP", "no answer", "status N"; a newline */
+u32 fnv1a(const u8 *bytes, u32 count);  /* 32-bit FNV-1a */
 void disk_test(u64 bench_reads, int move_bars);
+
+/* hostile.c, scramble.c: a driver that breaks the rules (testguest.hostile=NAME). */
+void hostile_main(const char *option, const u8 *boot_params);
+void scramble(struct virtio_device *disks, int count);
+void seed_random(u64 value);  /* testguest.seed=N */
+u64 next_random(void);
+
+/* faults.c: disk workloads for host-fault tests (testguest.writer, testguest.diskio). */
+void fault_workloads(void);
+u64 blk_capacity(struct virtio_device *d);  /* in 512-byte sectors */
+/* Every virtio block device on PCI bus 0, then on the command line (see
+ * virtio_pci_find for `move_bars`): fills `disks`, returns the count. */
+int blk_find(struct virtio_device *disks, int max, int move_bars);
 
 static inline u8 mmio_read8(u64 a) { return *(volatile u8 *)a; }
 static inline u16 mmio_read16(u64 a) { return *(volatile u16 *)a; }

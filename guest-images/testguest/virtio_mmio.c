@@ -41,7 +41,7 @@ static void set_features(struct virtio_device *d, u32 word, u32 value) {
 static int setup_queue(struct virtio_device *d, u16 index, struct virtq *q) {
     mmio_write32(d->base + MMIO_QUEUE_SEL, index);
     if (mmio_read32(d->base + MMIO_QUEUE_NUM_MAX) < QUEUE_SIZE) return -1;
-    mmio_write32(d->base + MMIO_QUEUE_NUM, QUEUE_SIZE);
+    mmio_write32(d->base + MMIO_QUEUE_NUM, q->size);
     mmio_write64(d->base + MMIO_QUEUE_DESC, (u64)q->desc);
     mmio_write64(d->base + MMIO_QUEUE_DRIVER, (u64)q->avail);
     mmio_write64(d->base + MMIO_QUEUE_DEVICE, (u64)q->used);

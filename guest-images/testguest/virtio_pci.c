@@ -49,7 +49,7 @@ static void set_features(struct virtio_device *d, u32 word, u32 value) {
 static int setup_queue(struct virtio_device *d, u16 index, struct virtq *q) {
     mmio_write16(d->common + COMMON_QUEUE_SELECT, index);
     if (mmio_read16(d->common + COMMON_QUEUE_SIZE) < QUEUE_SIZE) return -1;
-    mmio_write16(d->common + COMMON_QUEUE_SIZE, QUEUE_SIZE);
+    mmio_write16(d->common + COMMON_QUEUE_SIZE, q->size);
     mmio_write64(d->common + COMMON_QUEUE_DESC, (u64)q->desc);
     mmio_write64(d->common + COMMON_QUEUE_DRIVER, (u64)q->avail);
     mmio_write64(d->common + COMMON_QUEUE_DEVICE, (u64)q->used);
