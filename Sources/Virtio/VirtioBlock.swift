@@ -19,6 +19,12 @@ public struct VirtioBlock: VirtioDevice {
     public let name: String
     public let backend: any BlockBackend
     public let isReadOnly: Bool
+    /// Whether a write must be on stable storage before it completes: when the driver
+    /// did not negotiate VIRTIO_BLK_F_FLUSH, which this device offers, it has no other
+    /// way to make writes durable (5.2.6.2: such writes are "stable writes", and "the
+    /// device MUST ensure that stable writes are committed to non-volatile storage before
+    /// reporting completion").
+    public private(set) var writesThrough = true
 
     public init(name: String, backend: any BlockBackend, readOnly: Bool) {
         self.name = name
@@ -58,7 +64,13 @@ public struct VirtioBlock: VirtioDevice {
     /// Every field this device offers is read-only (`writeback` needs CONFIG_WCE).
     public mutating func writeConfiguration(offset: UInt64, size: Int, value: UInt64) {}
 
-    public mutating func reset() {}
+    public mutating func reset() {
+        writesThrough = true
+    }
+
+    public mutating func featuresNegotiated(_ features: VirtioFeatures) {
+        writesThrough = !features.contains(.blockFlush)
+    }
 
     // MARK: Requests (5.2.6)
 
@@ -125,6 +137,7 @@ public struct VirtioBlock: VirtioDevice {
                 }
                 offset += UInt64(segment.count)
             }
+            if !toGuest && writesThrough { try backend.flush() }
         } catch {
             return UInt8(VIRTIO_BLK_S_IOERR)
         }

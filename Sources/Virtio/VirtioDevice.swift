@@ -25,6 +25,14 @@ public protocol VirtioDevice: Sendable {
 
     /// The driver reset the device: forget negotiated state.
     mutating func reset()
+
+    /// FEATURES_OK stuck: `features` are the ones negotiated (3.1.1, step 5), which some
+    /// devices must behave by (a block device without VIRTIO_BLK_F_FLUSH writes through).
+    mutating func featuresNegotiated(_ features: VirtioFeatures)
+}
+
+extension VirtioDevice {
+    public mutating func featuresNegotiated(_ features: VirtioFeatures) {}
 }
 
 /// What a device asks its transport to signal to the driver.

@@ -49,8 +49,12 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
         var new = DeviceStatus(rawValue: value).subtracting(.needsReset)
         let old = status.subtracting(.needsReset)
         guard new.isSuperset(of: old) else { return }
-        if new.contains(.featuresOK) && !old.contains(.featuresOK) && !featuresAcceptable {
-            new.remove(.featuresOK)
+        if new.contains(.featuresOK) && !old.contains(.featuresOK) {
+            if featuresAcceptable {
+                device.featuresNegotiated(driverFeatures)
+            } else {
+                new.remove(.featuresOK)
+            }
         }
         if new.contains(.driverOK) && !new.contains(.featuresOK) {
             new.remove(.driverOK)

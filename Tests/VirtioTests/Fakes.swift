@@ -6,7 +6,7 @@ import GuestMemory
 
 /// A disk in host memory that can be told to fail.
 final class MemoryDisk: BlockBackend {
-    private let state: Locked<(bytes: [UInt8], failing: Bool, flushes: Int)>
+    private let state: Locked<(bytes: [UInt8], failing: Bool, flushes: Int, failFlushes: Bool)>
     let serial: String
     let size: UInt64
 
@@ -14,13 +14,18 @@ final class MemoryDisk: BlockBackend {
         // Sector n is filled with n + 1 (mod 256): reads are recognizable.
         var bytes: [UInt8] = []
         for sector in 0..<sectors { bytes += [UInt8](repeating: UInt8(truncatingIfNeeded: sector + 1), count: 512) }
-        self.state = Locked((bytes, false, 0))
+        self.state = Locked((bytes, false, 0, false))
         self.serial = serial
         self.size = UInt64(bytes.count)
     }
 
     var bytes: [UInt8] { state.withLock { $0.bytes } }
     var flushes: Int { state.withLock { $0.flushes } }
+    /// While true, flushes fail with EIO (and only they).
+    var failFlushes: Bool {
+        get { state.withLock { $0.failFlushes } }
+        set { state.withLock { $0.failFlushes = newValue } }
+    }
     /// While true, every operation fails with EIO.
     var failing: Bool {
         get { state.withLock { $0.failing } }
@@ -46,7 +51,7 @@ final class MemoryDisk: BlockBackend {
 
     func flush() throws(BlockIOError) {
         let failed: Bool = state.withLock { state in
-            if state.failing { return true }
+            if state.failing || state.failFlushes { return true }
             state.flushes += 1
             return false
         }

@@ -100,6 +100,28 @@ struct VirtioBlockTests {
         #expect(completion.data == Array("fake-disk-serial-012".utf8))
     }
 
+    @Test("5.2.6.2: without FLUSH negotiated, a write is on stable storage before it completes; with it, only at FLUSH",
+          arguments: TransportKind.allCases)
+    func stableWrites(kind: TransportKind) {
+        let data = [UInt8](repeating: 0x5a, count: 512)
+        let (writeThrough, disk) = blockSetup(kind, features: [.version1])
+        #expect(writeThrough.request(type: VIRTIO_BLK_T_OUT, sector: 1, outData: data).status == statusOK)
+        #expect(disk.flushes == 1)
+        #expect(writeThrough.request(type: VIRTIO_BLK_T_IN, sector: 1, inLength: 512).status == statusOK)
+        #expect(disk.flushes == 1)  // reads need no flush
+
+        let (writeBack, cached) = blockSetup(kind, features: [.version1, .blockFlush])
+        #expect(writeBack.request(type: VIRTIO_BLK_T_OUT, sector: 1, outData: data).status == statusOK)
+        #expect(cached.flushes == 0)
+        #expect(writeBack.request(type: VIRTIO_BLK_T_FLUSH).status == statusOK)
+        #expect(cached.flushes == 1)
+
+        // A write the disk cannot make stable is not acknowledged as done.
+        let (failing, broken) = blockSetup(kind, features: [.version1])
+        broken.failFlushes = true
+        #expect(failing.request(type: VIRTIO_BLK_T_OUT, sector: 1, outData: data).status == statusIOError)
+    }
+
     @Test("5.2.6: unknown request types answer UNSUPP and the device goes on", arguments: TransportKind.allCases)
     func unsupported(kind: TransportKind) {
         let (driver, _) = blockSetup(kind)
