@@ -57,7 +57,7 @@ public enum BootError: Error, Equatable, Sendable, CustomStringConvertible {
         case .emptyInitrd:
             return "the file is empty; the kernel would boot as if it had no initrd"
         case .acpiTablesTooLarge(let vcpuCount, let size, let capacity):
-            return "--cpus \(vcpuCount): the ACPI tables for that many vCPUs need \(size) bytes, "
+            return "--cpus \(vcpuCount): the ACPI tables for that many vCPUs need at least \(size) bytes, "
                 + "more than the \(capacity) bytes reserved for them"
         }
     }

@@ -37,6 +37,9 @@ public enum Arguments {
         var isRepeatable: Bool { self == .disk }
     }
 
+    /// The most vCPUs any x86 machine can number: one per 32-bit x2APIC ID.
+    static let maximumVCPUs = Int(UInt32.max) + 1
+
     public static func parse(_ arguments: [String]) throws(UsageError) -> Command {
         guard let first = arguments.first else { return .help }
         let rest = Array(arguments.dropFirst())
@@ -112,7 +115,11 @@ public enum Arguments {
             guard let count = Int(value), count >= 1 else {
                 throw UsageError(message: "--cpus '\(value)': not a whole number of at least 1")
             }
-            // The upper bound is the host's (KVM_CAP_MAX_VCPUS): the machine checks it.
+            // x2APIC IDs are 32 bits (Intel SDM vol. 3A, 11.12): no x86 machine has more.
+            guard count <= Arguments.maximumVCPUs else {
+                throw UsageError(message: "--cpus \(value): more CPUs than x86's 32-bit APIC IDs can number")
+            }
+            // The practical bound is the host's (KVM_CAP_MAX_VCPUS): the machine checks it.
             configuration.vcpuCount = count
         case .disk:
             configuration.disks.append(try parseDisk(value))

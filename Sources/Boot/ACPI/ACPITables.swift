@@ -43,6 +43,12 @@ public struct ACPITables: Sendable {
     /// devices. Throws when they do not fit in `Layout.acpiTablesCapacity`.
     public static func build(vcpuCount: Int, platform: ACPIPlatform = ACPIPlatform()) throws(BootError) -> ACPITables {
         precondition(vcpuCount >= 1, "a machine has at least one vCPU")
+        // The MADT's processor entries alone must fit: checked before anything is built,
+        // so `--cpus 100000000` is an error at once, not minutes of building tables.
+        let processorEntries = MADT.processorEntriesSize(vcpuCount: vcpuCount)
+        guard processorEntries <= Layout.acpiTablesCapacity else {
+            throw .acpiTablesTooLarge(vcpuCount: vcpuCount, size: processorEntries, capacity: Layout.acpiTablesCapacity)
+        }
         var tables: [Table] = []
         var next = Layout.acpiTables.rawValue + UInt64(RSDP.size)
         func place(_ signature: String, _ bytes: [UInt8]) -> GuestAddress {

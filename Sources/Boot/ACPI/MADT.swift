@@ -79,6 +79,16 @@ enum MADT {
         return overrides
     }
 
+    /// The bytes the processor entries of `vcpuCount` vCPUs take: 8 per Processor Local
+    /// APIC structure (IDs up to `largestXAPICID`), 16 per Processor Local x2APIC
+    /// structure beyond (5.2.12.2 and 5.2.12.12). Computed, not built, so an absurd count
+    /// is refused before any memory is spent on it.
+    static func processorEntriesSize(vcpuCount: Int) -> UInt64 {
+        let xAPICs = UInt64(min(vcpuCount, Int(largestXAPICID) + 1))
+        let x2APICs = UInt64(vcpuCount) - xAPICs
+        return xAPICs * 8 + x2APICs * 16
+    }
+
     static func bytes(vcpuCount: Int, platform: ACPIPlatform) -> [UInt8] {
         var body = le(UInt32(Layout.localAPIC.rawValue)) + le(pcatCompatible)
         var hasX2APICs = false
