@@ -4,16 +4,23 @@ import Glibc
 
 /// Reading the user's input files, with errors that name the file and the problem.
 enum HostFile {
-    /// The whole file as bytes (a kernel image: a few MiB).
-    static func readAll(_ path: String, role: String) throws(MachineError) -> [UInt8] {
+    /// The whole file as bytes (a kernel image: a few MiB), refused before any memory is
+    /// spent on it when it is larger than `limit` bytes (the guest RAM it must fit in).
+    static func readAll(_ path: String, role: String, limit: UInt64) throws(MachineError) -> [UInt8] {
         let fd = try open(path, role: role)
         defer { close(fd) }
         let size = try self.size(fd: fd, path: path, role: role)
+        guard size <= limit else {
+            throw .badInput("\(role) \(path): \(size) bytes, more than the \(limit >> 20) MiB of guest RAM it must fit in")
+        }
         var bytes = [UInt8](repeating: 0, count: Int(size))
         var offset = 0
         while offset < bytes.count {
             let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
             if count < 0 && errno == EINTR { continue }
+            if count == 0 {
+                throw .badInput("\(role) \(path): the file ended at byte \(offset) of \(size); it changed while being read")
+            }
             guard count > 0 else {
                 throw .badInput("\(role) \(path): read failed: \(String(cString: strerror(errno)))")
             }

@@ -65,7 +65,7 @@ public final class Machine: Sendable {
         diskBackend: (RawDiskImage) -> any BlockBackend = { $0 }
     ) throws(MachineError) -> Machine {
         // 1. User inputs first: nothing touches KVM until they are known to be good.
-        let (kernelName, kernelBytes) = try loadKernel(configuration.kernel)
+        let (kernelName, kernelBytes) = try loadKernel(configuration.kernel, ramSize: configuration.memorySize)
         var initrd: (path: String, fd: Int32, size: UInt64)? = nil
         if let path = configuration.initrdPath {
             let fd = try HostFile.open(path, role: "initrd")
@@ -231,10 +231,12 @@ public final class Machine: Sendable {
 
     // MARK: Building blocks
 
-    private static func loadKernel(_ kernel: MachineConfiguration.Kernel) throws(MachineError) -> (String, [UInt8]) {
+    /// The kernel's bytes; a file larger than the guest's RAM cannot be booted and is
+    /// refused before it is read.
+    private static func loadKernel(_ kernel: MachineConfiguration.Kernel, ramSize: UInt64) throws(MachineError) -> (String, [UInt8]) {
         switch kernel {
         case .demo: return ("demo guest", DemoGuest.image)
-        case .file(let path): return ("kernel \(path)", try HostFile.readAll(path, role: "kernel"))
+        case .file(let path): return ("kernel \(path)", try HostFile.readAll(path, role: "kernel", limit: ramSize))
         }
     }
 
