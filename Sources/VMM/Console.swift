@@ -1,5 +1,6 @@
 import Devices
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,13 +67,24 @@ public final class Console: Sendable {
     static let retryMicroseconds: ClosedRange<useconds_t> = 1000...50_000
 }
 
+/// An output the machine may tell to stop waiting: once it is stopping, a write blocked
+/// on a reader that does not read (a stalled pipe, a suspended terminal) gives up rather
+/// than keep a vCPU, and so the machine, from stopping.
+public protocol StoppableSink: ByteSink {
+    func stopWaiting()
+}
+
 /// Writes bytes to a file descriptor (stdout), promptly and unbuffered, so a console
 /// line appears the moment the guest sends it. A closed or broken output is ignored:
-/// the guest keeps running.
-public struct FileDescriptorSink: ByteSink {
+/// the guest keeps running. A write interrupted by the machine's stop (the vCPU's kick
+/// signal makes a blocked write(2) return early) gives up, dropping the rest.
+public final class FileDescriptorSink: StoppableSink {
     public let fd: Int32
+    private let stopping = Atomic<Bool>(false)
 
     public init(fd: Int32 = STDOUT_FILENO) { self.fd = fd }
+
+    public func stopWaiting() { stopping.store(true, ordering: .releasing) }
 
     public func write(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes(write(raw:))
@@ -86,9 +98,13 @@ public struct FileDescriptorSink: ByteSink {
         var offset = 0
         while offset < raw.count {
             let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if written < 0 && errno == EINTR { continue }
+            if written < 0 && errno == EINTR {
+                if stopping.load(ordering: .acquiring) { return }
+                continue
+            }
             guard written > 0 else { return }
             offset += written
+            if offset < raw.count && stopping.load(ordering: .acquiring) { return }
         }
     }
 }

@@ -206,6 +206,9 @@ public final class Machine: Sendable {
     /// console); the first reason given is the one reported.
     public func stop(_ reason: StopReason) {
         guard lifecycle.beginStopping(reason) else { return }
+        // A vCPU blocked writing the console (stdout a stalled pipe) must not hold the
+        // stop up: the kick interrupts the write, and the output gives up.
+        (console.output as? any StoppableSink)?.stopWaiting()
         for thread in threads { thread.kick() }
     }
 

@@ -242,6 +242,42 @@ struct CLIRunTests {
         #expect(second.stderr.contains("disk \(path): in use by another VM"))
     }
 
+    @Test("SIGTERM stops a guest whose console output blocks on a pipe nobody reads: status 143, promptly")
+    func stopWhileOutputBlocks() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(SwiftVMMProcess.executable))
+        // A million lines: the pipe fills after about a thousand and every write blocks.
+        process.arguments = ["run", "--cmdline", "testguest.quiet testguest.chatter=1000000"]
+        let unread = Pipe()
+        // One page of pipe (F_SETPIPE_SZ, fcntl(2); Swift's Glibc does not import the
+        // name): the guest fills it in a fraction of a second, then every write blocks.
+        let setPipeSize: Int32 = 1031
+        let capacity = fcntl(unread.fileHandleForWriting.fileDescriptor, setPipeSize, 4096)
+        #expect(capacity == 4096)
+        process.standardOutput = unread
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Wait until the pipe is full: the vCPU is then blocked in write(2).
+        var queued: Int32 = 0
+        for _ in 0..<500 {
+            _ = ioctl(unread.fileHandleForReading.fileDescriptor, UInt(FIONREAD), &queued)
+            if queued >= capacity { break }
+            usleep(10_000)
+        }
+        #expect(queued >= capacity, "the guest's output never filled the pipe")
+        usleep(100_000)
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        let stuck = process.isRunning
+        if stuck { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        #expect(!stuck, "swiftvmm was still running 10 s after SIGTERM")
+        #expect(process.terminationStatus == 143)
+        try unread.fileHandleForReading.close()
+    }
+
     @Test("swiftvmm host reports the API version and a verdict, exit 0")
     func host() throws {
         let result = try SwiftVMMProcess.run(["host"])

@@ -4,7 +4,8 @@
  * It reads what the VMM handed it through the Linux boot protocol (the zero page: the
  * command line, the e820 map, the initrd), prints it over the serial console, runs the
  * checks its command line asks for, and ends the VM. Options (see README.md):
- *   testguest.quiet  testguest.outs=N  testguest.mmio=N  testguest.port=0xNNNN  testguest.echo=N
+ *   testguest.quiet  testguest.outs=N  testguest.mmio=N  testguest.chatter=N
+ *   testguest.port=0xNNNN  testguest.echo=N
  *   testguest.triplefault  testguest.int3  testguest.exit=N  testguest.disk
  *   [testguest.movebar]  testguest.diskbench=N  testguest.noacpi  testguest.hostile=NAME (hostile.c)
  *   testguest.writer  testguest.diskio [testguest.pause] (faults.c)
@@ -146,6 +147,15 @@ static void do_outs(u64 count) {
     put_string(" done\n");
 }
 
+/* testguest.chatter=N: N lines of output, more than a pipe holds when N is large. */
+static void do_chatter(u64 lines) {
+    for (u64 i = 0; i < lines; i++) {
+        put_string("chatter: a line of console output, number ");
+        put_decimal(i);
+        put_char('\n');
+    }
+}
+
 static void do_port(u16 port) {
     u8 value = inb(port);
     outb(port, 0x5a);
@@ -208,6 +218,7 @@ void guest_main(const u8 *params) {
     const char *option;
     if ((option = find_option("testguest.outs"))) do_outs(option_value(option, 0));
     if ((option = find_option("testguest.mmio"))) do_mmio(option_value(option, 0));
+    if ((option = find_option("testguest.chatter"))) do_chatter(option_value(option, 0));
     if ((option = find_option("testguest.port"))) do_port((u16)option_value(option, 0));
     if ((option = find_option("testguest.echo"))) do_echo(option_value(option, 1));
     if (find_option("testguest.disk")) disk_test(0, find_option("testguest.movebar") != 0);
