@@ -13,8 +13,13 @@ struct BzImage {
     /// code32_start: where the protected-mode kernel is loaded ("the load address of the
     /// kernel"); the 64-bit entry is `BootProtocol.entry64Offset` past it.
     let loadAddress: UInt64
-    /// How much memory the kernel needs from its load address while it decompresses.
+    /// init_size: how much memory the kernel needs, from its runtime start, before it
+    /// can examine its memory map (it decompresses itself into this).
     let initSize: UInt64
+    /// Where the kernel runs once it has moved itself: boot.rst, "init_size": for a
+    /// relocatable kernel, the load address raised to pref_address if below it, then
+    /// aligned up to kernel_alignment; otherwise pref_address.
+    let runtimeStart: UInt64
     let commandLineSize: Int
     let initrdAddressMax: UInt32
 
@@ -45,6 +50,9 @@ struct BzImage {
               let loadflags = fields.read(UInt8.self, at: ZeroPageField.loadFlags),
               let setupSects = fields.read(UInt8.self, at: ZeroPageField.setupSects),
               let initSize = fields.read(UInt32.self, at: ZeroPageField.initSize),
+              let relocatable = fields.read(UInt8.self, at: ZeroPageField.relocatableKernel),
+              let preferred = fields.read(UInt64.self, at: ZeroPageField.prefAddress),
+              let alignment = fields.read(UInt32.self, at: ZeroPageField.kernelAlignment),
               let cmdlineSize = fields.read(UInt32.self, at: ZeroPageField.cmdlineSize),
               let initrdMax = fields.read(UInt32.self, at: ZeroPageField.initrdAddrMax),
               let code32Start = fields.read(UInt32.self, at: ZeroPageField.code32Start),
@@ -76,6 +84,17 @@ struct BzImage {
         self.payload = file[payloadStart...]
         self.loadAddress = UInt64(code32Start)
         self.initSize = UInt64(initSize)
+        if relocatable != 0 {
+            // kernel_alignment is a power of two in every real header; anything else is
+            // taken as no alignment at all rather than trusted.
+            let start = max(UInt64(code32Start), preferred)
+            let align = alignment.nonzeroBitCount == 1 ? UInt64(alignment) : 1
+            let (aligned, overflow) = start.addingReportingOverflow(align - 1)
+            guard !overflow else { throw .unsupportedProtocol("pref_address 0x\(String(preferred, radix: 16)) is beyond any RAM") }
+            self.runtimeStart = aligned & ~(align - 1)
+        } else {
+            self.runtimeStart = preferred
+        }
         self.commandLineSize = Int(cmdlineSize)
         self.initrdAddressMax = initrdMax
     }

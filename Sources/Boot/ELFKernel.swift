@@ -68,6 +68,15 @@ struct ELFKernel {
                 memorySize: memorySize))
         }
         guard !segments.isEmpty else { throw .unsupportedELF("no PT_LOAD segments") }
+        // Two segments at the same memory would each overwrite the other (the ELF
+        // specification's PT_LOAD entries describe disjoint pieces of the image).
+        let byAddress = segments.sorted { $0.physicalAddress < $1.physicalAddress }
+        for (lower, upper) in zip(byAddress, byAddress.dropFirst())
+        where lower.physicalAddress + lower.memorySize > upper.physicalAddress {
+            throw .unsupportedELF(
+                "PT_LOAD segments at 0x\(String(lower.physicalAddress, radix: 16)) and "
+                    + "0x\(String(upper.physicalAddress, radix: 16)) overlap")
+        }
         let entry = field(UInt64.self, \.e_entry)
         guard segments.contains(where: { entry >= $0.physicalAddress && entry - $0.physicalAddress < $0.memorySize }) else {
             throw .entryOutsideImage(entry)

@@ -37,8 +37,11 @@ struct KernelImage {
             format = .bzImage
             segments = [Segment(address: load, bytes: image.payload, memorySize: UInt64(image.payload.count))]
             entry = load + BootProtocol.entry64Offset
-            // The decompressor works in place from the load address up to init_size.
-            end = load + max(image.initSize, UInt64(image.payload.count))
+            // The kernel occupies what was loaded, and init_size bytes from where it runs
+            // (which may be above the load address: it moves itself there).
+            let (runtimeEnd, overflow) = image.runtimeStart.addingReportingOverflow(image.initSize)
+            guard !overflow else { throw .unsupportedProtocol("init_size 0x\(String(image.initSize, radix: 16)) runs past 2^64") }
+            end = max(load + UInt64(image.payload.count), runtimeEnd)
             setupHeader = image.header
             commandLineSize = image.commandLineSize
             initrdAddressMax = image.initrdAddressMax

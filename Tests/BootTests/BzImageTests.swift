@@ -120,6 +120,30 @@ struct BzImageTests {
         #expect(throws: Never.self) { try BzImage(parsing: Array(Fixtures.bzImage.prefix(1024 + 0x201))) }
     }
 
+    @Test("boot.rst init_size: a relocatable kernel needs init_size bytes from where it runs, pref_address aligned up")
+    func runtimeStart() throws {
+        // Debian's cloud kernel: relocatable, pref_address 16 MiB, 2 MiB alignment,
+        // init_size 0x3378000: it runs at 16 MiB and needs memory up to 0x4378000.
+        var debianLike = Fixtures.patch(Fixtures.bzImage, UInt8(1), at: ZeroPageField.relocatableKernel)
+        debianLike = Fixtures.patch(debianLike, UInt64(0x100_0000), at: ZeroPageField.prefAddress)
+        debianLike = Fixtures.patch(debianLike, UInt32(0x20_0000), at: ZeroPageField.kernelAlignment)
+        debianLike = Fixtures.patch(debianLike, UInt32(0x337_8000), at: ZeroPageField.initSize)
+        #expect(throws: BootError.imageLargerThanMemory(needed: 0x437_8000 - 0x10_0000, available: 63 << 20)) {
+            try BootPlan.plan(kernel: debianLike, initrdSize: nil, commandLine: "", ramSize: 64 << 20)
+        }
+        let plan = try BootPlan.plan(kernel: debianLike, initrdSize: 1 << 20, commandLine: "", ramSize: 128 << 20)
+        #expect(plan.kernelEnd == GuestAddress(0x437_8000))
+        #expect(try #require(plan.initrd).address >= GuestAddress(0x437_8000))
+        // Not relocatable: it runs at pref_address, wherever it was loaded.
+        let fixed = Fixtures.patch(debianLike, UInt8(0), at: ZeroPageField.relocatableKernel)
+        #expect(try BootPlan.plan(kernel: fixed, initrdSize: nil, commandLine: "", ramSize: 128 << 20).kernelEnd
+            == GuestAddress(0x437_8000))
+        // Loaded above pref_address, a relocatable kernel runs where it was loaded, aligned up.
+        let high = Fixtures.patch(debianLike, UInt32(0x110_0000), at: ZeroPageField.code32Start)
+        #expect(try BootPlan.plan(kernel: high, initrdSize: nil, commandLine: "", ramSize: 128 << 20).kernelEnd
+            == GuestAddress(0x120_0000 + 0x337_8000))
+    }
+
     @Test("a kernel whose init_size does not fit below the MMIO hole needs more memory")
     func largerThanMemory() {
         // init_size: 64 MiB of working memory from the load address, in a 16 MiB guest.

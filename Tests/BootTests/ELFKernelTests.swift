@@ -95,6 +95,28 @@ struct ELFKernelTests {
         #expect(throws: BootError.unsupportedELF("no PT_LOAD segments")) { try ELFKernel(parsing: note) }
     }
 
+    @Test("PT_LOAD segments that overlap in memory are refused (found by fuzzing)")
+    func overlappingSegments() {
+        // The test guest's one segment, then a second whose memory starts inside it.
+        let first = Fixtures.phdr(image, 0, \.p_type)
+        let phentsize = Int(Fixtures.read(UInt16.self, image, at: Fixtures.ehdr(\.e_phentsize)))
+        var twoSegments = Fixtures.patch(image, UInt16(2), at: Fixtures.ehdr(\.e_phnum))
+        // The header table is followed by padding in this image: room for one more entry.
+        let second = first + phentsize
+        #expect(image[second..<second + phentsize].allSatisfy { $0 == 0 })
+        twoSegments.replaceSubrange(second..<second + phentsize, with: image[first..<first + phentsize])
+        let memsz = Fixtures.read(UInt64.self, image, at: Fixtures.phdr(image, 0, \.p_memsz))
+        let inside = UInt64(0x10_0000) + memsz / 2
+        twoSegments = Fixtures.patch(twoSegments, inside, at: second + Fixtures.phdr(image, 0, \.p_paddr) - first)
+        #expect(throws: BootError.unsupportedELF(
+            "PT_LOAD segments at 0x100000 and 0x\(String(inside, radix: 16)) overlap")) {
+            try ELFKernel(parsing: twoSegments)
+        }
+        // The same second segment right after the first is fine.
+        let after = Fixtures.patch(twoSegments, UInt64(0x10_0000) + memsz, at: second + Fixtures.phdr(image, 0, \.p_paddr) - first)
+        #expect(throws: Never.self) { try ELFKernel(parsing: after) }
+    }
+
     @Test("an entry point outside every loaded segment is refused")
     func entryOutside() {
         let entry = Fixtures.patch(image, UInt64(0x5000_0000), at: Fixtures.ehdr(\.e_entry))
