@@ -85,9 +85,18 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
     }
 
     /// INTA# is asserted while ISR has a bit set, MSI-X is off and INTx is not disabled.
-    private func updateINTx() {
+    /// The PCI Status register's Interrupt Status bit shows the same interrupt whether or
+    /// not INTx is disabled: virtio v1.2 4.1.4.5.1, with MSI-X off the device "MUST set
+    /// the Interrupt Status bit in the PCI Status register ... to the logical OR of all
+    /// bits in ISR status"; PCI Local Bus 3.0, 6.2.3, Interrupt Disable "has no effect on
+    /// the state of this bit".
+    private mutating func updateINTx() {
+        let pending = interruptStatus != 0 && !msix.isEnabled
+        let status = configurationSpace.get16(Int(PCI_STATUS))
+        let interruptBit = UInt16(PCI_STATUS_INTERRUPT)
+        configurationSpace.set16(Int(PCI_STATUS), pending ? status | interruptBit : status & ~interruptBit)
         let disabled = configurationSpace.command & UInt16(PCI_COMMAND_INTX_DISABLE) != 0
-        intx.setLevel(interruptStatus != 0 && !msix.isEnabled && !disabled)
+        intx.setLevel(pending && !disabled)
     }
 
     // The VIRTIO_PCI_CAP_PCI_CFG window (4.1.4.9): bar, offset and length select a BAR

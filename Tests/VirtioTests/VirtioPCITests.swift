@@ -45,15 +45,25 @@ struct VirtioPCITests {
     @Test("4.1.4.5: without MSI-X, INTx is asserted with ISR status and deasserted by reading it")
     func intx() {
         let (driver, pci, _) = setup()
+        func interruptStatusBit() -> Bool {
+            pci.function.read(offset: UInt64(PCI_STATUS), size: 2) & UInt64(PCI_STATUS_INTERRUPT) != 0
+        }
+        #expect(!interruptStatusBit())
         _ = driver.request(type: VIRTIO_BLK_T_IN, inLength: 512)
         #expect(pci.intx.isHigh)
+        #expect(interruptStatusBit())  // 4.1.4.5.1: Status.Interrupt is ISR's OR
         #expect(pci.function.readBAR(0, offset: VirtioPCILayout.isrOffset, size: 1) == 1)
         #expect(!pci.intx.isHigh)
+        #expect(!interruptStatusBit())
         #expect(pci.function.readBAR(0, offset: VirtioPCILayout.isrOffset, size: 1) == 0)
-        // INTx Disable in the command register keeps the line low.
+        // INTx Disable in the command register keeps the line low, but not the status bit.
         _ = pci.function.write(offset: UInt64(PCI_COMMAND), size: 2, value: UInt64(PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE))
         _ = driver.request(type: VIRTIO_BLK_T_IN, inLength: 512)
         #expect(!pci.intx.isHigh)
+        #expect(interruptStatusBit())
+        // The guest cannot write the bit: Status is read-only here.
+        _ = pci.function.write(offset: UInt64(PCI_STATUS), size: 2, value: 0)
+        #expect(interruptStatusBit())
     }
 
     @Test("4.1.5.1.2: with MSI-X on, a queue's interrupt is its vector's message, and no INTx")
