@@ -18,13 +18,18 @@ public enum GDT {
     public static let dataSelector: UInt16 = 0x18
     public static let tssSelector: UInt16 = 0x20
 
-    /// The entries, indexed by selector / 8: two nulls, code, data, TSS.
+    /// The entries, indexed by selector / 8: two nulls, code, data, and the TSS, whose
+    /// descriptor takes two slots in long mode: a system descriptor is 16 bytes, the
+    /// second 8 holding base bits 63-32, zero here (SDM vol. 3A, 8.2.3 "TSS Descriptor in
+    /// 64-bit mode"). TR is loaded from KVM_SET_SREGS, not from this table, but a guest
+    /// that reads the table finds a well-formed descriptor.
     static let entries: [UInt64] = [
         0,
         0,
         SegmentDescriptor.encode(base: 0, limit: flatLimit, access: codeAccess, flags: codeFlags),
         SegmentDescriptor.encode(base: 0, limit: flatLimit, access: dataAccess, flags: dataFlags),
         SegmentDescriptor.encode(base: 0, limit: flatLimit, access: tssAccess, flags: tssFlags),
+        0,  // the TSS descriptor's upper half: base 63-32, reserved
     ]
 
     /// GDTR.limit: the table's size minus one.

@@ -5,7 +5,7 @@
 ///  0x0000_0000 +----------------------------+
 ///              | real-mode IVT, BIOS data   |  left zero
 ///  0x0000_0500 +----------------------------+
-///              | boot GDT (5 entries)       |  gdt
+///              | boot GDT (6 slots)         |  gdt
 ///  0x0000_0540 | boot IDT (empty)           |  idt
 ///  0x0000_7000 +----------------------------+
 ///              | zero page (boot_params)    |  zeroPage, 4 KiB
@@ -47,8 +47,8 @@
 public enum Layout {
     // MARK: Boot data below 640 KiB
 
-    /// The boot GDT: two null entries, then 64-bit code (selector 0x10), data (0x18)
-    /// and a TSS (0x20), 8 bytes each.
+    /// The boot GDT: two null entries, then 64-bit code (selector 0x10) and data (0x18),
+    /// 8 bytes each, and a TSS (0x20), whose long-mode descriptor takes 16: 48 bytes.
     public static let gdt = GuestAddress(0x500)
     /// An empty IDT; the kernel installs its own before enabling interrupts.
     public static let idt = GuestAddress(0x540)

@@ -49,7 +49,7 @@ struct LongModeTests {
 
     @Test("GDT: __BOOT_CS (0x10) is flat 64-bit code, __BOOT_DS (0x18) flat data, 0x20 a busy TSS")
     func gdt() {
-        #expect(GDT.limit == 5 * 8 - 1)
+        #expect(GDT.limit == 6 * 8 - 1)
         let code = GDT.descriptor(GDT.codeSelector)
         #expect(code.selector == 0x10)
         #expect(code.base == 0 && code.limit == 0xffff_ffff)
@@ -63,7 +63,9 @@ struct LongModeTests {
         #expect(tss.type == 0xb && !tss.s && tss.present)
         // The null descriptors really are null, and the byte image matches the entries.
         let bytes = GDT.bytes
-        #expect(bytes.count == 40)
+        #expect(bytes.count == 48)
+        #expect(bytes[0x28..<0x30].allSatisfy { $0 == 0 })  // the TSS descriptor's upper half
+        #expect(Layout.gdt.rawValue + UInt64(bytes.count) <= Layout.idt.rawValue)
         #expect(bytes[0..<16].allSatisfy { $0 == 0 })
         #expect(ByteFields(bytes).read(UInt64.self, at: 0x10) == 0x00af_9b00_0000_ffff)
         #expect(ByteFields(bytes).read(UInt64.self, at: 0x18) == 0x00cf_9300_0000_ffff)
