@@ -125,6 +125,9 @@ struct PCITests {
         #expect(table.signal(0) == MSIMessage(address: 0xfee0_0000, data: 0x41))
         table.isFunctionMasked = true
         #expect(table.signal(0) == nil)
+        // While the function is masked, nothing is released, even for unmasked vectors.
+        #expect(table.releasePending().isEmpty)
+        #expect(table.readPendingArray(offset: 0, size: 8) == 1)
         table.isFunctionMasked = false
         #expect(table.releasePending() == [MSIMessage(address: 0xfee0_0000, data: 0x41)])
         #expect(table.readTable(offset: 8, size: 4) == 0x41)

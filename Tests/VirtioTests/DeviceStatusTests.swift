@@ -41,7 +41,10 @@ struct DeviceStatusTests {
         let driver = FakeDriver(transport, memory: memory)
         transport.writeStatus(0x3)
         #expect(transport.status == 0xf)
+        let negotiated = transport.negotiatedFeatures
+        #expect(negotiated == [.version1, .blockFlush])
         transport.writeDriverFeatures(0)
+        #expect(transport.negotiatedFeatures == negotiated)
         #expect(driver.request(type: VIRTIO_BLK_T_FLUSH).status == statusOK)
         transport.writeStatus(0)
         #expect(transport.status == 0)

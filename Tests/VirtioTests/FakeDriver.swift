@@ -9,6 +9,8 @@ protocol FakeTransport: AnyObject {
     func writeStatus(_ value: UInt8)
     var deviceFeatures: UInt64 { get }
     func writeDriverFeatures(_ value: UInt64)
+    /// What the device holds as the driver's features (its state, not a register).
+    var negotiatedFeatures: VirtioFeatures { get }
     func configureQueue(_ index: Int, size: UInt16, descriptors: UInt64, available: UInt64, used: UInt64)
     func enableQueue(_ index: Int)
     func notify(_ index: Int)
@@ -177,6 +179,7 @@ final class FakeDriver {
 /// The virtio-mmio transport as a fake driver reaches it.
 final class MMIOTransport: FakeTransport {
     var device: VirtioMMIODevice<VirtioBlock>
+    var negotiatedFeatures: VirtioFeatures { device.state.driverFeatures }
     let line = CountingLine()
     private var seenRises = 0
 

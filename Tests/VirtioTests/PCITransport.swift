@@ -16,6 +16,7 @@ final class RecordingMSI: MSIDelivery {
 final class PCITransport: FakeTransport {
     static let barAddress: UInt32 = 0xc000_0000
     var function: VirtioPCIFunction<VirtioBlock>
+    var negotiatedFeatures: VirtioFeatures { function.state.driverFeatures }
     let intx = CountingLine()
     let msi = RecordingMSI()
     private var isr: UInt8 = 0
