@@ -142,7 +142,7 @@ struct ACPITablesTests {
         #expect(44 + entries.map(\.bytes.count).reduce(0, +) == madt.count)
     }
 
-    @Test("ACPI 6.5 5.2.12.5: IRQ 0 is GSI 0 (KVM routes the PIT to pin 0), never GSI 2; virtio-mmio lines are level-triggered")
+    @Test("ACPI 6.5 5.2.12.5: IRQ 0 is GSI 0 (KVM routes the PIT to pin 0), never GSI 2; virtio-mmio lines are edge-triggered")
     func interruptOverrides() throws {
         let tables = try ACPITables.build(vcpuCount: 1, platform: .sample)
         let entries = madtEntries(try #require(try walk(tables).bySignature["APIC"]).bytes)
@@ -153,7 +153,7 @@ struct ACPITablesTests {
         #expect(overrides.contains { $0.irq == 0 && $0.gsi == 0 })
         #expect(!overrides.contains { $0.gsi == 2 })
         let virtio = try #require(overrides.first { $0.irq == 5 })
-        #expect(virtio.flags == 0b1101)                      // level-triggered, active high
+        #expect(virtio.flags == 0b0101)                      // edge-triggered, active high
         #expect(overrides.count == 2)
     }
 

@@ -64,7 +64,7 @@ struct DSDTTests {
         #expect(named("_UID", in: first) == .integer(0))
         #expect(named("_UID", in: try #require(devices["VR01"])) == .integer(1))
         #expect(named("_CRS", in: first) == .resourceTemplate([
-            .memory32Fixed(base: 0xd000_0000, length: 0x1000), .interrupt(gsi: 5, trigger: .level),
+            .memory32Fixed(base: 0xd000_0000, length: 0x1000), .interrupt(gsi: 5, trigger: .edge),
         ]))
         let com1 = try #require(devices["COM1"])
         #expect(named("_HID", in: com1) == .integer(0x0105_d041))

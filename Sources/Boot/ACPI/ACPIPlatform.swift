@@ -76,7 +76,7 @@ public struct ACPIPlatform: Sendable, Equatable {
 
         public init(
             address: GuestAddress, size: UInt64 = Layout.virtioMMIODeviceSize, gsi: UInt32,
-            trigger: ResourceDescriptor.InterruptTrigger = .level
+            trigger: ResourceDescriptor.InterruptTrigger = .edge
         ) {
             self.address = address
             self.size = size

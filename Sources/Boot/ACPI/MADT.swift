@@ -67,9 +67,9 @@ enum MADT {
     ///   to I/O APIC pin 2; KVM's default routing sends the in-kernel PIT's IRQ 0 to pin 0
     ///   (api.rst 4.24, KVM_CREATE_IRQCHIP), so an IRQ 0 -> GSI 2 override would point the
     ///   timer at a pin nothing drives. Stated explicitly, so no OS assumes the PC wiring.
-    /// - virtio-mmio devices on ISA lines are level-triggered, active high: a device holds
-    ///   its line up until the driver acknowledges the interrupt (virtio v1.2, 4.2.2,
-    ///   InterruptStatus and InterruptACK).
+    /// - virtio-mmio devices on ISA lines get the trigger mode their description says,
+    ///   active high. SwiftVMM's pulse their line once per interrupt, with
+    ///   InterruptStatus telling the driver why (virtio v1.2, 4.2.2), so edge.
     static func overrides(for platform: ACPIPlatform) -> [Override] {
         var overrides = [Override(irq: 0, gsi: 0, flags: INTIFlags.conforming)]
         for device in platform.virtioMMIODevices where device.gsi < ACPIPlatform.isaInterrupts {
