@@ -7,7 +7,7 @@
 #
 #   --quick         fewer repeats and exits: a couple of minutes (for CI)
 #   --no-install    do not apt-get anything; figures needing a missing tool say so
-#   --only LIST     some figures: exits,instructions,startup,memory,ram
+#   --only LIST     some figures: exits,instructions,startup,memory,disk,ram
 #   --variant NAME=ARGS         also measure `swiftvmm run ARGS ...` (e.g. tracing flags)
 #   --variant-binary NAME=PATH  also measure another swiftvmm binary
 #
@@ -65,6 +65,9 @@ else
 fi
 if need valgrind valgrind; then
     bench_args+=(--valgrind "$(command -v valgrind)")
+fi
+if need perf linux-perf; then
+    bench_args+=(--perf "$(command -v perf)")
 fi
 
 # Builds.
