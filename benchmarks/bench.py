@@ -205,20 +205,40 @@ class VMM:
         self.bzimage = os.path.join(guest_dir, "testguest.img")
         self.max_cpus = max_cpus
 
-    def command(self, cmdline, memory_mib=128, cpus=1):
+    def command(self, cmdline, memory_mib=128, cpus=1, disk=None):
+        """disk: a Disk, for the VMMs that have one (not refvmm)."""
         if self.kind == "swiftvmm":
+            disk_flags = ["--disk", f"{disk.path},transport={disk.transport},io={disk.io}"] if disk else []
             return [self.binary, "run", *self.extra, "--kernel", self.elf, "--memory", f"{memory_mib}M",
-                    "--cpus", str(cpus), "--cmdline", cmdline]
+                    "--cpus", str(cpus), *disk_flags, "--cmdline", cmdline]
         if self.kind == "refvmm":
             return [self.binary, "-m", str(memory_mib), self.elf, cmdline]
         if self.kind == "qemu":
             # microvm, KVM, the same bzImage (entered through its real-mode stub), the
             # serial console on stdout and isa-debug-exit at SwiftVMM's port.
-            return [self.binary, "-M", "microvm", "-accel", "kvm", "-m", f"{memory_mib}M",
+            machine, disk_flags = "microvm", []
+            if disk:
+                # A virtio-blk-device on one of microvm's virtio-mmio transports, version 2
+                # (QEMU's default is the legacy version 1, which the test guest does not
+                # drive), the image through the host's page cache. Without ACPI, QEMU
+                # appends `virtio_mmio.device=512@0xfeb00e00:12` to the command line, as the
+                # test guest finds virtio-mmio devices.
+                machine = "microvm,acpi=off"
+                disk_flags = ["-global", "virtio-mmio.force-legacy=false",
+                              "-drive", f"file={disk.path},format=raw,if=none,id=disk0,cache=writeback",
+                              "-device", "virtio-blk-device,drive=disk0"]
+            return [self.binary, "-M", machine, "-accel", "kvm", "-m", f"{memory_mib}M",
                     "-smp", str(cpus), "-nodefaults", "-no-user-config", "-nographic",
                     "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                    "-kernel", self.bzimage, "-append", cmdline, *self.extra]
+                    *disk_flags, "-kernel", self.bzimage, "-append", cmdline, *self.extra]
         raise ValueError(self.kind)
+
+
+class Disk:
+    """A disk image and how a VMM attaches it (SwiftVMM's --disk transport= and io=)."""
+
+    def __init__(self, path, transport="mmio", io="thread"):
+        self.path, self.transport, self.io = path, transport, io
 
 
 # --- The figures ---------------------------------------------------------------------------
@@ -286,30 +306,17 @@ def figure_instructions(ctx):
     scratch_binaries = tempfile.TemporaryDirectory()
     profiled = [(ctx.reference, ctx.reference.binary)]
     for index, vmm in enumerate(ctx.swiftvmms):
-        # valgrind 3.19 cannot read the DWARF 5 debug information Swift's clang writes:
-        # profile a copy without it (the symbol table stays).
-        binary = vmm.binary
-        if ctx.args.strip:
-            binary = os.path.join(scratch_binaries.name, f"swiftvmm-{index}")
-            subprocess.run([ctx.args.strip, "--strip-debug", "-o", binary, vmm.binary], check=True)
-        profiled.append((vmm, binary))
+        profiled.append((vmm, stripped_copy(ctx, vmm, scratch_binaries.name, index)))
     whole_runs = {}
     for kind, option, what in exits_kinds():
         rows = []
         for vmm, binary in profiled:
             counts = []
             for exits in (0, n):
-                with tempfile.TemporaryDirectory() as scratch:
-                    out = os.path.join(scratch, "callgrind.out")
-                    command = vmm.command(f"{QUIET} {option}={exits} {GUEST_EXIT}")
-                    command = [ctx.args.valgrind, "--tool=callgrind", f"--callgrind-out-file={out}",
-                               binary, *command[1:]]
-                    try:
-                        run(command)
-                        with open(out) as profile:
-                            counts.append(int(re.search(r"^summary:\s+(\d+)", profile.read(), re.M).group(1)))
-                    except (RunFailed, AttributeError, OSError) as error:
-                        note(f"{vmm.name} under callgrind: {error}")
+                try:
+                    counts.append(callgrind_count(ctx, binary, vmm.command(f"{QUIET} {option}={exits} {GUEST_EXIT}")))
+                except RunFailed as error:
+                    note(f"{vmm.name} under callgrind: {error}")
             rows.append((vmm.name, [(counts[1] - counts[0]) / n] if len(counts) == 2 else []))
             if counts:
                 whole_runs.setdefault(vmm.name, []).append(counts[0] / 1e6)
@@ -320,16 +327,16 @@ def figure_instructions(ctx):
                                                                   for v, _ in profiled], ctx.reference.name)
 
 
-def startup_samples(ctx, vmms, sizes):
+def startup_samples(ctx, vmms, sizes, cpus=1, quiet=QUIET, repeats=None):
     """Start-up times in ms, {size: {vmm: [first byte]}} and the same for exit. Every
     repeat runs every VMM at every size, so slow spells of the host hit all alike."""
     first = {size: {v.name: [] for v in vmms} for size in sizes}
     done = {size: {v.name: [] for v in vmms} for size in sizes}
-    for repeat in range(ctx.args.startup_repeats):
+    for repeat in range(repeats or ctx.args.startup_repeats):
         for size in sizes:
             for vmm in rotated(vmms, repeat):
                 try:
-                    result = run(vmm.command(f"{QUIET} {GUEST_EXIT}", size))
+                    result = run(vmm.command(f"{quiet} {GUEST_EXIT}", size, cpus))
                 except RunFailed as error:
                     note(f"{vmm.name}: {error}")
                     continue
@@ -355,7 +362,7 @@ def figure_startup(ctx, memory_mib=128):
         note(f"qemu: {reason}")
 
 
-def memory_samples(ctx, vmms, memory_mib, repeats):
+def memory_samples(ctx, vmms, memory_mib, repeats, cpus=1, quiet=QUIET):
     # Pages of a freshly written binary stay dirty in the page cache until written
     # back, and smaps counts them as Private_Dirty in every process mapping them.
     os.sync()
@@ -364,7 +371,7 @@ def memory_samples(ctx, vmms, memory_mib, repeats):
         for vmm in rotated(vmms, repeat):
             try:
                 samples[vmm.name].append(sample_memory(
-                    vmm.command(f"{QUIET} testguest.echo=1", memory_mib), memory_mib * MIB))
+                    vmm.command(f"{quiet} testguest.echo=1", memory_mib, cpus), memory_mib * MIB))
             except (RunFailed, OSError) as error:
                 note(f"{vmm.name}: {error}")
     return samples
@@ -395,6 +402,272 @@ def figure_memory(ctx):
     note("private dirty and anonymous: /proc/PID/smaps_rollup less guest RAM's own smaps entry")
     for reason in ctx.qemu_skipped:
         note(f"qemu: {reason}")
+
+
+# --- Figure 4: virtio-blk ------------------------------------------------------------------
+
+DISK_MIB = 256
+
+
+class DiskWorkload:
+    """Sequential requests of one size and direction, at queue depth 1 or the deepest the
+    test guest keeps in flight (testguest.diskbench=COUNT,size=S,depth=D,write)."""
+
+    def __init__(self, size, deepest, write, count):
+        self.size, self.deepest, self.write, self.count = size, deepest, write, count
+        self.depth_label = "deepest" if deepest else "depth 1"  # the guest's number, once known
+
+    @property
+    def size_text(self):
+        return f"{self.size >> 20}M" if self.size >= MIB else f"{self.size >> 10}K"
+
+    @property
+    def name(self):
+        return f"{'write' if self.write else 'read'} {self.size_text}, {self.depth_label}"
+
+    def option(self, count):
+        return (f"testguest.diskbench={count},size={self.size_text},depth={'max' if self.deepest else 1}"
+                + (",write" if self.write else ""))
+
+    def expected(self, count):
+        """What the guest prints on success, up to the depth."""
+        return f"diskbench: {count} {'writes' if self.write else 'reads'} of {self.size} bytes, depth ".encode()
+
+
+def disk_workloads(quick):
+    """Reads and writes of 1 MiB and 4 KiB, at depth 1 and the deepest; reads only with
+    --quick. Each run lasts about half a second more than a run without requests on this
+    host, well above how much the latter swings."""
+    workloads = []
+    for write in ((False,) if quick else (False, True)):
+        for size, count in ((MIB, 1024), (4096, 4000)):
+            for deepest in (False, True):
+                workloads.append(DiskWorkload(size, deepest, write, count))
+    return workloads
+
+
+def make_disk_image(directory):
+    """A 256 MiB raw image of pseudo-random bytes (no holes: every block is allocated),
+    read once so the page cache holds it."""
+    path = os.path.join(directory, "disk.img")
+    with open(path, "wb") as image:
+        for _ in range(DISK_MIB):
+            image.write(os.urandom(MIB))
+    os.sync()  # no writeback of it during the runs
+    with open(path, "rb") as image:
+        while image.read(MIB):
+            pass
+    return path
+
+
+class DiskRunner:
+    """One way of doing a workload's requests: a VMM with its disk attached, or the
+    host's dd on the same image."""
+
+    def __init__(self, name, vmm=None, disk=None, image=None, checked=False):
+        self.name, self.vmm, self.disk, self.image, self.checked = name, vmm, disk, image, checked
+
+    def count(self, workload):
+        """Requests per run: the workload's for a guest; the whole image for dd, whose
+        requests cost a thousandth of a guest's."""
+        return workload.count if self.vmm else DISK_MIB * MIB // workload.size
+
+    def command(self, workload, count):
+        if self.vmm:
+            return self.vmm.command(f"{QUIET} {workload.option(count)} {GUEST_EXIT}", disk=self.disk)
+        block = f"bs={workload.size}", f"count={count}"
+        if workload.write:
+            return ["dd", "if=/dev/zero", f"of={self.image}", *block, "conv=notrunc", "status=none"]
+        return ["dd", f"if={self.image}", "of=/dev/null", *block, "status=none"]
+
+    def run(self, workload, count):
+        result = run(self.command(workload, count), expect_status=EXIT_STATUS if self.vmm else 0)
+        if self.vmm:
+            marker = workload.expected(count)
+            at = result.output.find(marker)
+            tail = result.output[at + len(marker):].split(b"\n")[0] if at >= 0 else b""
+            match = re.match(rb"(\d+), 0 failed", tail)
+            if not match:
+                raise RunFailed(f"the guest did not report {marker.decode()}..., 0 failed: "
+                                f"{result.output.decode(errors='replace').strip().splitlines()[-2:]}")
+            if workload.deepest:
+                workload.depth_label = f"depth {int(match.group(1))}"
+        return result
+
+
+def print_rates(title, unit, rows, reference):
+    """rows: [(runner, [rates], [user us/request], [system us/request])]; higher is better.
+    Prints min/median/max, the ratio of medians to `reference` and CPU per request."""
+    print(f"\n{title}")
+    print(f"  {'':26} {'min':>9} {'median':>9} {'max':>9}  ({unit})  {'ratio to ' + reference:>22}"
+          f"  {'user':>7} {'system':>7}  (us/request, median)")
+    medians = {runner.name: statistics.median(rates) for runner, rates, _, _ in rows if rates}
+    for runner, rates, user, system in rows:
+        if not rates:
+            print(f"  {runner.name:26} {'failed':>9}")
+            continue
+        low, mid, high = summary(rates)
+        ratio = f"{mid / medians[reference]:.3f}x" if medians.get(reference) else "-"
+        print(f"  {runner.name:26} {low:9.0f} {mid:9.0f} {high:9.0f}  {'':>{len(unit) + 2}}  {ratio:>22}"
+              f"  {statistics.median(user):7.1f} {statistics.median(system):7.1f}")
+    return medians
+
+
+@figure("disk")
+def figure_disk(ctx):
+    """Figure 4: virtio-blk throughput and IOPS, per request: (run with N requests - run
+    with 0) / N, against the host's dd and QEMU's virtio-blk on the same image."""
+    scratch = tempfile.TemporaryDirectory(prefix="swiftvmm-bench-")
+    image = make_disk_image(scratch.name)
+    runners = [DiskRunner("host dd", image=image)]
+    for vmm in ctx.swiftvmms:
+        for transport in ("pci", "mmio"):
+            for io in ("vcpu", "thread"):
+                runners.append(DiskRunner(f"{vmm.name} {transport} {io}", vmm, Disk(image, transport, io), checked=True))
+    for qemu in ctx.qemus:
+        runners.append(DiskRunner(qemu.name, qemu, Disk(image)))
+    workloads = disk_workloads(ctx.args.quick)
+    # Per workload and runner: requests per second, user and system CPU per request.
+    rates = {(i, r.name): ([], [], []) for i in range(len(workloads)) for r in runners}
+    zeros = {r.name: [] for r in runners}
+    runs = {(i, r.name): [] for i in range(len(workloads)) for r in runners}
+    for repeat in range(ctx.args.disk_repeats):
+        for runner in rotated(runners, repeat):
+            try:
+                # Runs with no requests, before and after: the VMM's start, the guest's
+                # boot and the device's set-up, the same for every workload.
+                zeros[runner.name].append(runner.run(workloads[0], 0))
+                for index, workload in enumerate(workloads):
+                    runs[(index, runner.name)].append(runner.run(workload, runner.count(workload)))
+                zeros[runner.name].append(runner.run(workloads[0], 0))
+            except RunFailed as error:
+                note(f"{runner.name}: {error}")
+    # Each run less the median run with no requests (a single one swings with the host's
+    # load by tens of milliseconds).
+    for runner in runners:
+        if not zeros[runner.name]:
+            continue
+        zero_exit = statistics.median(z.exit for z in zeros[runner.name])
+        zero_user = statistics.median(z.user for z in zeros[runner.name])
+        zero_system = statistics.median(z.system for z in zeros[runner.name])
+        for index, workload in enumerate(workloads):
+            n = runner.count(workload)
+            for many in runs[(index, runner.name)]:
+                if many.exit > zero_exit:
+                    samples = rates[(index, runner.name)]
+                    samples[0].append(n / (many.exit - zero_exit))
+                    samples[1].append((many.user - zero_user) / n * 1e6)
+                    samples[2].append((many.system - zero_system) / n * 1e6)
+    qemu_name = ctx.qemus[0].name if ctx.qemus else None
+    swift_rows = [r for r in runners if r.checked]
+    for index, workload in enumerate(workloads):
+        samples = {r.name: rates[(index, r.name)] for r in runners}
+        title = (f"Figure 4: virtio-blk, {workload.name}, sequential over a {DISK_MIB} MiB image in the page "
+                 f"cache; {workload.count} requests a run (dd: the image), {ctx.args.disk_repeats} repeats")
+        if workload.size >= MIB:
+            rows = [(r, [x * workload.size / MIB for x in samples[r.name][0]], *samples[r.name][1:]) for r in runners]
+            medians = print_rates(title, "MiB/s", rows, "host dd")
+            if not workload.write:
+                for runner in swift_rows:
+                    if runner.name in medians:
+                        note(f"{runner.name}: target >= 1024 MiB/s: "
+                             f"{'met' if medians[runner.name] >= 1024 else 'MISSED'} ({medians[runner.name]:.0f})")
+        else:
+            rows = [(r, *samples[r.name]) for r in runners]
+            medians = print_rates(title, "IOPS", rows, qemu_name or "host dd")
+            if qemu_name in medians:
+                for runner in swift_rows:
+                    if runner.name in medians:
+                        ratio = medians[runner.name] / medians[qemu_name]
+                        note(f"{runner.name}: target IOPS >= QEMU's: {'met' if ratio >= 1 else 'MISSED'} ({ratio:.3f}x)")
+    note("host dd: the same requests from the host (dd bs=SIZE on the image), no VMM, one at a time;")
+    note("  at a depth above 1, the same run as at depth 1")
+    note("user, system: CPU time per request of the whole process (every thread), from wait4's rusage;")
+    note("  for the VMMs, system time holds the instruction emulator's work for the guest")
+    for reason in ctx.qemu_skipped:
+        note(f"qemu: {reason}")
+    disk_counts(ctx, runners, workloads)
+    scratch.cleanup()
+
+
+def disk_counts(ctx, runners, workloads):
+    """Per request, counts that do not swing with the host's load: the guest
+    instructions KVM's emulator ran and the exits to user space (perf, KVM's
+    tracepoints), and the VMM's own user-space instructions (callgrind)."""
+    chosen = [w for w in workloads if not w.write]
+    if ctx.args.quick:
+        chosen = [w for w in chosen if w.size < MIB and not w.deepest]
+    n = {MIB: 64, 4096: 400}
+    vmm_runners = [r for r in runners if r.vmm]
+    tables = {}  # title: {(runner, column): value}
+    if ctx.args.perf:
+        emulated, exits = {}, {}
+        for runner in vmm_runners:
+            for column, workload in enumerate(chosen):
+                try:
+                    zero = perf_counts(ctx, runner.command(workload, 0))
+                    many = perf_counts(ctx, runner.command(workload, n[workload.size]))
+                except RunFailed as error:
+                    note(f"{runner.name} under perf: {error}")
+                    continue
+                emulated[(runner.name, column)] = (many[0] - zero[0]) / n[workload.size]
+                exits[(runner.name, column)] = (many[1] - zero[1]) / n[workload.size]
+        tables["guest instructions KVM's emulator ran (perf, kvm:kvm_emulate_insn)"] = (emulated, 0)
+        tables["exits to user space (perf, kvm:kvm_userspace_exit)"] = (exits, 2)
+    else:
+        print("\nFigure 4 (emulated instructions): skipped: perf is not installed")
+    if ctx.args.valgrind:
+        instructions = {}
+        with tempfile.TemporaryDirectory() as scratch:
+            binaries = {}
+            for runner in vmm_runners:
+                if runner.vmm.kind != "swiftvmm":
+                    continue  # QEMU under valgrind takes minutes
+                if runner.vmm.name not in binaries:
+                    binaries[runner.vmm.name] = stripped_copy(ctx, runner.vmm, scratch, len(binaries))
+                for column, workload in enumerate(chosen):
+                    try:
+                        counts = [callgrind_count(ctx, binaries[runner.vmm.name], runner.command(workload, count))
+                                  for count in (0, n[workload.size])]
+                    except RunFailed as error:
+                        note(f"{runner.name} under callgrind: {error}")
+                        continue
+                    instructions[(runner.name, column)] = (counts[1] - counts[0]) / n[workload.size]
+        tables["the VMM's user-space instructions, every thread (callgrind)"] = (instructions, 0)
+    else:
+        print("\nFigure 4 (VMM instructions): skipped: valgrind is not installed")
+    for title, (values, digits) in tables.items():
+        print(f"\nFigure 4, repeatable, per request: {title}")
+        print(f"  {'':26}" + "".join(f" {w.name:>22}" for w in chosen))
+        for runner in vmm_runners:
+            cells = [values.get((runner.name, column)) for column in range(len(chosen))]
+            if any(c is not None for c in cells):
+                print(f"  {runner.name:26}" + "".join(f" {c:22.{digits}f}" if c is not None else f" {'-':>22}"
+                                                      for c in cells))
+
+
+def perf_counts(ctx, command):
+    """(emulated instructions, exits to user space) over a whole run of `command`."""
+    events = ["kvm:kvm_emulate_insn", "kvm:kvm_userspace_exit"]
+    with tempfile.TemporaryDirectory() as scratch:
+        out = os.path.join(scratch, "perf.csv")
+        run([ctx.args.perf, "stat", "-x,", "-o", out, "-e", ",".join(events), "--", *command])
+        with open(out) as stats:
+            values = {line.split(",")[2]: line.split(",")[0] for line in stats if line.count(",") >= 2}
+    try:
+        return [int(values[event]) for event in events]
+    except (KeyError, ValueError):
+        raise RunFailed(f"perf counted no {' or '.join(events)} (tracepoints need root or perf_event_paranoid -1)")
+
+
+def stripped_copy(ctx, vmm, directory, index):
+    """valgrind 3.19 cannot read the DWARF 5 debug information Swift's clang writes:
+    a copy of the binary without it (the symbol table stays)."""
+    if not ctx.args.strip:
+        return vmm.binary
+    binary = os.path.join(directory, f"swiftvmm-{index}")
+    subprocess.run([ctx.args.strip, "--strip-debug", "-o", binary, vmm.binary], check=True)
+    return binary
 
 
 @figure("ram")
@@ -451,23 +724,88 @@ def figure_ram(ctx):
         note(line + f"   target: no growth with RAM: {'MISSED' if grows else 'met'}")
 
 
-def whole_run_instructions(ctx, vmm, memory_mib):
+# The guest starts every CPU the ACPI MADT lists (smp.c), and waits for them: start-up
+# with more vCPUs includes bringing them up.
+SMP_QUIET = "testguest.quiet"
+
+
+@figure("cpus")
+def figure_cpus(ctx):
+    """Figure 5 (vCPUs): start-up and memory for 1, 2 and 4 vCPUs at each RAM size."""
+    vmms = ctx.swiftvmms + ctx.qemus  # refvmm runs one vCPU only
+    quick = ctx.args.quick
+    counts = [1, 4] if quick else [1, 2, 4]
+    sizes = [ctx.args.ram_sizes[0], ctx.args.ram_sizes[-1]] if quick else ctx.args.ram_sizes
+    repeats = max(3, ctx.args.startup_repeats // 2)
+    print(f"\nFigure 5 (vCPUs): start-up and memory overhead by vCPU count and guest RAM, the guest starting "
+          f"its other CPUs through ACPI; {repeats} start-up repeats, {ctx.args.memory_repeats} memory samples "
+          f"(medians). refvmm runs one vCPU only: each VMM is compared with itself at 1 vCPU")
+    print(f"  {'vCPUs':>5} {'RAM':>6} {'':22} {'first byte ms':>14} {'exit ms':>9} {'exit vs 1 vCPU':>15}"
+          f" {'private MiB':>12} {'anonymous MiB':>14} {'touched MiB':>12}")
+    exits = {}  # (vmm, cpus, size): median exit ms
+    touched = {}
+    for cpus in counts:
+        first, done = startup_samples(ctx, vmms, sizes, cpus, SMP_QUIET, repeats)
+        for size in sizes:
+            memory = memory_samples(ctx, vmms, size, ctx.args.memory_repeats, cpus, SMP_QUIET)
+            for vmm in vmms:
+                f, d, m = first[size][vmm.name], done[size][vmm.name], memory[vmm.name]
+                if not f or not m:
+                    print(f"  {cpus:>5} {size:>5}M {vmm.name:22} failed")
+                    continue
+                exits[(vmm.name, cpus, size)] = statistics.median(d)
+                touched[(vmm.name, cpus, size)] = max(x.guest_touched for x in m)
+                one = exits.get((vmm.name, 1, size))
+                print(f"  {cpus:>5} {size:>5}M {vmm.name:22} {statistics.median(f):14.2f} {statistics.median(d):9.2f}"
+                      f" {statistics.median(d) / one if one else 0:14.3f}x"
+                      f" {statistics.median([x.private for x in m]):12.2f}"
+                      f" {statistics.median([x.anonymous for x in m]):14.2f}"
+                      f" {statistics.median([x.guest_touched for x in m]):12.2f}")
+    note("each AP costs the guest at least 10.4 ms of waiting, one AP after another: INIT, 10 ms, SIPI,")
+    note("  200 us, SIPI, 200 us (smp.c, after the MultiProcessor Specification), then its own start-up, emulated")
+    # As figure 5 (RAM): the check rests on the pages touched and the instructions run,
+    # which do not swing with the host's load.
+    low, high = sizes[0], sizes[-1]
+    for vmm in ctx.swiftvmms:
+        for cpus in counts[-1:] if quick else counts:
+            if (vmm.name, cpus, low) not in touched or (vmm.name, cpus, high) not in touched:
+                continue
+            a, b = touched[(vmm.name, cpus, low)], touched[(vmm.name, cpus, high)]
+            grows = b > a * 1.10 + 0.1
+            line = f"{vmm.name}, {cpus} vCPUs: guest RAM touched {a:.2f} MiB at {low} MiB, {b:.2f} MiB at {high} MiB"
+            instructions = [whole_run_instructions(ctx, vmm, size, cpus, SMP_QUIET) for size in (low, high)]
+            if all(c is not None for c in instructions):
+                grows = grows or instructions[1] > instructions[0] * 1.01
+                line += (f"; user-space instructions for the whole run {instructions[0] / 1e6:.2f} M and "
+                         f"{instructions[1] / 1e6:.2f} M")
+            note(line + f"   target: no growth with RAM: {'MISSED' if grows else 'met'}")
+    for reason in ctx.qemu_skipped:
+        note(f"qemu: {reason}")
+
+
+def whole_run_instructions(ctx, vmm, memory_mib, cpus=1, quiet=QUIET):
     """Instructions callgrind counts for one whole run, or None without valgrind."""
     if not ctx.args.valgrind:
         return None
     with tempfile.TemporaryDirectory() as scratch:
-        binary = vmm.binary
-        if ctx.args.strip:
-            binary = os.path.join(scratch, "swiftvmm")
-            subprocess.run([ctx.args.strip, "--strip-debug", "-o", binary, vmm.binary], check=True)
-        out = os.path.join(scratch, "callgrind.out")
-        command = vmm.command(f"{QUIET} {GUEST_EXIT}", memory_mib)
+        binary = stripped_copy(ctx, vmm, scratch, 0)
         try:
-            run([ctx.args.valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", binary, *command[1:]])
+            return callgrind_count(ctx, binary, vmm.command(f"{quiet} {GUEST_EXIT}", memory_mib, cpus))
+        except RunFailed:
+            return None
+
+
+def callgrind_count(ctx, binary, command):
+    """The user-space instructions callgrind counts for `command` (every thread), run
+    with `binary` in place of its first word."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = os.path.join(scratch, "callgrind.out")
+        run([ctx.args.valgrind, "--tool=callgrind", f"--callgrind-out-file={out}", binary, *command[1:]])
+        try:
             with open(out) as profile:
                 return int(re.search(r"^summary:\s+(\d+)", profile.read(), re.M).group(1))
-        except (RunFailed, AttributeError, OSError):
-            return None
+        except (AttributeError, OSError) as error:
+            raise RunFailed(f"no callgrind summary: {error}")
 
 
 # --- Main --------------------------------------------------------------------------------
@@ -506,6 +844,7 @@ def parse_arguments():
     parser.add_argument("--qemu", help="qemu-system-x86_64, or nothing to skip QEMU")
     parser.add_argument("--qemu-skipped", action="append", default=[], help="why QEMU is not measured")
     parser.add_argument("--valgrind", help="valgrind, for the instruction counts")
+    parser.add_argument("--perf", help="perf, to count the guest instructions KVM emulates")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and exits: a couple of minutes")
     parser.add_argument("--only", help="comma-separated figures: " + ",".join(FIGURES))
     parser.add_argument("--repeats", type=int, help="repeats of the exit figure")
@@ -521,6 +860,7 @@ def parse_arguments():
     args.callgrind_exits = 10_000
     args.startup_repeats = 5 if quick else 25
     args.memory_repeats = 1 if quick else 3
+    args.disk_repeats = 1 if quick else 5
     args.ram_sizes = [128, 512, 1024, 2048, 4096]
     args.figures = args.only.split(",") if args.only else list(FIGURES)
     unknown = [f for f in args.figures if f not in FIGURES]

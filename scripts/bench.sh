@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SwiftVMM's benchmarks, in one run: builds swiftvmm (release) and the C reference VMM
-# (benchmarks/refvmm.c), installs QEMU and valgrind if they are missing, and runs
+# (benchmarks/refvmm.c), installs QEMU, valgrind and perf if they are missing, and runs
 # benchmarks/bench.py, which prints every figure with its references side by side.
 #
 #   scripts/bench.sh [--quick] [--no-install] [bench.py options]
 #
-#   --quick         fewer repeats and exits: a couple of minutes (for CI)
+#   --quick         fewer repeats, exits and configurations: under a minute (for CI)
 #   --no-install    do not apt-get anything; figures needing a missing tool say so
-#   --only LIST     some figures: exits,instructions,startup,memory,ram
+#   --only LIST     some figures: exits,instructions,startup,memory,disk,ram,cpus
 #   --variant NAME=ARGS         also measure `swiftvmm run ARGS ...` (e.g. tracing flags)
 #   --variant-binary NAME=PATH  also measure another swiftvmm binary
 #
@@ -65,6 +65,9 @@ else
 fi
 if need valgrind valgrind; then
     bench_args+=(--valgrind "$(command -v valgrind)")
+fi
+if need perf linux-perf; then
+    bench_args+=(--perf "$(command -v perf)")
 fi
 
 # Builds.

@@ -19,7 +19,7 @@ public struct DiskConfiguration: Sendable, Equatable {
 
     /// Served on the vCPU thread: on the project's machines (2 cores, guests emulated) it
     /// is as fast or faster than the I/O thread for one request at a time, as
-    /// scripts/disk-bench.sh measures; the I/O thread is there for hosts where it wins.
+    /// figure 4 of scripts/bench.sh measures; the I/O thread is there for hosts where it wins.
     public static let defaultIOMode = IOMode.vcpu
 
     public var path: String

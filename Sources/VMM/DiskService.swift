@@ -94,12 +94,15 @@ final class DiskService: Sendable {
     }
 
     /// Called once every vCPU has left KVM_RUN: stops the I/O thread after the request it
-    /// may be serving, then makes everything acknowledged durable (fdatasync).
+    /// may be serving, makes everything acknowledged durable (fdatasync), then closes the
+    /// image, releasing its lock at once rather than whenever the last reference to it
+    /// goes (the I/O thread's cancelled handlers are let go of asynchronously).
     func stopAndFlush() throws {
         state.withLock { state in
             for source in state.sources { source.cancel() }
         }
         queue.sync {}
+        defer { backend.close() }
         try backend.flush()
     }
 }

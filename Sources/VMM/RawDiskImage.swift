@@ -1,4 +1,5 @@
 import GuestMemory
+import Synchronization
 import Virtio
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,11 @@ public final class RawDiskImage: BlockBackend {
     public let size: UInt64
     public let serial: String
     public let isReadOnly: Bool
-    private let fd: Int32
+    /// The open image, or -1 once closed. The machine closes it when it stops, after the
+    /// last request and the final flush, so no transfer can race the close; one that came
+    /// later would fail with EBADF rather than reach whatever file reused the number.
+    private let descriptor: Atomic<Int32>
+    private var fd: Int32 { descriptor.load(ordering: .acquiring) }
 
     public init(path: String, readOnly: Bool) throws(MachineError) {
         let role = "disk \(path)"
@@ -27,23 +32,23 @@ public final class RawDiskImage: BlockBackend {
         }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            close(fd)
+            Glibc.close(fd)
             throw .badInput("\(role): not a regular file")
         }
         HostFile.clearNonBlocking(fd)
         let size = UInt64(info.st_size)
         guard size > 0, size % VirtioBlock.sectorSize == 0 else {
-            close(fd)
+            Glibc.close(fd)
             throw .badInput("\(role): its size, \(size) bytes, is not a positive multiple of \(VirtioBlock.sectorSize)")
         }
         guard flock(fd, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
             let error = errno
-            close(fd)
+            Glibc.close(fd)
             throw .badInput(error == EWOULDBLOCK
                 ? "\(role): in use by another VM or another --disk (the image is locked)"
                 : "\(role): cannot lock: \(String(cString: strerror(error)))")
         }
-        self.fd = fd
+        self.descriptor = Atomic(fd)
         self.path = path
         self.size = size
         self.isReadOnly = readOnly
@@ -51,7 +56,13 @@ public final class RawDiskImage: BlockBackend {
         self.serial = String(String("\(String(info.st_dev, radix: 16))-\(String(info.st_ino, radix: 16))").prefix(VirtioBlock.serialLength))
     }
 
-    deinit { close(fd) }  // also releases the lock
+    deinit { close() }
+
+    /// Closes the image, which also releases its lock: another VM may use it at once.
+    public func close() {
+        let fd = descriptor.exchange(-1, ordering: .acquiringAndReleasing)
+        if fd >= 0 { Glibc.close(fd) }
+    }
 
     public func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
         try transfer("pread", count: count) { done throws(GuestMemoryError) in
@@ -68,6 +79,8 @@ public final class RawDiskImage: BlockBackend {
     }
 
     public func flush() throws(BlockIOError) {
+        let fd = self.fd
+        guard fd >= 0 else { throw BlockIOError(operation: "fdatasync", errno: EBADF) }
         while fdatasync(fd) != 0 {
             guard errno == EINTR else { throw BlockIOError(operation: "fdatasync", errno: errno) }
         }
@@ -76,6 +89,7 @@ public final class RawDiskImage: BlockBackend {
     /// Repeats `step` (which transfers from byte `done` on) until `count` bytes moved;
     /// a short transfer is continued, end of file or an error is an I/O error.
     private func transfer(_ operation: String, count: Int, _ step: (Int) throws(GuestMemoryError) -> Int) throws(BlockIOError) {
+        guard fd >= 0 else { throw BlockIOError(operation: operation, errno: EBADF) }
         var done = 0
         while done < count {
             let result: Int

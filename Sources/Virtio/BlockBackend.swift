@@ -15,6 +15,13 @@ public protocol BlockBackend: Sendable {
     func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError)
     /// Makes every completed write durable (fdatasync).
     func flush() throws(BlockIOError)
+    /// Lets go of the storage (a file's descriptor and lock) once the device is done with
+    /// it; later transfers fail.
+    func close()
+}
+
+extension BlockBackend {
+    public func close() {}
 }
 
 /// A host I/O failure. The device reports it to the guest as VIRTIO_BLK_S_IOERR.

@@ -29,6 +29,10 @@ struct BlockRequest {
     /// (a device-writable header, say: the device does not read writable buffers).
     func header(memory: GuestMemory) -> virtio_blk_outhdr? {
         guard chain.readableLength >= Self.headerSize else { return nil }
+        // As drivers lay it out: the whole header in the first buffer, read in one piece.
+        if let first = chain.buffers.first, !first.isWritable, UInt64(first.length) >= Self.headerSize {
+            return try? memory.readValue(virtio_blk_outhdr.self, at: first.address)
+        }
         var bytes: [UInt8] = []
         for segment in segments(writable: false, skip: 0, length: Self.headerSize) {
             guard let piece = try? memory.readBytes(at: segment.address, count: segment.count) else { return nil }
@@ -62,6 +66,7 @@ struct BlockRequest {
     /// The pieces of the readable (or writable) bytes [skip, skip + length).
     private func segments(writable: Bool, skip: UInt64, length: UInt64) -> [Segment] {
         var segments: [Segment] = []
+        segments.reserveCapacity(chain.buffers.count)  // one allocation, not one per append
         var toSkip = skip, toTake = length
         for buffer in chain.buffers where buffer.isWritable == writable && toTake > 0 {
             var start: UInt64 = 0, available = UInt64(buffer.length)

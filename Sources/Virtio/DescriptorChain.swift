@@ -40,6 +40,9 @@ public struct DescriptorChain: Sendable, Equatable {
         head: UInt16, table: GuestAddress, queueSize: UInt16, indirectAllowed: Bool, memory: GuestMemory
     ) throws(VirtqueueError) -> DescriptorChain {
         var buffers: [Buffer] = []
+        // Room for a block request's usual three buffers (header, data, status) at once,
+        // not grown one append at a time: one allocation per request, not three.
+        buffers.reserveCapacity(3)
         var total: UInt64 = 0
         var seenWritable = false
         // 2.7.5.3.1: "The driver MUST NOT create a descriptor chain longer than the Queue

@@ -95,6 +95,46 @@ struct DiskTests {
         #expect(try images.contents(readOnly) == original)
     }
 
+    @Test("virtio v1.2 2.7.13: a full queue of requests in flight, 4 KiB and 1 MiB each, is answered in full; writes reach the image",
+          arguments: modes)
+    func requestsInFlight(transport: DiskConfiguration.Transport, io: DiskConfiguration.IOMode) throws {
+        let images = try DiskImages()
+        let sectors = 8 << 11  // 8 MiB: 1 MiB requests wrap round it
+        let path = try images.make("bench.img", sectors: sectors)
+        // The test guest's benchmark: depth=max keeps 85 chains of three descriptors in its
+        // 256-entry queue; its 1 MiB buffers need RAM up to about 88 MiB.
+        let workloads = [
+            ("300,depth=max", "300 reads of 4096 bytes, depth 85"),
+            ("7,depth=3,write", "7 writes of 4096 bytes, depth 3"),
+            ("40,size=1M,depth=max", "40 reads of 1048576 bytes, depth 85"),
+            ("40,size=1M,depth=max,write", "40 writes of 1048576 bytes, depth 85"),
+        ]
+        for (option, result) in workloads {
+            let (output, report) = try boot(
+                commandLine: "console=ttyS0 testguest.quiet testguest.diskbench=" + option,
+                memory: 128 << 20, disks: [DiskConfiguration(path: path, transport: transport, io: io)])
+            #expect(report.reason == .reset)
+            #expect(output.contains("diskbench: \(result), 0 failed"), "\(option): \(output)")
+        }
+        // 40 writes of 1 MiB from never-written (zero) guest RAM cover the whole image.
+        #expect(try images.contents(path) == [UInt8](repeating: 0, count: sectors * 512))
+    }
+
+    @Test("when run() returns, every image is closed and unlocked, though the machine is still alive", arguments: modes)
+    func imagesReleasedAtStop(transport: DiskConfiguration.Transport, io: DiskConfiguration.IOMode) throws {
+        let images = try DiskImages()
+        let path = try images.make("a.img")
+        let configuration = MachineConfiguration(
+            kernel: .file(Repository.testGuestELF), commandLine: "console=ttyS0 testguest.quiet testguest.disk",
+            memorySize: 64 << 20, disks: [DiskConfiguration(path: path, transport: transport, io: io)])
+        let machine = try Machine.build(configuration, console: Console(output: CapturedOutput(), inputFD: nil))
+        #expect(throws: MachineError.self) { _ = try RawDiskImage(path: path, readOnly: false) }  // locked while it runs
+        let report = machine.run()
+        #expect(report.reason == .reset)
+        let next = try RawDiskImage(path: path, readOnly: false)  // the next VM's, at once
+        withExtendedLifetime(machine) { next.close() }
+    }
+
     @Test("io=thread: notifications reach the I/O thread through ioeventfds, also after the guest moves the BARs",
           arguments: [false, true])
     func ioeventfdsFollowTheBAR(moveBARs: Bool) throws {

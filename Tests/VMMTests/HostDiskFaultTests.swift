@@ -54,6 +54,8 @@ final class FaultyImage: BlockBackend {
         try image.flush()
         state.withLock { $0.operations.append(.flush) }
     }
+
+    func close() { image.close() }
 }
 
 /// What the test guest's workloads (guest-images/testguest/faults.c) write to sector `s`.

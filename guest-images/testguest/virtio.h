@@ -29,8 +29,8 @@ struct virtq_desc { u64 addr; u32 len; u16 flags; u16 next; };
 
 struct virtq {
     volatile struct virtq_desc *desc;
-    volatile u16 *avail;   /* flags, idx, ring[QUEUE_SIZE], used_event */
-    volatile u16 *used;    /* flags, idx, then {u32 id, u32 len}[QUEUE_SIZE] */
+    volatile u16 *avail;   /* flags, idx, ring[size], used_event */
+    volatile u16 *used;    /* flags, idx, then {u32 id, u32 len}[size] */
     u16 size;              /* the size setup_queue asks for: QUEUE_SIZE after virtq_init */
     u16 avail_idx;
     u16 last_used;
@@ -43,6 +43,7 @@ struct virtio_ops {
     void (*set_status)(struct virtio_device *, u8);
     u32 (*get_features)(struct virtio_device *, u32 word);
     void (*set_features)(struct virtio_device *, u32 word, u32 value);
+    u16 (*queue_max)(struct virtio_device *, u16 index);  /* the largest size it accepts */
     int (*setup_queue)(struct virtio_device *, u16 index, struct virtq *);
     void (*notify)(struct virtio_device *, u16 index);
     u32 (*config_read32)(struct virtio_device *, u32 offset);
@@ -65,10 +66,13 @@ struct virtio_device {
 
 /* virtio.c */
 void virtq_init(struct virtq *q, u8 *page);
+void virtq_init_sized(struct virtq *q, u8 *pages, u16 size);
+u32 virtq_bytes(u16 size);  /* the memory virtq_init_sized lays a queue of `size` over */
 u16 virtq_submit(struct virtio_device *d, struct virtq *q, const struct virtq_desc *chain, int count);
 int virtq_wait(struct virtq *q, u32 *used_len);
 int virtio_negotiate(struct virtio_device *d, u64 wanted, u64 *accepted);
 int virtio_start(struct virtio_device *d, u64 wanted, u64 *accepted, u8 *ring_page);
+int virtio_start_sized(struct virtio_device *d, u64 wanted, u64 *accepted, u8 *ring_pages, u16 size);
 
 /* virtio_pci.c, virtio_mmio.c: fill `devices` with what they find; return the count. */
 int virtio_pci_find(struct virtio_device *devices, int max, u16 device_id, int move_bars);
@@ -100,7 +104,10 @@ extern u8 blk_data[4096];  /* the data buffer of blk_request */
 int blk_request(struct virtio_device *d, u32 type, u64 sector, u32 len, int to_guest, int indirect);
 void blk_put_status(int s);  /* "ok", "IOERR", "UNSUPP", "no answer", "status N"; a newline */
 u32 fnv1a(const u8 *bytes, u32 count);  /* 32-bit FNV-1a */
-void disk_test(u64 bench_reads, int move_bars);
+void disk_test(int move_bars);
+
+/* diskbench.c: testguest.diskbench=COUNT[,size=S][,depth=D][,write] on the first disk. */
+void disk_bench(const char *option);
 
 /* hostile.c, scramble.c: a driver that breaks the rules (testguest.hostile=NAME). */
 void hostile_main(const char *option, const u8 *boot_params);

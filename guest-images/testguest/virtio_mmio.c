@@ -38,9 +38,14 @@ static void set_features(struct virtio_device *d, u32 word, u32 value) {
     mmio_write32(d->base + MMIO_DRIVER_FEATURES, value);
 }
 
-static int setup_queue(struct virtio_device *d, u16 index, struct virtq *q) {
+static u16 queue_max(struct virtio_device *d, u16 index) {
     mmio_write32(d->base + MMIO_QUEUE_SEL, index);
-    if (mmio_read32(d->base + MMIO_QUEUE_NUM_MAX) < QUEUE_SIZE) return -1;
+    u32 max = mmio_read32(d->base + MMIO_QUEUE_NUM_MAX);
+    return max > 0x8000 ? 0x8000 : (u16)max;  /* 2.7: a split queue holds at most 32768 */
+}
+
+static int setup_queue(struct virtio_device *d, u16 index, struct virtq *q) {
+    if (queue_max(d, index) < QUEUE_SIZE) return -1;
     mmio_write32(d->base + MMIO_QUEUE_NUM, q->size);
     mmio_write64(d->base + MMIO_QUEUE_DESC, (u64)q->desc);
     mmio_write64(d->base + MMIO_QUEUE_DRIVER, (u64)q->avail);
@@ -59,11 +64,12 @@ static u32 interrupt_status(struct virtio_device *d) {
 }
 
 static const struct virtio_ops mmio_ops = {
-    get_status, set_status, get_features, set_features, setup_queue, notify, config_read32, interrupt_status,
+    get_status, set_status, get_features, set_features, queue_max, setup_queue, notify, config_read32, interrupt_status,
 };
 
 /* Every `virtio_mmio.device=<size>[K]@<base>:<irq>` whose registers say "virt",
- * version 2, device `device_id`. */
+ * version 2, device `device_id`. SwiftVMM writes the size as "4K"; QEMU's microvm, in
+ * bytes ("512@0xfeb00e00:12"). */
 int virtio_mmio_find(struct virtio_device *devices, int max, u32 device_id) {
     static const char key[] = "virtio_mmio.device=";
     int found = 0;

@@ -46,9 +46,14 @@ static void set_features(struct virtio_device *d, u32 word, u32 value) {
     mmio_write32(d->common + COMMON_DRIVER_FEATURE, value);
 }
 
-static int setup_queue(struct virtio_device *d, u16 index, struct virtq *q) {
+/* Until the driver writes it, queue_size holds the largest size the device accepts (4.1.4.3). */
+static u16 queue_max(struct virtio_device *d, u16 index) {
     mmio_write16(d->common + COMMON_QUEUE_SELECT, index);
-    if (mmio_read16(d->common + COMMON_QUEUE_SIZE) < QUEUE_SIZE) return -1;
+    return mmio_read16(d->common + COMMON_QUEUE_SIZE);
+}
+
+static int setup_queue(struct virtio_device *d, u16 index, struct virtq *q) {
+    if (queue_max(d, index) < QUEUE_SIZE) return -1;
     mmio_write16(d->common + COMMON_QUEUE_SIZE, q->size);
     mmio_write64(d->common + COMMON_QUEUE_DESC, (u64)q->desc);
     mmio_write64(d->common + COMMON_QUEUE_DRIVER, (u64)q->avail);
@@ -67,7 +72,7 @@ static u32 config_read32(struct virtio_device *d, u32 offset) { return mmio_read
 static u32 interrupt_status(struct virtio_device *d) { return mmio_read8(d->isr); }
 
 static const struct virtio_ops pci_ops = {
-    get_status, set_status, get_features, set_features, setup_queue, notify, config_read32, interrupt_status,
+    get_status, set_status, get_features, set_features, queue_max, setup_queue, notify, config_read32, interrupt_status,
 };
 
 #define BAR_MOVE 0x100000

@@ -152,6 +152,15 @@ public struct PCIConfigurationSpace: Sendable, Equatable {
 
     /// Every BAR that currently answers.
     public var mappings: [PCIBARMapping] { (0..<Self.barCount).compactMap { mapping(ofBAR: $0) } }
+
+    /// The BAR that answers at guest physical `address`, if one does. Every access to a
+    /// BAR asks this: it builds no array.
+    public func mapping(containing address: UInt64) -> PCIBARMapping? {
+        for index in 0..<Self.barCount {
+            if let mapping = mapping(ofBAR: index), mapping.contains(address) { return mapping }
+        }
+        return nil
+    }
 }
 
 /// A memory BAR as it is placed in the guest's address space.

@@ -25,14 +25,14 @@ extension DeviceSlot: AnyPCIFunctionSlot where Device: PCIFunction {
 
     func readMemory(at address: UInt64, size: Int) -> UInt64? {
         withLock { function in
-            guard let mapping = function.configurationSpace.mappings.first(where: { $0.contains(address) }) else { return nil }
+            guard let mapping = function.configurationSpace.mapping(containing: address) else { return nil }
             return function.readBAR(mapping.bar, offset: address - mapping.address, size: size)
         }
     }
 
     func writeMemory(at address: UInt64, size: Int, value: UInt64) -> DeviceEffect? {
         withLock { function in
-            guard let mapping = function.configurationSpace.mappings.first(where: { $0.contains(address) }) else { return nil }
+            guard let mapping = function.configurationSpace.mapping(containing: address) else { return nil }
             return function.writeBAR(mapping.bar, offset: address - mapping.address, size: size, value: value)
         }
     }
