@@ -127,6 +127,7 @@ public struct VirtioMMIODevice<Device: VirtioDevice>: BusDevice {
             case .usedBuffer: interruptStatus |= UInt32(VIRTIO_MMIO_INT_VRING)
             case .configurationChange: interruptStatus |= UInt32(VIRTIO_MMIO_INT_CONFIG)
             }
+            state.report(.interruptSent(interrupt, route: .line))
         }
         interrupt.pulse()
     }

@@ -177,9 +177,18 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
                 vector = configurationVector
             }
             // With MSI-X on, a vector of NO_VECTOR means no interrupt (4.1.5.1.2).
-            if msix.isEnabled, vector != UInt16(VIRTIO_MSI_NO_VECTOR), let message = msix.signal(Int(vector)) {
+            let route: VirtioInterruptRoute
+            if !msix.isEnabled {
+                route = .intx
+            } else if vector == UInt16(VIRTIO_MSI_NO_VECTOR) {
+                route = .noVector
+            } else if let message = msix.signal(Int(vector)) {
                 messages.deliver(message)
+                route = .msix(vector: vector)
+            } else {
+                route = .msixPending(vector: vector)
             }
+            state.report(.interruptSent(interrupt, route: route))
         }
         if !interrupts.isEmpty { updateINTx() }
     }
