@@ -22,6 +22,16 @@ public protocol BusDevice: Sendable {
 
     /// Writes the low `size` bytes of `value` at `offset` from the device's base.
     mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect
+
+    /// The name of what answers an access at `offset`, for traces and statistics: the
+    /// device itself, or for a device that forwards accesses (the PCI MMIO window), the
+    /// one it forwards this access to.
+    func deviceName(at offset: UInt64) -> String
+}
+
+extension BusDevice {
+    /// The device answers every access itself.
+    public func deviceName(at offset: UInt64) -> String { name }
 }
 
 /// An interrupt line from a device to the machine's interrupt controller.

@@ -21,11 +21,16 @@ public final class DeviceSlot<Device: BusDevice>: Sendable {
 /// The type-erased face of a `DeviceSlot`, which the bus stores.
 protocol AnyDeviceSlot: Sendable {
     var name: String { get }
+    func deviceName(at offset: UInt64) -> String
     func read(offset: UInt64, size: Int) -> UInt64
     func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect
 }
 
 extension DeviceSlot: AnyDeviceSlot {
+    func deviceName(at offset: UInt64) -> String {
+        withLock { $0.deviceName(at: offset) }
+    }
+
     func read(offset: UInt64, size: Int) -> UInt64 {
         withLock { $0.read(offset: offset, size: size) }
     }

@@ -82,8 +82,12 @@ public struct IOBus: Sendable {
         return nil
     }
 
-    /// The name of the device at `address`, if any.
-    public func deviceName(at address: UInt64) -> String? { entry(at: address)?.slot.name }
+    /// The name of the device that answers at `address`, if any (see
+    /// `BusDevice.deviceName(at:)`).
+    public func deviceName(at address: UInt64) -> String? {
+        guard let entry = entry(at: address) else { return nil }
+        return entry.slot.deviceName(at: entry.deviceOffset(of: address))
+    }
 
     /// Reads from the device at `address`; nil when no device answers there.
     public func read(at address: UInt64, size: Int) -> UInt64? {

@@ -47,6 +47,11 @@ public final class PCIBus: Sendable {
 
     // MARK: Memory space
 
+    /// The name of the function whose BAR covers `address` now, if any.
+    func functionName(at address: UInt64) -> String? {
+        functions.values.first { $0.mappings.contains { $0.contains(address) } }?.name
+    }
+
     func readMemory(at address: UInt64, size: Int) -> UInt64? {
         for function in functions.values {
             if let value = function.readMemory(at: address, size: size) { return value }
@@ -81,5 +86,10 @@ public struct PCIMMIOWindow: BusDevice {
 
     public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
         bus.writeMemory(at: base + offset, size: size, value: value) ?? .none
+    }
+
+    /// The function whose BAR the access reaches, or the window itself where none is.
+    public func deviceName(at offset: UInt64) -> String {
+        bus.functionName(at: base + offset) ?? name
     }
 }
