@@ -4,13 +4,11 @@ extension Machine {
     func statistics(stoppedAt: UInt64) -> MachineStatistics {
         let origin = instrumentation.origin
         func sinceOrigin(_ time: UInt64?) -> UInt64? { time.map { $0 >= origin ? $0 - origin : 0 } }
-        var tallies: [VCPUMonitor.Key: MachineStatistics.ExitTally] = [:]
+        var tallies = ExitTallies()
         for tally in monitors.flatMap(\.tallies) {
-            let key = VCPUMonitor.Key(reason: tally.reason, device: tally.device)
-            tallies[key, default: .init(reason: tally.reason, device: tally.device, count: 0, handlingNanoseconds: 0)].count += tally.count
-            tallies[key]!.handlingNanoseconds += tally.handlingNanoseconds
+            tallies.add(tally.reason, device: tally.device, count: tally.count, nanoseconds: tally.handlingNanoseconds)
         }
-        let exits = tallies.values.sorted {
+        let exits = tallies.all.sorted {
             $0.reason != $1.reason ? $0.reason < $1.reason : ($0.device ?? "") < ($1.device ?? "")
         }
         let timeline = BootTimeline(

@@ -11,18 +11,13 @@ import Locking
 final class VCPUMonitor: Sendable {
     /// What the monitor accumulates; `line` is scratch space for trace lines.
     struct State {
-        var tallies: [Key: MachineStatistics.ExitTally] = [:]
+        var tallies = ExitTallies()
         var exits = 0
         var inKVMRun: UInt64 = 0
         var firstEntry: UInt64?
         var loopStart: UInt64?
         var loopEnd: UInt64?
         var line = TraceLine()
-    }
-
-    struct Key: Hashable {
-        let reason: ExitReason
-        let device: String?
     }
 
     /// The device name for an access no device answered.
@@ -84,11 +79,7 @@ final class VCPUMonitor: Sendable {
             if state.firstEntry == nil { state.firstEntry = entered }
             state.exits += 1
             state.inKVMRun += exited - entered
-            if countsExits {
-                let key = Key(reason: reason, device: device)
-                state.tallies[key, default: .init(reason: reason, device: device, count: 0, handlingNanoseconds: 0)].count += 1
-                state.tallies[key]!.handlingNanoseconds += handled - exited
-            }
+            if countsExits { state.tallies.add(reason, device: device, count: 1, nanoseconds: handled - exited) }
             if let tracer {
                 tracer.trace(exit, reason: reason, vcpu: vcpu, at: exited, device: device, value: value, line: &state.line)
             }
@@ -98,7 +89,7 @@ final class VCPUMonitor: Sendable {
     // MARK: Once the vCPU has stopped
 
     /// The vCPU's exit tallies.
-    var tallies: [MachineStatistics.ExitTally] { state.withLock { Array($0.tallies.values) } }
+    var tallies: [MachineStatistics.ExitTally] { state.withLock { $0.tallies.all } }
 
     /// When the vCPU first entered the guest.
     var firstEntry: UInt64? { state.withLock { $0.firstEntry } }
