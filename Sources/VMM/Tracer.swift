@@ -39,7 +39,7 @@ final class Tracer: Sendable {
     }
 
     /// Writes the line (or lines) of one exit of vCPU `vcpu` at `time`, using `line` as
-    /// scratch space; see `VCPUMonitor.record` for `device` and `value`.
+    /// scratch space; see `VCPUMonitor.trace` for `device` and `value`.
     func trace(
         _ exit: VCPUExit, reason: ExitReason, vcpu: Int, at time: UInt64, device: String?,
         value: (Int) -> UInt64, line: inout TraceLine

@@ -56,34 +56,52 @@ final class VCPUMonitor: Sendable {
         let entered = MonotonicClock.now()
         let exit = try vcpu.run()
         let exited = MonotonicClock.now()
-        let action = handler.handle(exit, vcpu: self.vcpu, data: vcpu)
-        let handled = MonotonicClock.now()
-        record(exit, device: handler.deviceName(for: exit), entered: entered, exited: exited, handled: handled) { item in
+        let device = handler.deviceName(for: exit)
+        let value = { (item: Int) -> UInt64 in
             if case .mmio = exit { return vcpu.mmioValue() }
             return vcpu.portIOValue(item: item)
         }
+        // A read's line waits for the answer; any other exit's line comes before what
+        // handling it causes (a virtio request's lines, say), so the trace reads in order.
+        let isRead = ExitReason(exit) == .ioIn || ExitReason(exit) == .mmioRead
+        if !isRead { trace(exit, device: device, at: exited, value: value) }
+        // The handling time is the handler's alone, without the tracing around it.
+        let handling = MonotonicClock.now()
+        let action = handler.handle(exit, vcpu: self.vcpu, data: vcpu)
+        let handled = MonotonicClock.now()
+        count(exit, device: device, entered: entered, exited: exited, handling: handled - handling)
+        if isRead { trace(exit, device: device, at: exited, value: value) }
         return action
     }
 
-    /// Counts and traces `exit`, which KVM_RUN returned at `exited` after entering the
-    /// guest at `entered`, and whose handling ended at `handled`. `device` handled it;
-    /// `value(item)` is the data of item `item`: written by an OUT or MMIO write, or the
-    /// answer given to an IN or MMIO read.
-    func record(
-        _ exit: VCPUExit, device: String?, entered: UInt64, exited: UInt64, handled: UInt64,
-        value: (Int) -> UInt64
-    ) {
+    /// Counts `exit`, which KVM_RUN returned at `exited` after entering the guest at
+    /// `entered`, and which `device` took `handling` nanoseconds to handle.
+    func count(_ exit: VCPUExit, device: String?, entered: UInt64, exited: UInt64, handling: UInt64) {
         let reason = ExitReason(exit)
-        let device = reason.reachesDevice ? device ?? Self.unhandled : nil
+        let device = Self.deviceName(device, reason)
         state.withLock { state in
             if state.firstEntry == nil { state.firstEntry = entered }
             state.exits += 1
             state.inKVMRun += exited - entered
-            if countsExits { state.tallies.add(reason, device: device, count: 1, nanoseconds: handled - exited) }
-            if let tracer {
-                tracer.trace(exit, reason: reason, vcpu: vcpu, at: exited, device: device, value: value, line: &state.line)
-            }
+            if countsExits { state.tallies.add(reason, device: device, count: 1, nanoseconds: handling) }
         }
+    }
+
+    /// Writes the trace line of `exit`, which `device` handles, stamped `exited`;
+    /// `value(item)` is the data of item `item`: written by an OUT or MMIO write, or the
+    /// answer given to an IN or MMIO read.
+    func trace(_ exit: VCPUExit, device: String?, at exited: UInt64, value: (Int) -> UInt64) {
+        guard let tracer else { return }
+        let reason = ExitReason(exit)
+        let device = Self.deviceName(device, reason)
+        state.withLock { state in
+            tracer.trace(exit, reason: reason, vcpu: vcpu, at: exited, device: device, value: value, line: &state.line)
+        }
+    }
+
+    /// An access no device answered is "unhandled"; an exit that is no access has none.
+    private static func deviceName(_ device: String?, _ reason: ExitReason) -> String? {
+        reason.reachesDevice ? device ?? unhandled : nil
     }
 
     // MARK: Once the vCPU has stopped

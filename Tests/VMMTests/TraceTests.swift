@@ -103,9 +103,8 @@ struct TraceTests {
         ]
         for (index, (exit, device)) in exits.enumerated() {
             let start = UInt64(2_000 + index * 10_000)
-            monitor.record(exit, device: device, entered: start, exited: start + 4_000, handled: start + 5_000) { item in
-                UInt64(0x40 + item)
-            }
+            monitor.count(exit, device: device, entered: start, exited: start + 4_000, handling: 1_000)
+            monitor.trace(exit, device: device, at: start + 4_000) { item in UInt64(0x40 + item) }
         }
         let tallies = monitor.tallies
         func count(_ reason: ExitReason, _ device: String?) -> Int {
