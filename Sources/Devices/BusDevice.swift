@@ -47,6 +47,7 @@ public protocol InterruptLine: Sendable {
 }
 
 extension InterruptLine {
+    /// One edge, as two level changes.
     public func pulse() {
         setLevel(true)
         setLevel(false)

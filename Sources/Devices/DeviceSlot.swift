@@ -7,6 +7,7 @@ public final class DeviceSlot<Device: BusDevice>: Sendable {
     private let state: Locked<Device>
     public let name: String
 
+    /// `device` behind a lock of its own.
     public init(_ device: Device) {
         self.name = device.name
         self.state = Locked(device)

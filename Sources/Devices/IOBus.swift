@@ -9,6 +9,7 @@ public struct IOBus: Sendable {
         public let base: UInt64
         public let length: UInt64
 
+        /// The range [`base`, `base + length`).
         public init(base: UInt64, length: UInt64) {
             self.base = base
             self.length = length
@@ -47,6 +48,7 @@ public struct IOBus: Sendable {
     /// Entries sorted by base address.
     private var entries: [Entry] = []
 
+    /// A bus with no devices.
     public init() {}
 
     /// Places `device` at `range` and returns its slot, through which other threads may

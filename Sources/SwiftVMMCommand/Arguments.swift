@@ -13,6 +13,7 @@ public enum Command: Sendable, Equatable {
 }
 
 extension MachineConfiguration: Equatable {
+    /// Two configurations are equal when every field is.
     public static func == (lhs: MachineConfiguration, rhs: MachineConfiguration) -> Bool {
         lhs.kernel == rhs.kernel && lhs.initrdPath == rhs.initrdPath
             && lhs.commandLine == rhs.commandLine && lhs.memorySize == rhs.memorySize

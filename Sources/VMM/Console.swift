@@ -72,8 +72,10 @@ public final class Console: Sendable {
 public struct FileDescriptorSink: ByteSink {
     public let fd: Int32
 
+    /// A sink writing to `fd`, stdout by default.
     public init(fd: Int32 = STDOUT_FILENO) { self.fd = fd }
 
+    /// Writes all of `bytes` with write(2), again after EINTR and short writes.
     public func write(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { raw in
             var offset = 0

@@ -31,6 +31,8 @@ public struct ExitHandler: Sendable {
     public let mmioBus: IOBus
     public let counters: ExitCounters
 
+    /// A handler dispatching port I/O exits to `portBus` and MMIO exits to `mmioBus`,
+    /// counting accesses neither answers in `counters`.
     public init(portBus: IOBus, mmioBus: IOBus, counters: ExitCounters = ExitCounters()) {
         self.portBus = portBus
         self.mmioBus = mmioBus
@@ -118,6 +120,7 @@ public final class ExitCounters: Sendable {
     /// The first unknown port seen, for the report (or -1).
     private let firstUnknownPort = Atomic<Int>(-1)
 
+    /// Counters at zero.
     public init() {}
 
     func recordUnknownPort(_ port: UInt16) {

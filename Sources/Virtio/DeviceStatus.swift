@@ -5,6 +5,7 @@ import CKVM
 /// it cannot go on; writing 0 resets the device.
 public struct DeviceStatus: OptionSet, Sendable, Hashable, CustomStringConvertible {
     public let rawValue: UInt8
+    /// The status field with exactly the bits of `rawValue` (virtio v1.2, 2.1).
     public init(rawValue: UInt8) { self.rawValue = rawValue }
     init(_ bits: Int32) { self.rawValue = UInt8(bits) }
 

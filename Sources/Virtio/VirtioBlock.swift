@@ -56,6 +56,8 @@ public struct VirtioBlock: VirtioDevice {
         return config
     }
 
+    /// Reads `struct virtio_blk_config` (5.2.4): capacity in 512-byte sectors, seg_max,
+    /// blk_size; fields of features not offered read as zero.
     public func readConfiguration(offset: UInt64, size: Int) -> UInt64 {
         PlainBytes.read(PlainBytes.of(configuration), offset: offset, size: size)
     }
@@ -63,10 +65,15 @@ public struct VirtioBlock: VirtioDevice {
     /// Every field this device offers is read-only (`writeback` needs CONFIG_WCE).
     public mutating func writeConfiguration(offset: UInt64, size: Int, value: UInt64) {}
 
+    /// A block device keeps no negotiated state of its own beyond the queues (2.4).
     public mutating func reset() {}
 
     // MARK: Requests (5.2.6)
 
+    /// Executes one request (5.2.6): reads the header, moves the data, writes the status
+    /// byte into the last device-writable byte, and tells the observer. Returns the bytes
+    /// written into the chain (data read plus the status byte), the used element's `len`
+    /// (2.7.8).
     public mutating func handle(_ chain: DescriptorChain, queue: Int, memory: GuestMemory) -> UInt32 {
         let request = BlockRequest(chain: chain)
         // Without a device-writable last byte there is nowhere to put a status: the

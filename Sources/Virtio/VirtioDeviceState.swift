@@ -18,6 +18,8 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
     /// Transport and ring features every SwiftVMM device offers besides its own.
     public static var commonFeatures: VirtioFeatures { [.version1, .indirectDescriptors, .eventIndex] }
 
+    /// `device` as the driver first finds it: status 0, nothing negotiated, its queues
+    /// disabled (2.1, 2.4).
     public init(device: Device, memory: GuestMemory) {
         self.device = device
         self.memory = memory
@@ -94,10 +96,12 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
 
     // MARK: Device configuration
 
+    /// Reads the device-specific configuration space (2.5), which the device defines.
     public func readConfiguration(offset: UInt64, size: Int) -> UInt64 {
         device.readConfiguration(offset: offset, size: size)
     }
 
+    /// Writes the device-specific configuration space (2.5); the device decides what sticks.
     public mutating func writeConfiguration(offset: UInt64, size: Int, value: UInt64) {
         device.writeConfiguration(offset: offset, size: size, value: value)
     }
