@@ -40,6 +40,7 @@ extension BusDevice {
 /// is acknowledged. How the level reaches the guest (KVM_IRQ_LINE, an irqfd) is the
 /// machine's business; tests pass a fake that records levels.
 public protocol InterruptLine: Sendable {
+    /// Drives the line high (interrupt requested) or low.
     func setLevel(_ high: Bool)
     /// Raises and lowers the line: one edge, for an edge-triggered input (an ISA line
     /// such as a virtio-mmio device's). A machine may do it in one step (an irqfd).
@@ -56,5 +57,6 @@ extension InterruptLine {
 
 /// Where a device's output bytes go (the serial console's transmitter, for one).
 public protocol ByteSink: Sendable {
+    /// Takes `bytes`, in order; it must not block the device for long.
     func write(_ bytes: [UInt8])
 }

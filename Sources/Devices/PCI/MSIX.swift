@@ -17,6 +17,7 @@ public struct MSIMessage: Sendable, Hashable {
 /// Sends message-signalled interrupts into the guest. The machine provides it
 /// (KVM_SIGNAL_MSI, or an irqfd on a routed GSI); tests provide a recorder.
 public protocol MSIDelivery: Sendable {
+    /// Performs the message's write: the interrupt it names reaches the guest's local APIC.
     func deliver(_ message: MSIMessage)
 }
 
