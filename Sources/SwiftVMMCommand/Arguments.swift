@@ -31,7 +31,7 @@ public struct UsageError: Error, Equatable, CustomStringConvertible {
 
 /// Parses `swiftvmm`'s arguments (without the program name).
 public enum Arguments {
-    /// The flags of `swiftvmm run`, each taking one value.
+    /// The flags of `swiftvmm run`; `value` says which take a value.
     enum RunFlag: String, CaseIterable {
         case kernel = "--kernel"
         case initrd = "--initrd"
