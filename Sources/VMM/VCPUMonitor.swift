@@ -57,21 +57,24 @@ final class VCPUMonitor: Sendable {
         let exit = try vcpu.run()
         let exited = MonotonicClock.now()
         let device = handler.deviceName(for: exit)
-        let value = { (item: Int) -> UInt64 in
-            if case .mmio = exit { return vcpu.mmioValue() }
-            return vcpu.portIOValue(item: item)
-        }
         // A read's line waits for the answer; any other exit's line comes before what
         // handling it causes (a virtio request's lines, say), so the trace reads in order.
-        let isRead = ExitReason(exit) == .ioIn || ExitReason(exit) == .mmioRead
-        if !isRead { trace(exit, device: device, at: exited, value: value) }
+        let reason = ExitReason(exit)
+        let isRead = reason == .ioIn || reason == .mmioRead
+        if !isRead { trace(exit, device: device, at: exited) { Self.data(of: exit, item: $0, in: vcpu) } }
         // The handling time is the handler's alone, without the tracing around it.
         let handling = MonotonicClock.now()
         let action = handler.handle(exit, vcpu: self.vcpu, data: vcpu)
         let handled = MonotonicClock.now()
         count(exit, device: device, entered: entered, exited: exited, handling: handled - handling)
-        if isRead { trace(exit, device: device, at: exited, value: value) }
+        if isRead { trace(exit, device: device, at: exited) { Self.data(of: exit, item: $0, in: vcpu) } }
         return action
+    }
+
+    /// The data of item `item` of `exit`, as `vcpu`'s `kvm_run` holds it now.
+    private static func data(of exit: VCPUExit, item: Int, in vcpu: VCPU) -> UInt64 {
+        if case .mmio = exit { return vcpu.mmioValue() }
+        return vcpu.portIOValue(item: item)
     }
 
     /// Counts `exit`, which KVM_RUN returned at `exited` after entering the guest at

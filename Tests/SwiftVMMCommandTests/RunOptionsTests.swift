@@ -79,7 +79,7 @@ struct StatisticsReportTests {
     func json() throws {
         let text = StatisticsReport.json(Self.sample, reason: .reset, status: 0)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-        #expect(document["exit_status"] as? Int == 0)
+        #expect(try #require(document["exit_status"] as? Int) == 0)
         #expect(document["stop_reason"] as? String == "reset")
         let byReason = try #require(document["exits_by_reason"] as? [[String: Any]])
         #expect(byReason.map { $0["reason"] as? String } == ["io-in", "io-out", "mmio-read", "interrupted"])

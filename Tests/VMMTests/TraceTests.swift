@@ -117,7 +117,7 @@ struct TraceTests {
         #expect(count(.interrupted, nil) == 1)
         #expect(tallies.allSatisfy { $0.handlingNanoseconds == UInt64($0.count) * 1_000 })
         #expect(monitor.time.exits == 6 && monitor.time.inKVMRun == 6 * 4_000)
-        #expect(monitor.firstEntry == 2_000)
+        #expect(try #require(monitor.firstEntry) == 2_000)
 
         let lines = ParsedTraceLine.parse(pipe.text())
         let io = lines.filter { $0.event.hasPrefix("io-") }, mmio = lines.filter { $0.event.hasPrefix("mmio-") }
