@@ -89,7 +89,7 @@ struct TraceTests {
 
     @Test("a monitor counts exits by reason and device, and traces only the categories asked for",
           arguments: [TraceCategories.io, .mmio, .exits, .all])
-    func monitor(categories: TraceCategories) {
+    func monitor(categories: TraceCategories) throws {
         let pipe = TracePipe()
         let tracer = Tracer(categories: categories, origin: 1_000, writer: pipe.writer)
         let monitor = VCPUMonitor(vcpu: 2, tracer: tracer, countsExits: true)
