@@ -103,7 +103,7 @@ struct InstrumentationTests {
             commandLine: "testguest.quiet testguest.disk",
             disks: [DiskConfiguration(path: try images.make("rw.img"), transport: transport, io: io),
                     DiskConfiguration(path: try images.make("ro.img"), readOnly: true, transport: transport, io: io)],
-            instrumentation: Instrumentation(trace: [.virtio], traceWriter: trace.writer, collectsStatistics: true))
+            instrumentation: Instrumentation(trace: [.mmio, .virtio], traceWriter: trace.writer, collectsStatistics: true))
         #expect(output.contains("disk0: read back sector 1: matches"))
         let disks = try #require(report.statistics?.disks)
         // The guest reads sector 0, the last sector and (read-write) sector 1 back, and
@@ -125,6 +125,17 @@ struct InstrumentationTests {
             #expect(lines.contains { $0.source == disk.device && $0.event == "status" && $0.fields["bits"]?.contains("DRIVER_OK") == true })
         }
         #expect(lines.contains { $0.event == "request" && $0.fields["type"] == "OUT" && $0.fields["status"] == "IOERR" })
+        if io == .vcpu {
+            // One thread does it all: the lines come in time order, and each notification
+            // follows the guest's write that made it (the exit's line comes first).
+            #expect(zip(lines, lines.dropFirst()).allSatisfy { $0.seconds <= $1.seconds })
+            let notifications = lines.indices.filter { lines[$0].event == "notify" }
+            #expect(!notifications.isEmpty)
+            #expect(notifications.allSatisfy { $0 > 0 && lines[$0 - 1].event == "mmio-write" })
+        } else {
+            // KVM's ioeventfd takes the notification: no exit, only the virtio lines.
+            #expect(!lines.contains { $0.event == "mmio-write" && $0.fields["address"] == "0xd0000050" })
+        }
         #expect(lines.contains { $0.event == "request" && $0.fields["type"] == "type-127" && $0.fields["status"] == "UNSUPP" })
     }
 
