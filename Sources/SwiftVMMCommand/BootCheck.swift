@@ -15,11 +15,12 @@ enum BootCheck {
 
     /// What went wrong, with the console's last lines, or nil if the check passed (or
     /// there was none).
-    static func failure(of report: MachineReport, expecting expected: String?) -> String? {
+    static func failure(of report: MachineReport, expecting expected: String?, timeout: Double?) -> String? {
         let waiting = expected.map { " waiting for \"\($0)\"" } ?? ""
         let headline: String
         switch report.reason {
-        case .timedOut(let seconds):
+        case .timedOut:
+            let seconds = timeout ?? 0
             let whole = seconds.rounded() == seconds && seconds < 1e9
             headline = "timed out after \(whole ? String(Int(seconds)) : String(seconds)) s (--timeout)\(waiting)"
         case .reset where expected != nil && !report.sawExpectedOutput:

@@ -83,7 +83,7 @@ public enum SwiftVMMCommand {
                 + "(first: port 0x\(String(port, radix: 16))); they read as all ones")
         }
         let status = BootCheck.status(of: report, expecting: options.expect)
-        if let message = BootCheck.failure(of: report, expecting: options.expect) { printError(message) }
+        if let message = BootCheck.failure(of: report, expecting: options.expect, timeout: options.timeout) { printError(message) }
         if let statistics = report.statistics {
             if options.stats { FileDescriptorSink(fd: STDERR_FILENO).write(Array(StatisticsReport.table(statistics).utf8)) }
             if let statsJSON { OutputFile.write(StatisticsReport.json(statistics, reason: report.reason, status: status), to: statsJSON) }

@@ -21,8 +21,9 @@ public enum StopReason: Sendable, Equatable {
     case vcpuFailure(vcpu: Int, message: String)
     /// The `--expect` string appeared on the console: the boot check passed.
     case expectedOutput
-    /// The `--timeout` ran out with the machine still running.
-    case timedOut(seconds: Double)
+    /// The `--timeout` ran out with the machine still running
+    /// (`Instrumentation.timeout` says how long it was).
+    case timedOut
 
     /// The process exit status for this stop (documented in `swiftvmm --help`).
     public var exitStatus: Int32 {
