@@ -12,6 +12,7 @@ public struct BootPlan: Sendable {
         public let what: String
     }
 
+    /// Which kind of kernel image the plan loads.
     public enum KernelFormat: String, Sendable {
         case bzImage
         case elf = "ELF vmlinux"

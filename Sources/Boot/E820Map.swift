@@ -5,6 +5,7 @@ import GuestMemory
 /// are RAM and which are reserved (ACPI 6.5, 15 "System Address Map Interfaces";
 /// Documentation/arch/x86/zero-page.rst, e820_table).
 public struct E820Map: Sendable, Equatable {
+    /// One range: `struct boot_e820_entry` (addr, size, type).
     public struct Entry: Sendable, Equatable {
         public let start: UInt64
         public let size: UInt64

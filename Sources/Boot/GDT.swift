@@ -41,6 +41,8 @@ public enum GDT {
         return fields.bytes
     }
 
+    /// The entry a selector names (its index is the selector divided by 8: SDM vol. 3A,
+    /// 3.4.2 "Segment Selectors"), decoded for KVM's segment registers.
     public static func descriptor(_ selector: UInt16) -> SegmentDescriptor {
         SegmentDescriptor(selector: selector, encoded: entries[Int(selector) / 8])
     }

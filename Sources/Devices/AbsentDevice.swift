@@ -9,14 +9,17 @@
 public struct AbsentDevice: BusDevice {
     public let name: String
 
+    /// Absent hardware where the PC might have `name`.
     public init(name: String) {
         self.name = name
     }
 
+    /// Every bit reads 1: nobody drives the ISA data lines.
     public mutating func read(offset: UInt64, size: Int) -> UInt64 {
         Self.floatingBus(size: size)
     }
 
+    /// Goes nowhere.
     public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
         .none
     }

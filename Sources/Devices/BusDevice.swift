@@ -22,6 +22,16 @@ public protocol BusDevice: Sendable {
 
     /// Writes the low `size` bytes of `value` at `offset` from the device's base.
     mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect
+
+    /// The name of what answers an access at `offset`, for traces and statistics: the
+    /// device itself, or for a device that forwards accesses (the PCI MMIO window), the
+    /// one it forwards this access to.
+    func deviceName(at offset: UInt64) -> String
+}
+
+extension BusDevice {
+    /// The device answers every access itself.
+    public func deviceName(at offset: UInt64) -> String { name }
 }
 
 /// An interrupt line from a device to the machine's interrupt controller.
@@ -30,6 +40,7 @@ public protocol BusDevice: Sendable {
 /// is acknowledged. How the level reaches the guest (KVM_IRQ_LINE, an irqfd) is the
 /// machine's business; tests pass a fake that records levels.
 public protocol InterruptLine: Sendable {
+    /// Drives the line high (interrupt requested) or low.
     func setLevel(_ high: Bool)
     /// Raises and lowers the line: one edge, for an edge-triggered input (an ISA line
     /// such as a virtio-mmio device's). A machine may do it in one step (an irqfd).
@@ -37,6 +48,7 @@ public protocol InterruptLine: Sendable {
 }
 
 extension InterruptLine {
+    /// One edge, as two level changes.
     public func pulse() {
         setLevel(true)
         setLevel(false)
@@ -45,6 +57,7 @@ extension InterruptLine {
 
 /// Where a device's output bytes go (the serial console's transmitter, for one).
 public protocol ByteSink: Sendable {
+    /// Takes `bytes`, in order; it must not block the device for long.
     func write(_ bytes: [UInt8])
 
     /// Writes one byte. A UART sends one per exit; a sink on the exit path implements

@@ -19,6 +19,8 @@ extension ByteRegisterDevice {
     /// What a read of a port no device drives returns: the ISA data lines are pulled up.
     public static var absentByte: UInt8 { 0xff }
 
+    /// A wide read, as the chipset splits it: byte reads at `offset`, `offset + 1`, ...,
+    /// assembled little-endian.
     public mutating func read(offset: UInt64, size: Int) -> UInt64 {
         var value: UInt64 = 0
         for index in 0..<size {
@@ -28,6 +30,7 @@ extension ByteRegisterDevice {
         return value
     }
 
+    /// A wide write, as the chipset splits it: byte writes, lowest first.
     public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
         // A wide write may carry several effects in principle; the first one wins (no
         // device here produces more than one effect per access in practice).

@@ -89,6 +89,8 @@ public struct CMOS: ByteRegisterDevice {
         ram[Int(Register.a)] = Self.registerAReset
     }
 
+    /// Port 0x71 reads the byte port 0x70 selected; port 0x70 itself is write-only on the
+    /// PC/AT and reads as absent.
     public mutating func readByte(at offset: UInt64) -> UInt8 {
         switch offset {
         case Port.data:
@@ -99,6 +101,7 @@ public struct CMOS: ByteRegisterDevice {
         }
     }
 
+    /// Port 0x70 selects a byte (bit 7, NMI disable, is dropped); port 0x71 writes it.
     public mutating func writeByte(_ value: UInt8, at offset: UInt64) -> DeviceEffect {
         switch offset {
         case Port.index:

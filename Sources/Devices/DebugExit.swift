@@ -8,14 +8,17 @@
 public struct DebugExit: BusDevice {
     public let name: String
 
+    /// The device, named `name` in messages and statistics.
     public init(name: String = "debug-exit") {
         self.name = name
     }
 
+    /// Reads as an absent port, as QEMU's does.
     public mutating func read(offset: UInt64, size: Int) -> UInt64 {
         AbsentDevice.floatingBus(size: size)
     }
 
+    /// Asks the machine to stop with the bytes written as `v`.
     public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
         // Only the bytes written count, whatever the register's upper bits held.
         let written = value & AbsentDevice.floatingBus(size: size)

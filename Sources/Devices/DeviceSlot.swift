@@ -16,6 +16,7 @@ public final class DeviceSlot<Device: BusDevice>: @unchecked Sendable {
     @exclusivity(unchecked) private var device: Device
     public let name: String
 
+    /// `device` behind a lock of its own.
     public init(_ device: Device) {
         self.name = device.name
         self.device = device
@@ -31,11 +32,16 @@ public final class DeviceSlot<Device: BusDevice>: @unchecked Sendable {
 /// one is a reference count, not an opaque existential's value-witness calls.
 protocol AnyDeviceSlot: AnyObject, Sendable {
     var name: String { get }
+    func deviceName(at offset: UInt64) -> String
     func read(offset: UInt64, size: Int) -> UInt64
     func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect
 }
 
 extension DeviceSlot: AnyDeviceSlot {
+    func deviceName(at offset: UInt64) -> String {
+        withLock { $0.deviceName(at: offset) }
+    }
+
     func read(offset: UInt64, size: Int) -> UInt64 {
         withLock { $0.read(offset: offset, size: size) }
     }

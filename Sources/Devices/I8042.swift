@@ -100,10 +100,12 @@ public struct I8042: ByteRegisterDevice {
     private var commandAwaitingData: UInt8?
     private var lastWriteWasCommand = false
 
+    /// A controller after power-on: output buffer empty, nothing awaiting data.
     public init(name: String = "i8042") {
         self.name = name
     }
 
+    /// Port 0x60 reads (and empties) the output buffer; port 0x64 reads the status register.
     public mutating func readByte(at offset: UInt64) -> UInt8 {
         switch offset {
         case Port.data:
@@ -119,6 +121,8 @@ public struct I8042: ByteRegisterDevice {
         }
     }
 
+    /// Port 0x60 takes data (for the keyboard, or a command's parameter); port 0x64 takes
+    /// a controller command. Command 0xfe pulses the reset line: `.reset`.
     public mutating func writeByte(_ value: UInt8, at offset: UInt64) -> DeviceEffect {
         switch offset {
         case Port.data:

@@ -9,6 +9,7 @@ public struct IOBus: Sendable {
         public let base: UInt64
         public let length: UInt64
 
+        /// The range [`base`, `base + length`).
         public init(base: UInt64, length: UInt64) {
             self.base = base
             self.length = length
@@ -50,6 +51,7 @@ public struct IOBus: Sendable {
     /// copies no device references (one retain and release per entry, otherwise).
     private var ranges: [Range] = []
 
+    /// A bus with no devices.
     public init() {}
 
     /// Places `device` at `range` and returns its slot, through which other threads may
@@ -86,8 +88,12 @@ public struct IOBus: Sendable {
         return entries[index]
     }
 
-    /// The name of the device at `address`, if any.
-    public func deviceName(at address: UInt64) -> String? { entry(at: address)?.slot.name }
+    /// The name of the device that answers at `address`, if any (see
+    /// `BusDevice.deviceName(at:)`).
+    public func deviceName(at address: UInt64) -> String? {
+        guard let entry = entry(at: address) else { return nil }
+        return entry.slot.deviceName(at: entry.deviceOffset(of: address))
+    }
 
     /// Reads from the device at `address`; nil when no device answers there.
     public func read(at address: UInt64, size: Int) -> UInt64? {

@@ -102,6 +102,9 @@ public struct Serial8250: ByteRegisterDevice {
 
     // MARK: Guest side
 
+    /// Reads register `offset` (PC16550D, Table II "Summary of Registers"): with LCR.DLAB set,
+    /// offsets 0 and 1 are the divisor latch; reading RBR, IIR, LSR or MSR has the side
+    /// effects the datasheet gives (taking a byte, clearing an interrupt or delta bits).
     public mutating func readByte(at offset: UInt64) -> UInt8 {
         switch offset {
         case Register.data where divisorLatchSelected:
@@ -129,6 +132,8 @@ public struct Serial8250: ByteRegisterDevice {
         }
     }
 
+    /// Writes register `offset` (PC16550D, Table II): THR sends the byte to the output at
+    /// once; with LCR.DLAB set, offsets 0 and 1 are the divisor latch.
     public mutating func writeByte(_ value: UInt8, at offset: UInt64) -> DeviceEffect {
         switch offset {
         case Register.data where divisorLatchSelected:

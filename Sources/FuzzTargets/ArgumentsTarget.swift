@@ -4,15 +4,19 @@ import SwiftVMMCommand
 /// and arbitrary text as a `--memory` size.
 ///
 /// Invariants: a parsed size is a whole, non-zero number of MiB no larger than the
-/// limit; a parsed `run` has at least one vCPU and non-empty file paths.
+/// limit; a parsed `run` has at least one vCPU, non-empty file paths and markers, and a
+/// positive, finite timeout.
 enum ArgumentsTarget: FuzzTarget {
     static let name = "arguments"
 
     static func run(_ bytes: [UInt8]) {
         let arguments = bytes.split(separator: 0, omittingEmptySubsequences: false)
             .map { String(decoding: $0, as: UTF8.self) }
-        if case .run(let configuration)? = try? Arguments.parse(arguments) {
+        if case .run(let configuration, let options)? = try? Arguments.parse(arguments) {
             require(configuration.vcpuCount >= 1, "at least one vCPU")
+            if let timeout = options.timeout { require(timeout.isFinite && timeout > 0, "a positive, finite --timeout") }
+            if let path = options.traceFile { require(!path.isEmpty, "a trace file path is not empty") }
+            if let marker = options.expect { require(!marker.isEmpty, "an --expect string is not empty") }
             require(configuration.memorySize > 0 && configuration.memorySize % (1 << 20) == 0, "whole MiB of RAM")
             if case .file(let path) = configuration.kernel { require(!path.isEmpty, "a kernel path is not empty") }
             require(configuration.disks.allSatisfy { !$0.path.isEmpty }, "disk paths are not empty")

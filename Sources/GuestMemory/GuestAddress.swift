@@ -7,7 +7,9 @@ public struct GuestAddress: RawRepresentable, Hashable, Comparable, Sendable,
 {
     public var rawValue: UInt64
 
+    /// The guest physical address `rawValue`.
     public init(rawValue: UInt64) { self.rawValue = rawValue }
+    /// The guest physical address `rawValue`.
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
 
     /// This address plus `offset`, or nil if the sum does not fit in 64 bits.
@@ -34,6 +36,7 @@ public struct GuestAddress: RawRepresentable, Hashable, Comparable, Sendable,
         return GuestAddress(rawValue & ~(alignment - 1))
     }
 
+    /// Lower in the guest physical address space.
     public static func < (lhs: GuestAddress, rhs: GuestAddress) -> Bool {
         lhs.rawValue < rhs.rawValue
     }

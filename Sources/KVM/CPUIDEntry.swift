@@ -10,6 +10,8 @@ public struct CPUIDEntry: Sendable, Equatable {
     public var ecx: UInt32
     public var edx: UInt32
 
+    /// The leaf `function` (subleaf `index` where `flags` has KVM_CPUID_FLAG_SIGNIFCANT_INDEX)
+    /// with the registers CPUID returns for it (api.rst, KVM_SET_CPUID2).
     public init(function: UInt32, index: UInt32 = 0, flags: UInt32 = 0,
                 eax: UInt32 = 0, ebx: UInt32 = 0, ecx: UInt32 = 0, edx: UInt32 = 0) {
         self.function = function

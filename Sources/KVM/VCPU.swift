@@ -127,6 +127,15 @@ public final class VCPU: @unchecked Sendable {
         for i in 0..<Int(shared.pointee.io.size) { raw.storeBytes(of: UInt8(truncatingIfNeeded: value >> (8 * i)), toByteOffset: i, as: UInt8.self) }
     }
 
+    /// For an MMIO exit, the data (`kvm_run.mmio.data`, little-endian): what a write
+    /// stored, or for a read, the answer `setMMIOValue(_:)` gave.
+    public func mmioValue() -> UInt64 {
+        let length = min(Int(shared.pointee.mmio.len), 8)
+        return withUnsafeBytes(of: shared.pointee.mmio.data) { bytes in
+            (0..<length).reversed().reduce(0) { $0 << 8 | UInt64(bytes[$1]) }
+        }
+    }
+
     /// For an MMIO read exit, stores the value the guest will read.
     public func setMMIOValue(_ value: UInt64) {
         let length = min(Int(shared.pointee.mmio.len), 8)

@@ -24,7 +24,9 @@ public enum VCPUExit: Sendable, Equatable {
     /// Any other exit reason.
     case other(reason: UInt32)
 
+    /// `kvm_run.io`: an IN or OUT the guest executed (api.rst 5, KVM_EXIT_IO).
     public struct PortIO: Sendable, Equatable {
+        /// KVM_EXIT_IO_IN or KVM_EXIT_IO_OUT.
         public enum Direction: Sendable, Equatable { case `in`, out }
         public let direction: Direction
         public let port: UInt16
@@ -33,6 +35,7 @@ public enum VCPUExit: Sendable, Equatable {
         /// Items: 1, or more for `rep ins`/`rep outs`.
         public let count: Int
 
+        /// An access of `count` items of `size` bytes at `port`.
         public init(direction: Direction, port: UInt16, size: Int, count: Int) {
             self.direction = direction
             self.port = port
@@ -41,6 +44,8 @@ public enum VCPUExit: Sendable, Equatable {
         }
     }
 
+    /// `kvm_run.mmio`: a guest access to a physical address that is not RAM (api.rst 5,
+    /// KVM_EXIT_MMIO).
     public struct MMIOAccess: Sendable, Equatable {
         public let address: UInt64
         /// 1, 2, 4 or 8 bytes.
@@ -49,6 +54,7 @@ public enum VCPUExit: Sendable, Equatable {
         /// For a write, the value written (little-endian, `size` bytes).
         public let value: UInt64
 
+        /// An access of `size` bytes at `address`.
         public init(address: UInt64, size: Int, isWrite: Bool, value: UInt64) {
             self.address = address
             self.size = size
@@ -57,6 +63,8 @@ public enum VCPUExit: Sendable, Equatable {
         }
     }
 
+    /// `kvm_run.internal` (and, for emulation failures, `emulation_failure`): why KVM
+    /// could not go on (api.rst 5, KVM_EXIT_INTERNAL_ERROR).
     public struct InternalError: Sendable, Equatable {
         /// KVM_INTERNAL_ERROR_*: 1 emulation, 2 simultaneous exception, 3 delivery event.
         public let suberror: UInt32
@@ -65,6 +73,7 @@ public enum VCPUExit: Sendable, Equatable {
         /// The raw `internal.data` words.
         public let data: [UInt64]
 
+        /// An error of `suberror`, with the instruction bytes and data KVM reported.
         public init(suberror: UInt32, instructionBytes: [UInt8], data: [UInt64]) {
             self.suberror = suberror
             self.instructionBytes = instructionBytes

@@ -56,6 +56,8 @@ extension VirtualMachine {
         public let length: UInt32
         public let value: UInt64?
 
+        /// A match of `length`-byte writes at `address`, of `value` only if given
+        /// (KVM_IOEVENTFD_FLAG_DATAMATCH).
         public init(address: UInt64, length: UInt32, value: UInt64? = nil) {
             self.address = address
             self.length = length

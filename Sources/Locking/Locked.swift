@@ -18,6 +18,7 @@ public final class Locked<Value> {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let value: UnsafeMutablePointer<Value>
 
+    /// A lock holding `initialValue`, which no other code can reach any more.
     public init(_ initialValue: consuming sending Value) {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())

@@ -2,13 +2,18 @@ import VMM
 
 /// What the user asked for on the command line.
 public enum Command: Sendable, Equatable {
-    case run(MachineConfiguration)
+    /// `swiftvmm run`: build the machine and run it, as `RunOptions` says.
+    case run(MachineConfiguration, RunOptions = RunOptions())
+    /// `swiftvmm host`: report what the host's KVM offers.
     case host
+    /// Print the help.
     case help
+    /// Print the version.
     case version
 }
 
 extension MachineConfiguration: Equatable {
+    /// Two configurations are equal when every field is.
     public static func == (lhs: MachineConfiguration, rhs: MachineConfiguration) -> Bool {
         lhs.kernel == rhs.kernel && lhs.initrdPath == rhs.initrdPath
             && lhs.commandLine == rhs.commandLine && lhs.memorySize == rhs.memorySize
@@ -18,13 +23,15 @@ extension MachineConfiguration: Equatable {
 
 /// A usage error: the message names the argument and what is wrong with it.
 public struct UsageError: Error, Equatable, CustomStringConvertible {
+    /// What is wrong, naming the argument.
     public let message: String
+    /// The message.
     public var description: String { message }
 }
 
 /// Parses `swiftvmm`'s arguments (without the program name).
 public enum Arguments {
-    /// The flags of `swiftvmm run`, each taking one value.
+    /// The flags of `swiftvmm run`; `value` says which take a value.
     enum RunFlag: String, CaseIterable {
         case kernel = "--kernel"
         case initrd = "--initrd"
@@ -32,14 +39,38 @@ public enum Arguments {
         case memory = "--memory"
         case cpus = "--cpus"
         case disk = "--disk"
+        case trace = "--trace"
+        case traceFile = "--trace-file"
+        case stats = "--stats"
+        case statsJSON = "--stats-json"
+        case readyMarker = "--ready-marker"
+        case expect = "--expect"
+        case timeout = "--timeout"
 
         /// Flags that may be given more than once, each adding one item.
         var isRepeatable: Bool { self == .disk }
+
+        /// Whether the flag takes a value: `--stats` is a switch, `--trace` may go
+        /// without one (meaning `all`), every other flag needs one.
+        var value: ValueKind {
+            switch self {
+            case .stats: return .none
+            case .trace: return .optional(default: "all")
+            default: return .required
+            }
+        }
+
+        enum ValueKind: Equatable {
+            case none
+            case optional(default: String)
+            case required
+        }
     }
 
     /// The most vCPUs any x86 machine can number: one per 32-bit x2APIC ID.
     static let maximumVCPUs = Int(UInt32.max) + 1
 
+    /// Parses `arguments`; a usage error names the argument at fault.
     public static func parse(_ arguments: [String]) throws(UsageError) -> Command {
         guard let first = arguments.first else { return .help }
         let rest = Array(arguments.dropFirst())
@@ -59,6 +90,7 @@ public enum Arguments {
 
     static func parseRun(_ arguments: [String]) throws(UsageError) -> Command {
         var configuration = MachineConfiguration()
+        var options = RunOptions()
         var seen: Set<RunFlag> = []
         var index = 0
         while index < arguments.count {
@@ -77,19 +109,38 @@ public enum Arguments {
             guard let flag = RunFlag(rawValue: name) else {
                 throw UsageError(message: "unknown option '\(argument)' for 'run' (see swiftvmm --help)")
             }
-            if value == nil {
-                guard index < arguments.count else {
-                    throw UsageError(message: "\(flag.rawValue) needs a value")
+            switch flag.value {
+            case .none:
+                guard value == nil else { throw UsageError(message: "\(flag.rawValue) takes no value") }
+                value = ""
+            case .optional(let fallback) where value == nil:
+                // The next argument is the value unless it is another flag (or missing).
+                if index < arguments.count && !arguments[index].hasPrefix("-") {
+                    value = arguments[index]
+                    index += 1
+                } else {
+                    value = fallback
                 }
-                value = arguments[index]
-                index += 1
+            case .optional, .required:
+                if value == nil {
+                    guard index < arguments.count else {
+                        throw UsageError(message: "\(flag.rawValue) needs a value")
+                    }
+                    value = arguments[index]
+                    index += 1
+                }
             }
             guard seen.insert(flag).inserted || flag.isRepeatable else {
                 throw UsageError(message: "\(flag.rawValue) is given more than once")
             }
-            try apply(flag, value!, to: &configuration)
+            if RunOptions.flags.contains(flag) {
+                try options.apply(flag, value!)
+            } else {
+                try apply(flag, value!, to: &configuration)
+            }
         }
-        return .run(configuration)
+        try options.validate()
+        return .run(configuration, options)
     }
 
     static func apply(_ flag: RunFlag, _ value: String, to configuration: inout MachineConfiguration) throws(UsageError) {
@@ -123,6 +174,8 @@ public enum Arguments {
             configuration.vcpuCount = count
         case .disk:
             configuration.disks.append(try parseDisk(value))
+        case .trace, .traceFile, .stats, .statsJSON, .readyMarker, .expect, .timeout:
+            preconditionFailure("\(flag.rawValue) is a RunOptions flag")
         }
     }
 

@@ -2,14 +2,18 @@ import VMM
 
 /// The text of `swiftvmm --help`.
 enum HelpText {
+    /// What `--version` prints.
     static let version = "swiftvmm 0.1.0"
 
+    /// What `--help` prints: every command, flag and exit status.
     static let usage = """
         swiftvmm: a minimal KVM virtual machine monitor
 
         USAGE
           swiftvmm run [--kernel PATH] [--initrd PATH] [--cmdline STRING]
                        [--memory SIZE] [--cpus N] [--disk PATH[,OPTION...]]...
+                       [--trace [WHAT]] [--trace-file PATH] [--stats] [--stats-json PATH]
+                       [--ready-marker STRING] [--expect STRING] [--timeout SECONDS]
           swiftvmm host           what this host's KVM offers, and whether SwiftVMM runs here
           swiftvmm --help | --version
 
@@ -34,6 +38,30 @@ enum HelpText {
                                          thread; thread: on the disk's own I/O thread
                                          (ioeventfd and irqfd)
 
+        SEEING INSIDE
+          --trace [WHAT]    one line per event on stderr: time since start, vCPU, exit
+                            reason, port or address, size, value, and the device that
+                            handled it ("unhandled" for none). WHAT is any of exits (every
+                            exit), io (port I/O), mmio, virtio (queue notifications,
+                            requests, interrupts, status changes) or all, comma-separated;
+                            alone, --trace means all
+          --trace-file PATH the trace goes to PATH instead of stderr
+          --stats           when the machine stops, a table on stderr: exits by reason and
+                            by device (count, total and mean handling time), time in KVM_RUN
+                            and in SwiftVMM per vCPU, bytes each disk read and wrote, and
+                            the boot timeline (VM ready, first guest instruction, first
+                            console byte, ready marker, exit)
+          --stats-json PATH the same statistics as JSON, written to PATH
+          --ready-marker STRING
+                            the time STRING first appears on the console is a milestone
+                            of the timeline (needs --stats or --stats-json)
+
+        BOOT CHECKS (CI)
+          --expect STRING   stop the guest and exit 0 as soon as STRING appears on the
+                            console (also when split across writes)
+          --timeout SECONDS stop a guest still running after SECONDS (e.g. 30, 2.5):
+                            status \(ExitStatus.timedOut), with the last console lines on stderr
+
         CONSOLE
           The guest's first serial port (ttyS0) is this terminal: its output goes to
           stdout, and what you type goes to the guest. Ctrl-A x quits; Ctrl-A h helps.
@@ -43,7 +71,7 @@ enum HelpText {
 
         EXIT STATUS
           0     the guest reset or powered off the machine (e.g. Linux 'reboot' with
-                reboot=k), or you quit with Ctrl-A x
+                reboot=k), you quit with Ctrl-A x, or --expect's STRING appeared
           1,3,5,...,255
                 the guest wrote v to the isa-debug-exit port 0xf4: status (v << 1) | 1
           \(ExitStatus.badInput)     bad input: usage, a missing or broken kernel/initrd/disk image,
@@ -52,6 +80,8 @@ enum HelpText {
                 a KVM capability missing, a KVM call failed while building the VM
           \(ExitStatus.guestCrashed)     the guest crashed: triple fault, or KVM could not emulate or
                 enter the guest (the message shows RIP and the instruction bytes)
+          \(ExitStatus.expectedOutputMissing)     --expect: the guest reset or powered off before STRING appeared
+          \(ExitStatus.timedOut)   --timeout: the time ran out (with or without --expect)
           130, 143
                 stopped by SIGINT or SIGTERM (128 + signal number)
         """

@@ -1,6 +1,7 @@
 /// Parses a memory size as `--memory` takes it: `512M`, `2G`, `1024` (plain MiB),
 /// also `512MiB`, `2GiB`, `2g`. Sizes are whole mebibytes.
 public enum MemorySize {
+    /// Why a `--memory` value is refused; the description names the value.
     public enum ParseError: Error, Equatable, CustomStringConvertible {
         case notASize(String)
         case zero(String)

@@ -8,7 +8,8 @@ import Glibc
 enum StopMessage {
     static func describe(_ reason: StopReason) -> String? {
         switch reason {
-        case .reset, .debugExit, .userQuit:
+        case .reset, .debugExit, .userQuit, .expectedOutput, .timedOut:
+            // A timeout is told with the console's last lines (`BootCheck.failure`).
             return nil
         case .signal(let number):
             return "stopped by \(number == SIGINT ? "SIGINT" : "SIGTERM")"
@@ -42,6 +43,22 @@ enum StopMessage {
             message += "\n" + HostVirtualization.emulationAdvice
         }
         return message
+    }
+
+    /// A short name for `reason`, as `--stats-json` gives it.
+    static func name(of reason: StopReason) -> String {
+        switch reason {
+        case .reset: return "reset"
+        case .debugExit: return "debug-exit"
+        case .userQuit: return "user-quit"
+        case .signal: return "signal"
+        case .tripleFault: return "triple-fault"
+        case .internalError: return "internal-error"
+        case .failedEntry: return "failed-entry"
+        case .vcpuFailure: return "vcpu-failure"
+        case .expectedOutput: return "expected-output"
+        case .timedOut: return "timed-out"
+        }
     }
 
     static func hex(_ value: UInt64?) -> String {

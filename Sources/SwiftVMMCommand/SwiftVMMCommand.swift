@@ -7,8 +7,12 @@ import Glibc
 
 /// The `swiftvmm` program: parses arguments, runs the command, returns the exit status.
 public enum SwiftVMMCommand {
+    /// Runs `swiftvmm` with `arguments` (without the program name); returns the exit
+    /// status (`ExitStatus`, and the guest's own through isa-debug-exit).
     public static func main(_ arguments: [String]) -> Int32 {
         StandardStreams.ensureOpen()
+        // Time 0 of traces and of the boot timeline.
+        let origin = MonotonicClock.now()
         let command: Command
         do {
             command = try Arguments.parse(arguments)
@@ -25,8 +29,8 @@ public enum SwiftVMMCommand {
             return ExitStatus.success
         case .host:
             return withKVMDevice { HostReport.run(kvmPath: $0) { print($0) } }
-        case .run(let configuration):
-            return withKVMDevice { run(configuration, kvmPath: $0) }
+        case .run(let configuration, let options):
+            return withKVMDevice { run(configuration, options: options, origin: origin, kvmPath: $0) }
         }
     }
 
@@ -44,13 +48,27 @@ public enum SwiftVMMCommand {
     }
 
     /// `swiftvmm run`: build the machine, wire the console and signals, run, report.
-    static func run(_ configuration: MachineConfiguration, kvmPath: String) -> Int32 {
+    static func run(_ configuration: MachineConfiguration, options: RunOptions, origin: UInt64, kvmPath: String) -> Int32 {
         // A closed stdout must not kill the VMM; writes to it just fail.
         signal(SIGPIPE, SIG_IGN)
         let console = Console(output: FileDescriptorSink(fd: STDOUT_FILENO), inputFD: STDIN_FILENO)
         let machine: Machine
+        let traceWriter: TraceWriter?
+        var statsJSON: Int32? = nil
         do {
-            machine = try Machine.build(configuration, console: console, kvmPath: kvmPath)
+            // The output files first: a path that cannot be written is bad input, found
+            // before anything runs.
+            if let path = options.traceFile {
+                traceWriter = TraceWriter(fd: try OutputFile.open(path, for: .traceFile), closesFileDescriptor: true)
+            } else {
+                traceWriter = options.trace.isEmpty ? nil : TraceWriter(fd: STDERR_FILENO)
+            }
+            if let path = options.statsJSONPath { statsJSON = try OutputFile.open(path, for: .statsJSON) }
+            let instrumentation = Instrumentation(
+                origin: origin, trace: options.trace, traceWriter: traceWriter,
+                collectsStatistics: options.collectsStatistics, readyMarker: options.readyMarker,
+                expectedOutput: options.expect, timeout: options.timeout)
+            machine = try Machine.build(configuration, console: console, instrumentation: instrumentation, kvmPath: kvmPath)
         } catch {
             printError("\(error)")
             return error.exitStatus
@@ -70,13 +88,21 @@ public enum SwiftVMMCommand {
         TerminalMode.restore()
         sources.forEach { $0.cancel() }
 
+        traceWriter?.flush()
+
         if let message = StopMessage.describe(report.reason) { printError(message) }
         for message in report.flushErrors { printError(message) }
         if report.unknownPortAccesses > 0, let port = report.firstUnknownPort {
             printError("note: \(report.unknownPortAccesses) I/O port accesses reached no device "
                 + "(first: port 0x\(String(port, radix: 16))); they read as all ones")
         }
-        return report.reason.exitStatus
+        let status = BootCheck.status(of: report, expecting: options.expect)
+        if let message = BootCheck.failure(of: report, expecting: options.expect, timeout: options.timeout) { printError(message) }
+        if let statistics = report.statistics {
+            if options.stats { FileDescriptorSink(fd: STDERR_FILENO).write(Array(StatisticsReport.table(statistics).utf8)) }
+            if let statsJSON { OutputFile.write(StatisticsReport.json(statistics, reason: report.reason, status: status), to: statsJSON) }
+        }
+        return status
     }
 
     static func printError(_ message: String) {

@@ -82,10 +82,13 @@ public final class FileDescriptorSink: StoppableSink {
     public let fd: Int32
     private let stopping = Atomic<Bool>(false)
 
+    /// A sink writing to `fd`, stdout by default.
     public init(fd: Int32 = STDOUT_FILENO) { self.fd = fd }
 
     public func stopWaiting() { stopping.store(true, ordering: .releasing) }
 
+    /// Writes all of `bytes` with write(2), again after EINTR and short writes (unless
+    /// the machine is stopping).
     public func write(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes(write(raw:))
     }

@@ -9,6 +9,7 @@ public struct DeviceFlush: Sendable {
     public let device: String
     public let flush: @Sendable () throws -> Void
 
+    /// A flush of `device` that `flush` performs.
     public init(device: String, flush: @escaping @Sendable () throws -> Void) {
         self.device = device
         self.flush = flush

@@ -27,6 +27,7 @@ public struct DiskConfiguration: Sendable, Equatable {
     public var transport: Transport
     public var io: IOMode
 
+    /// A disk backed by the image at `path`, as `--disk PATH,readonly=...,transport=...,io=...` asks.
     public init(path: String, readOnly: Bool = false, transport: Transport = .pci, io: IOMode = DiskConfiguration.defaultIOMode) {
         self.path = path
         self.readOnly = readOnly

@@ -22,6 +22,8 @@ final class DiskService: Sendable {
     let name: String
     /// The image file, as the user named it.
     let path: String
+    /// What counts and traces the disk's requests, when statistics or tracing are on.
+    let monitor: DiskMonitor?
     private let backend: any BlockBackend
     private let vm: VirtualMachine
     private let queue: DispatchQueue
@@ -33,9 +35,13 @@ final class DiskService: Sendable {
     /// How many times the I/O thread was woken by a queue notification.
     var notificationsServed: Int { wakeUps.load(ordering: .relaxed) }
 
-    init(name: String, path: String, backend: any BlockBackend, vm: VirtualMachine, notify: @escaping @Sendable (Int) -> Void) {
+    init(
+        name: String, path: String, backend: any BlockBackend, vm: VirtualMachine, monitor: DiskMonitor? = nil,
+        notify: @escaping @Sendable (Int) -> Void
+    ) {
         self.name = name
         self.path = path
+        self.monitor = monitor
         self.backend = backend
         self.vm = vm
         self.notify = notify

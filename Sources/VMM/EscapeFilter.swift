@@ -6,6 +6,7 @@ public struct EscapeFilter: Sendable {
     /// Ctrl-A (ASCII SOH).
     public static let escapeByte: UInt8 = 0x01
 
+    /// What a letter after Ctrl-A asks for.
     public enum Command: Sendable, Equatable {
         case quit
         case help
@@ -13,6 +14,7 @@ public struct EscapeFilter: Sendable {
 
     private var sawEscape = false
 
+    /// A filter that has seen no Ctrl-A yet.
     public init() {}
 
     /// Splits typed bytes into those for the guest and at most one command (the first);

@@ -5,8 +5,12 @@ import Synchronization
 /// Access to the data of the exit being handled: the value an OUT wrote, and where an
 /// IN's or an MMIO read's answer goes. A `VCPU` provides it; tests provide a fake.
 public protocol ExitData {
+    /// The value item `item` of an OUT wrote (api.rst 5, KVM_EXIT_IO: the data at
+    /// `data_offset`, `size` bytes per item).
     func portIOValue(item: Int) -> UInt64
+    /// Stores what item `item` of an IN reads; KVM hands it to the guest on the next KVM_RUN.
     func setPortIOValue(_ value: UInt64, item: Int)
+    /// Stores what an MMIO read returns (`kvm_run.mmio.data`), for the next KVM_RUN.
     func setMMIOValue(_ value: UInt64)
 }
 
@@ -31,6 +35,8 @@ public struct ExitHandler: Sendable {
     public let mmioBus: IOBus
     public let counters: ExitCounters
 
+    /// A handler dispatching port I/O exits to `portBus` and MMIO exits to `mmioBus`,
+    /// counting accesses neither answers in `counters`.
     public init(portBus: IOBus, mmioBus: IOBus, counters: ExitCounters = ExitCounters()) {
         self.portBus = portBus
         self.mmioBus = mmioBus
@@ -118,6 +124,7 @@ public final class ExitCounters: Sendable {
     /// The first unknown port seen, for the report (or -1).
     private let firstUnknownPort = Atomic<Int>(-1)
 
+    /// Counters at zero.
     public init() {}
 
     func recordUnknownPort(_ port: UInt16) {

@@ -2,6 +2,8 @@
 /// refuse, so an emulation failure reads "int3", not just "cc".
 /// Opcodes from the Intel SDM vol. 2, appendix A (opcode map).
 public enum InstructionHint {
+    /// The mnemonic of the instruction `bytes` begin with, for the few KVM's emulator
+    /// is known to refuse (`int3`, x87, SSE, `xsave`, `cmpxchg16b`); nil for any other.
     public static func name(of bytes: [UInt8]) -> String? {
         var index = 0
         // Skip legacy prefixes (66, F2, F3, LOCK F0) and one REX prefix (40-4F).

@@ -31,12 +31,21 @@ public final class Machine: Sendable {
     let disks: [DiskService]
     /// The devices the guest's ACPI tables describe.
     public let platform: ACPIPlatform
+    /// Tracing, statistics and console checks, as asked for.
+    let instrumentation: Instrumentation
+    /// One per vCPU when exits are traced or counted; empty otherwise.
+    let monitors: [VCPUMonitor]
+    /// The console output, watched, when the instrumentation needs it.
+    let consoleWatch: ConsoleWatch?
+    /// When `build` finished.
+    let builtAt: UInt64
 
     private init(
         configuration: MachineConfiguration, vm: VirtualMachine, memory: GuestMemory,
         threads: [VCPUThread], handler: ExitHandler, uart: DeviceSlot<Serial8250>,
         console: Console, flushes: [DeviceFlush], bootSummary: String,
-        disks: [DiskService], platform: ACPIPlatform
+        disks: [DiskService], platform: ACPIPlatform, instrumentation: Instrumentation,
+        monitors: [VCPUMonitor], consoleWatch: ConsoleWatch?
     ) {
         self.configuration = configuration
         self.vm = vm
@@ -49,20 +58,26 @@ public final class Machine: Sendable {
         self.bootSummary = bootSummary
         self.disks = disks
         self.platform = platform
+        self.instrumentation = instrumentation
+        self.monitors = monitors
+        self.consoleWatch = consoleWatch
+        self.builtAt = MonotonicClock.now()
     }
 
-    /// Builds a machine from `configuration`, with its serial console on `console`.
+    /// Builds a machine from `configuration`, with its serial console on `console`, and
+    /// the tracing, statistics and console checks `instrumentation` asks for.
     public static func build(
-        _ configuration: MachineConfiguration, console: Console, kvmPath: String = KVMSystem.defaultPath
+        _ configuration: MachineConfiguration, console: Console,
+        instrumentation: Instrumentation = Instrumentation(), kvmPath: String = KVMSystem.defaultPath
     ) throws(MachineError) -> Machine {
-        try build(configuration, console: console, kvmPath: kvmPath, extraFlushes: [])
+        try build(configuration, console: console, instrumentation: instrumentation, kvmPath: kvmPath, extraFlushes: [])
     }
 
     /// `build`, with flushes to run after the machine's own (tests watch the order), and
     /// each disk image behind `diskBackend` (tests inject host I/O errors there).
     static func build(
-        _ configuration: MachineConfiguration, console: Console, kvmPath: String, extraFlushes: [DeviceFlush],
-        diskBackend: (RawDiskImage) -> any BlockBackend = { $0 }
+        _ configuration: MachineConfiguration, console: Console, instrumentation: Instrumentation = Instrumentation(),
+        kvmPath: String, extraFlushes: [DeviceFlush], diskBackend: (RawDiskImage) -> any BlockBackend = { $0 }
     ) throws(MachineError) -> Machine {
         // 1. User inputs first: nothing touches KVM until they are known to be good.
         let (kernelName, kernelBytes) = try loadKernel(configuration.kernel, ramSize: configuration.memorySize)
@@ -131,15 +146,21 @@ public final class Machine: Sendable {
             try loadInitrd(fd: initrd.fd, path: initrd.path, at: placement.address, size: initrd.size, into: memory)
         }
 
-        // 4. Devices.
+        // 4. Devices. With instrumentation, the console output is watched on its way out.
+        let tracer = instrumentation.tracer
+        let consoleWatch = instrumentation.watchesConsole ? ConsoleWatch(
+            output: console.output, readyMarker: instrumentation.readyMarker,
+            expectedOutput: instrumentation.expectedOutput) : nil
         var portBus = IOBus(), mmioBus = IOBus()
         let uart: DeviceSlot<Serial8250>
         let diskServices: [DiskService]
         do {
             uart = try LegacyPorts.install(
-                on: &portBus, serialOutput: console.output,
+                on: &portBus, serialOutput: consoleWatch ?? console.output,
                 serialInterrupt: KVMInterruptLine(vm: vm, irq: UInt32(LegacyPorts.com1IRQ)))
-            diskServices = try disks.install(vm: vm, memory: memory, portBus: &portBus, mmioBus: &mmioBus, backend: diskBackend)
+            diskServices = try disks.install(
+                vm: vm, memory: memory, portBus: &portBus, mmioBus: &mmioBus, backend: diskBackend,
+                tracer: tracer, counting: instrumentation.collectsStatistics)
         } catch let error as KVMError {
             throw .host(error)
         } catch {
@@ -168,11 +189,17 @@ public final class Machine: Sendable {
             throw .host(error)
         }
 
+        let monitored = instrumentation.collectsStatistics || tracer?.categories.tracesExits == true
+        let monitors = monitored ? threads.map {
+            VCPUMonitor(vcpu: $0.vcpu.id, tracer: tracer, countsExits: instrumentation.collectsStatistics)
+        } : []
+
         return Machine(
             configuration: configuration, vm: vm, memory: memory, threads: threads,
             handler: handler, uart: uart, console: console, flushes: flushes,
             bootSummary: "\(kernelName): \(plan.summary)",
-            disks: diskServices, platform: disks.acpiPlatform)
+            disks: diskServices, platform: disks.acpiPlatform, instrumentation: instrumentation,
+            monitors: monitors, consoleWatch: consoleWatch)
     }
 
     // MARK: Running
@@ -183,23 +210,49 @@ public final class Machine: Sendable {
     public func run() -> MachineReport {
         VCPUThread.installKickHandler()
         lifecycle.start()
+        consoleWatch?.whenExpectedOutputAppears { [weak self] in self?.stop(.expectedOutput) }
+        let timer = instrumentation.timeout.map { seconds in
+            let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "swiftvmm.timeout"))
+            timer.schedule(deadline: .now() + seconds)
+            timer.setEventHandler { [weak self] in self?.stop(.timedOut) }
+            timer.resume()
+            return timer
+        }
         let group = DispatchGroup()
         for thread in threads {
-            thread.start(group: group) { [self] vcpu in runLoop(vcpu) }
+            let monitor = monitors.isEmpty ? nil : monitors[thread.vcpu.id]
+            thread.start(group: group) { [self] vcpu in
+                if let monitor {
+                    monitor.loopStarted()
+                    runLoop(vcpu) { [handler] vcpu in try monitor.step(vcpu, handler: handler) }
+                    monitor.loopEnded()
+                } else {
+                    runLoop(vcpu) { [handler] vcpu in
+                        let exit = try vcpu.run()
+                        return handler.handle(exit, vcpu: vcpu.id, data: vcpu)
+                    }
+                }
+            }
         }
         console.startInput(
             into: uart, isRunning: { [lifecycle] in lifecycle.isRunning },
             onCommand: { [self] command in if command == .quit { stop(.userQuit) } })
         group.wait()
+        timer?.cancel()
         // Every vCPU thread is out of KVM_RUN: no guest request can reach a device now.
         let flushErrors = DeviceFlush.runAll(flushes)
         let reason = lifecycle.finishStopping()
+        let stoppedAt = MonotonicClock.now()
+        instrumentation.traceWriter?.flush()
         return MachineReport(
             reason: reason,
             flushErrors: flushErrors,
             unknownPortAccesses: handler.counters.unknownPortAccesses,
             firstUnknownPort: handler.counters.firstUnknownPortNumber,
-            unknownMMIOAccesses: handler.counters.unknownMMIOAccesses)
+            unknownMMIOAccesses: handler.counters.unknownMMIOAccesses,
+            statistics: instrumentation.collectsStatistics ? statistics(stoppedAt: stoppedAt) : nil,
+            lastConsoleLines: consoleWatch?.lastLines ?? [],
+            sawExpectedOutput: consoleWatch?.sawExpectedOutput ?? false)
     }
 
     /// Stops every vCPU. Safe from any thread (a vCPU, a signal handler's queue, the
@@ -212,17 +265,27 @@ public final class Machine: Sendable {
         for thread in threads { thread.kick() }
     }
 
-    /// A vCPU's loop: KVM_RUN, handle the exit, repeat until the machine stops.
-    private func runLoop(_ vcpu: VCPU) {
+    /// A vCPU's loop: `step` (KVM_RUN, then handle the exit), repeat until the machine
+    /// stops.
+    ///
+    /// `run()` chooses `step` once per vCPU: with tracing and statistics off, it is KVM_RUN
+    /// and `ExitHandler.handle` alone, and the compiler makes a copy of this loop for it
+    /// with no clock read, no lock, no formatting and not even a test of whether tracing
+    /// is on. A `VCPUMonitor`'s step times, counts and traces around the same two calls.
+    ///
+    /// `step` throws untyped: with `throws(KVMError)`, the debug build leaked the
+    /// `ExitAction` the closure returned (LeakSanitizer found the `VCPUExit` data of an
+    /// emulation failure), and untyped costs nothing here but on the error path.
+    private func runLoop(_ vcpu: VCPU, step: (VCPU) throws -> ExitAction) {
         while lifecycle.isRunning {
-            let exit: VCPUExit
+            let action: ExitAction
             do {
-                exit = try vcpu.run()
+                action = try step(vcpu)
             } catch {
-                stop(.vcpuFailure(vcpu: vcpu.id, message: error.description))
+                stop(.vcpuFailure(vcpu: vcpu.id, message: "\(error)"))
                 return
             }
-            switch handler.handle(exit, vcpu: vcpu.id, data: vcpu) {
+            switch action {
             case .resume, .checkState:
                 continue
             case .stop(let reason):
@@ -285,12 +348,22 @@ public final class Machine: Sendable {
 
 /// How a run ended, for the CLI's exit status and messages.
 public struct MachineReport: Sendable {
+    /// Why the machine stopped (the first stop wins).
     public let reason: StopReason
     /// One message per device whose flush failed after the vCPUs stopped.
     public let flushErrors: [String]
+    /// Port accesses no device answered (reads returned all ones).
     public let unknownPortAccesses: Int
+    /// The first such port, for the message.
     public let firstUnknownPort: UInt16?
+    /// MMIO accesses no device answered.
     public let unknownMMIOAccesses: Int
+    /// The statistics, when `Instrumentation.collectsStatistics` asked for them.
+    public let statistics: MachineStatistics?
+    /// The console's last lines, when the console was watched (`ConsoleWatch`).
+    public let lastConsoleLines: [String]
+    /// Whether `Instrumentation.expectedOutput` appeared on the console.
+    public let sawExpectedOutput: Bool
 }
 
 /// An IRQ line of the in-kernel interrupt controllers, driven with KVM_IRQ_LINE.

@@ -24,6 +24,7 @@ public struct MachineConfiguration: Sendable {
     /// Virtio block devices, in the order given (`--disk`).
     public var disks: [DiskConfiguration]
 
+    /// A configuration; by default the demo guest, 512 MiB, one vCPU, no disks.
     public init(
         kernel: Kernel = .demo,
         initrdPath: String? = nil,

@@ -21,6 +21,8 @@ public final class RawDiskImage: BlockBackend {
     private let descriptor: Atomic<Int32>
     private var fd: Int32 { descriptor.load(ordering: .acquiring) }
 
+    /// Opens and locks the image at `path`; its size must be a positive multiple of 512
+    /// (virtio v1.2, 5.2.4: capacity is in 512-byte sectors). Errors name the file.
     public init(path: String, readOnly: Bool) throws(MachineError) {
         let role = "disk \(path)"
         let fd = Glibc.open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK)  // see HostFile.clearNonBlocking
@@ -64,6 +66,7 @@ public final class RawDiskImage: BlockBackend {
         if fd >= 0 { Glibc.close(fd) }
     }
 
+    /// Reads with pread(2) straight into guest memory.
     public func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
         try transfer("pread", count: count) { done throws(GuestMemoryError) in
             try memory.pread(fromFileDescriptor: fd, fileOffset: offset + UInt64(done),
@@ -71,6 +74,7 @@ public final class RawDiskImage: BlockBackend {
         }
     }
 
+    /// Writes with pwrite(2) straight from guest memory.
     public func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
         try transfer("pwrite", count: count) { done throws(GuestMemoryError) in
             try memory.pwrite(toFileDescriptor: fd, fileOffset: offset + UInt64(done),
@@ -78,6 +82,7 @@ public final class RawDiskImage: BlockBackend {
         }
     }
 
+    /// fdatasync(2): what VIRTIO_BLK_T_FLUSH promises the guest (virtio v1.2, 5.2.6.1).
     public func flush() throws(BlockIOError) {
         let fd = self.fd
         guard fd >= 0 else { throw BlockIOError(operation: "fdatasync", errno: EBADF) }

@@ -19,12 +19,19 @@ public enum StopReason: Sendable, Equatable {
     case failedEntry(vcpu: Int, rip: UInt64?, hardwareReason: UInt64)
     /// KVM_RUN itself failed, or an exit SwiftVMM does not know arrived.
     case vcpuFailure(vcpu: Int, message: String)
+    /// The `--expect` string appeared on the console: the boot check passed.
+    case expectedOutput
+    /// The `--timeout` ran out with the machine still running
+    /// (`Instrumentation.timeout` says how long it was).
+    case timedOut
 
     /// The process exit status for this stop (documented in `swiftvmm --help`).
     public var exitStatus: Int32 {
         switch self {
-        case .reset, .userQuit:
+        case .reset, .userQuit, .expectedOutput:
             return ExitStatus.success
+        case .timedOut:
+            return ExitStatus.timedOut
         case .debugExit(let value):
             // QEMU's isa-debug-exit: the process exits with (value << 1) | 1.
             return Int32(truncatingIfNeeded: (value << 1) | 1) & 0xff
@@ -55,4 +62,10 @@ public enum ExitStatus {
     public static let hostError: Int32 = 4
     /// The guest crashed: triple fault, KVM internal or emulation error, failed entry.
     public static let guestCrashed: Int32 = 6
+    /// `--expect` was given, and the guest reset or powered off before the string
+    /// appeared. The next even number after the statuses above (odd ones are the guest's,
+    /// through isa-debug-exit).
+    public static let expectedOutputMissing: Int32 = 8
+    /// `--timeout` ran out: 124, as timeout(1) exits when its command times out.
+    public static let timedOut: Int32 = 124
 }

@@ -91,10 +91,15 @@ struct VirtioDisks {
     /// and starts the I/O threads of disks served there. Returns the disks' services,
     /// which the machine stops and flushes when it stops. Each disk reaches its image
     /// through `backend(image)`: the image itself, but for tests that inject faults.
+    /// `tracer`, if given, and `counting` ask for a `DiskMonitor` on each disk.
     func install(
         vm: VirtualMachine, memory: GuestMemory, portBus: inout IOBus, mmioBus: inout IOBus,
-        backend: (RawDiskImage) -> any BlockBackend = { $0 }
+        backend: (RawDiskImage) -> any BlockBackend = { $0 },
+        tracer: Tracer? = nil, counting: Bool = false
     ) throws -> [DiskService] {
+        func monitor(_ disk: DiskConfiguration) -> DiskMonitor? {
+            counting || tracer?.categories.contains(.virtio) == true ? DiskMonitor(path: disk.path, tracer: tracer) : nil
+        }
         var services: [DiskService] = []
         let router = MSIRouter(vm: vm)
 
@@ -104,13 +109,18 @@ struct VirtioDisks {
         var pending: [(DiskService, Int, VirtualMachine.IOEvent)] = []
         for (index, disk) in pci.enumerated() {
             let threaded = disk.configuration.io == .thread
-            let block = VirtioBlock(name: "virtio-blk-pci\(index)", backend: backend(disk.image), readOnly: disk.configuration.readOnly)
+            let monitor = monitor(disk.configuration)
+            let block = VirtioBlock(
+                name: "virtio-blk-pci\(index)", backend: backend(disk.image), readOnly: disk.configuration.readOnly,
+                observer: monitor)
             let slot = DeviceSlot(VirtioPCIFunction(
                 block, memory: memory, barAddress: disk.barAddress, interruptLine: UInt8(disk.gsi),
                 intx: KVMInterruptLine(vm: vm, irq: disk.gsi),
                 messages: threaded ? router as any MSIDelivery : SignalledMSI(vm: vm)))
             functions[disk.device] = PCIBus.Function(slot)
-            let service = DiskService(name: block.name, path: disk.configuration.path, backend: block.backend, vm: vm) { queue in slot.withLock { $0.notifyQueue(queue) } }
+            let service = DiskService(
+                name: block.name, path: disk.configuration.path, backend: block.backend, vm: vm, monitor: monitor
+            ) { queue in slot.withLock { $0.notifyQueue(queue) } }
             services.append(service)
             if threaded {
                 pciServices[disk.device] = service
@@ -134,12 +144,17 @@ struct VirtioDisks {
         // virtio-mmio disks.
         for (index, disk) in mmio.enumerated() {
             let threaded = disk.configuration.io == .thread
-            let block = VirtioBlock(name: "virtio-blk-mmio\(index)", backend: backend(disk.image), readOnly: disk.configuration.readOnly)
+            let monitor = monitor(disk.configuration)
+            let block = VirtioBlock(
+                name: "virtio-blk-mmio\(index)", backend: backend(disk.image), readOnly: disk.configuration.readOnly,
+                observer: monitor)
             let line: any InterruptLine = threaded ? try IRQFDInterruptLine(vm: vm, gsi: disk.gsi) : KVMInterruptLine(vm: vm, irq: disk.gsi)
             let slot = try mmioBus.register(
                 VirtioMMIODevice(block, memory: memory, interrupt: line),
                 at: IOBus.Range(base: disk.base.rawValue, length: Layout.virtioMMIODeviceSize))
-            let service = DiskService(name: block.name, path: disk.configuration.path, backend: block.backend, vm: vm) { queue in slot.withLock { $0.notifyQueue(queue) } }
+            let service = DiskService(
+                name: block.name, path: disk.configuration.path, backend: block.backend, vm: vm, monitor: monitor
+            ) { queue in slot.withLock { $0.notifyQueue(queue) } }
             services.append(service)
             if threaded {
                 for queue in block.queueSizes.indices {

@@ -29,6 +29,7 @@ public struct BlockIOError: Error, Equatable, Sendable, CustomStringConvertible 
     public let operation: String
     public let errno: Int32
 
+    /// A failure of `operation` (a system call's name) with `errno`.
     public init(operation: String, errno: Int32) {
         self.operation = operation
         self.errno = errno

@@ -17,7 +17,9 @@ public struct VirtioBlock: VirtioDevice {
     public static let serialLength = Int(VIRTIO_BLK_ID_BYTES)
 
     public let name: String
+    /// Where the disk's bytes are.
     public let backend: any BlockBackend
+    /// Whether the device offers VIRTIO_BLK_F_RO and refuses writes (5.2.3).
     public let isReadOnly: Bool
     /// Whether a write must be on stable storage before it completes: when the driver
     /// did not negotiate VIRTIO_BLK_F_FLUSH, which this device offers, it has no other
@@ -25,11 +27,14 @@ public struct VirtioBlock: VirtioDevice {
     /// device MUST ensure that stable writes are committed to non-volatile storage before
     /// reporting completion").
     public private(set) var writesThrough = true
+    public let observer: (any VirtioObserver)?
 
-    public init(name: String, backend: any BlockBackend, readOnly: Bool) {
+    /// A block device named `name` over `backend`; `observer` hears of every request.
+    public init(name: String, backend: any BlockBackend, readOnly: Bool, observer: (any VirtioObserver)? = nil) {
         self.name = name
         self.backend = backend
         self.isReadOnly = readOnly
+        self.observer = observer
     }
 
     public var deviceID: UInt32 { UInt32(VIRTIO_ID_BLOCK) }
@@ -57,6 +62,8 @@ public struct VirtioBlock: VirtioDevice {
         return config
     }
 
+    /// Reads `struct virtio_blk_config` (5.2.4): capacity in 512-byte sectors, seg_max,
+    /// blk_size; fields of features not offered read as zero.
     public func readConfiguration(offset: UInt64, size: Int) -> UInt64 {
         PlainBytes.read(PlainBytes.of(configuration), offset: offset, size: size)
     }
@@ -74,6 +81,10 @@ public struct VirtioBlock: VirtioDevice {
 
     // MARK: Requests (5.2.6)
 
+    /// Executes one request (5.2.6): reads the header, moves the data, writes the status
+    /// byte into the last device-writable byte, and tells the observer. Returns the bytes
+    /// written into the chain (data read plus the status byte), the used element's `len`
+    /// (2.7.8).
     public mutating func handle(_ chain: DescriptorChain, queue: Int, memory: GuestMemory) -> UInt32 {
         let request = BlockRequest(chain: chain)
         // Without a device-writable last byte there is nowhere to put a status: the
@@ -81,8 +92,13 @@ public struct VirtioBlock: VirtioDevice {
         guard let statusAddress = request.statusAddress else {
             return 0
         }
-        var written: UInt32 = 0
-        let status = execute(request, memory: memory, written: &written)
+        var written: UInt32 = 0, moved: UInt64 = 0
+        let header = request.header(memory: memory)
+        let status = execute(request, header: header, memory: memory, written: &written, moved: &moved)
+        if let observer, let header {
+            observer.observe(.blockRequest(queue: queue, BlockRequestRecord(
+                type: header.type, sector: header.sector, dataBytes: moved, status: status)), device: name)
+        }
         do {
             try memory.write(status, at: statusAddress)
         } catch {
@@ -91,16 +107,21 @@ public struct VirtioBlock: VirtioDevice {
         return written + 1
     }
 
-    /// Executes `request`; returns its status and counts the data bytes written to the guest.
-    private mutating func execute(_ request: BlockRequest, memory: GuestMemory, written: inout UInt32) -> UInt8 {
-        guard let header = request.header(memory: memory) else { return UInt8(VIRTIO_BLK_S_IOERR) }
+    /// Executes `request`; returns its status, counts the bytes written to the guest's
+    /// buffers (`written`) and the disk data moved either way (`moved`).
+    private mutating func execute(
+        _ request: BlockRequest, header: virtio_blk_outhdr?, memory: GuestMemory, written: inout UInt32, moved: inout UInt64
+    ) -> UInt8 {
+        guard let header else { return UInt8(VIRTIO_BLK_S_IOERR) }
         // `type` is a le32 (5.2.6): any of its 2^32 values may arrive.
         switch Int32(bitPattern: header.type) {
         case VIRTIO_BLK_T_IN:
-            return transfer(request, sector: header.sector, toGuest: true, memory: memory, written: &written)
+            let status = transfer(request, sector: header.sector, toGuest: true, memory: memory, moved: &moved)
+            written = UInt32(truncatingIfNeeded: moved)  // at most the chain's length, a UInt32
+            return status
         case VIRTIO_BLK_T_OUT:
             guard !isReadOnly else { return UInt8(VIRTIO_BLK_S_IOERR) }
-            return transfer(request, sector: header.sector, toGuest: false, memory: memory, written: &written)
+            return transfer(request, sector: header.sector, toGuest: false, memory: memory, moved: &moved)
         case VIRTIO_BLK_T_FLUSH:
             do { try backend.flush() } catch { return UInt8(VIRTIO_BLK_S_IOERR) }
             return UInt8(VIRTIO_BLK_S_OK)
@@ -116,9 +137,10 @@ public struct VirtioBlock: VirtioDevice {
         }
     }
 
-    /// IN or OUT: the data buffers, in order, against the disk from `sector` on.
+    /// IN or OUT: the data buffers, in order, against the disk from `sector` on; `moved`
+    /// counts the bytes transferred (for IN, also the bytes written to the guest).
     private mutating func transfer(
-        _ request: BlockRequest, sector: UInt64, toGuest: Bool, memory: GuestMemory, written: inout UInt32
+        _ request: BlockRequest, sector: UInt64, toGuest: Bool, memory: GuestMemory, moved: inout UInt64
     ) -> UInt8 {
         let length = request.dataLength(toGuest: toGuest)
         // 5.2.6.2: data is a multiple of 512 bytes; the range must lie on the disk.
@@ -131,10 +153,10 @@ public struct VirtioBlock: VirtioDevice {
             for segment in request.dataSegments(toGuest: toGuest) {
                 if toGuest {
                     try backend.read(at: offset, into: memory, at: segment.address, count: segment.count)
-                    written += UInt32(segment.count)
                 } else {
                     try backend.write(at: offset, from: memory, at: segment.address, count: segment.count)
                 }
+                moved += UInt64(segment.count)
                 offset += UInt64(segment.count)
             }
             if !toGuest && writesThrough { try backend.flush() }

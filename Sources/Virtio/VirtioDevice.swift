@@ -13,6 +13,8 @@ public protocol VirtioDevice: Sendable {
     var features: VirtioFeatures { get }
     /// The largest size of each of its queues; the count is the number of queues.
     var queueSizes: [UInt16] { get }
+    /// Who is told what the device and its transport do (`VirtioEvent`), if anyone.
+    var observer: (any VirtioObserver)? { get }
 
     /// Reads the device configuration space ("device-specific configuration").
     func readConfiguration(offset: UInt64, size: Int) -> UInt64

@@ -18,6 +18,8 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
     /// Transport and ring features every SwiftVMM device offers besides its own.
     public static var commonFeatures: VirtioFeatures { [.version1, .indirectDescriptors, .eventIndex] }
 
+    /// `device` as the driver first finds it: status 0, nothing negotiated, its queues
+    /// disabled (2.1, 2.4).
     public init(device: Device, memory: GuestMemory) {
         self.device = device
         self.memory = memory
@@ -59,7 +61,20 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
         if new.contains(.driverOK) && !new.contains(.featuresOK) {
             new.remove(.driverOK)
         }
-        status = new.union(status.intersection(.needsReset))
+        setStatus(new.union(status.intersection(.needsReset)))
+    }
+
+    /// Every change of the status field goes through here, so observers see each one.
+    private mutating func setStatus(_ new: DeviceStatus) {
+        guard new != status else { return }
+        let old = status
+        status = new
+        report(.statusChanged(from: old, to: new))
+    }
+
+    /// Tells the device's observer, if it has one, about `event`.
+    func report(_ event: VirtioEvent) {
+        device.observer?.observe(event, device: device.name)
     }
 
     private var featuresAcceptable: Bool {
@@ -76,7 +91,7 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
 
     /// Back to the state after power-on: status 0, no features, queues disabled (2.4).
     public mutating func reset() {
-        status = []
+        setStatus([])
         driverFeatures = []
         failure = nil
         for index in queues.indices { queues[index].reset() }
@@ -85,10 +100,12 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
 
     // MARK: Device configuration
 
+    /// Reads the device-specific configuration space (2.5), which the device defines.
     public func readConfiguration(offset: UInt64, size: Int) -> UInt64 {
         device.readConfiguration(offset: offset, size: size)
     }
 
+    /// Writes the device-specific configuration space (2.5); the device decides what sticks.
     public mutating func writeConfiguration(offset: UInt64, size: Int, value: UInt64) {
         device.writeConfiguration(offset: offset, size: size, value: value)
     }
@@ -125,6 +142,7 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
     /// The driver notified queue `index` (an available buffer notification, 2.7.13.3):
     /// serves every chain it made available, and returns the interrupts owed.
     public mutating func queueNotified(_ index: Int) -> [VirtioInterrupt] {
+        report(.queueNotified(queue: index))
         guard isLive, queues.indices.contains(index), queues[index].isReady else { return [] }
         var completed = false
         do {
@@ -152,7 +170,7 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
     mutating func fail(_ error: VirtqueueError) -> [VirtioInterrupt] {
         guard !status.contains(.needsReset) else { return [] }
         failure = error
-        status.insert(.needsReset)
+        setStatus(status.union(.needsReset))
         return status.contains(.driverOK) ? [.configurationChange] : []
     }
 }

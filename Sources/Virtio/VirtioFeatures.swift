@@ -5,6 +5,7 @@ import CKVM
 /// from the kernel's UAPI headers, which use the specification's names.
 public struct VirtioFeatures: OptionSet, Sendable, Hashable, CustomStringConvertible {
     public let rawValue: UInt64
+    /// The features whose bits are set in `rawValue` (bit n is feature n, 2.2).
     public init(rawValue: UInt64) { self.rawValue = rawValue }
     init(bit: Int32) { self.rawValue = 1 << UInt64(bit) }
 

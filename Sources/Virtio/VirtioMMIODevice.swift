@@ -26,6 +26,7 @@ public struct VirtioMMIODevice<Device: VirtioDevice>: BusDevice {
     private var driverFeaturesSelect: UInt32 = 0
     private var queueSelect: UInt32 = 0
 
+    /// `device` behind virtio-mmio registers, in its reset state, interrupting on `interrupt`.
     public init(_ device: Device, memory: GuestMemory, interrupt: any InterruptLine) {
         self.state = VirtioDeviceState(device: device, memory: memory)
         self.interrupt = interrupt
@@ -35,6 +36,8 @@ public struct VirtioMMIODevice<Device: VirtioDevice>: BusDevice {
 
     // MARK: BusDevice
 
+    /// Reads a register (4.2.2) or, from 0x100 on, the configuration space. The driver
+    /// reads registers only with aligned 32-bit accesses (4.2.2.2); others read 0.
     public mutating func read(offset: UInt64, size: Int) -> UInt64 {
         let configurationStart = UInt64(VIRTIO_MMIO_CONFIG)
         if offset >= configurationStart {
@@ -45,6 +48,8 @@ public struct VirtioMMIODevice<Device: VirtioDevice>: BusDevice {
         return UInt64(readRegister(Int32(offset)))
     }
 
+    /// Writes a register (4.2.2) or, from 0x100 on, the configuration space; unaligned or
+    /// narrow register writes are ignored (4.2.2.2).
     public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
         let configurationStart = UInt64(VIRTIO_MMIO_CONFIG)
         if offset >= configurationStart {
@@ -127,6 +132,7 @@ public struct VirtioMMIODevice<Device: VirtioDevice>: BusDevice {
             case .usedBuffer: interruptStatus |= UInt32(VIRTIO_MMIO_INT_VRING)
             case .configurationChange: interruptStatus |= UInt32(VIRTIO_MMIO_INT_CONFIG)
             }
+            state.report(.interruptSent(interrupt, route: .line))
         }
         interrupt.pulse()
     }

@@ -61,12 +61,16 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
 
     private var pciCfgData: Int { pciCfgCapability + VirtioPCILayout.pciCfgData }
 
+    /// Reads configuration space; pci_cfg_data reads the BAR through the
+    /// VIRTIO_PCI_CAP_PCI_CFG window (4.1.4.9).
     public mutating func read(offset: UInt64, size: Int) -> UInt64 {
         let offset = Int(offset)
         if offset >= pciCfgData && offset < pciCfgData + 4 { return readThroughPCICfg(size: size) }
         return UInt64(configurationSpace.read(offset: offset, size: size))
     }
 
+    /// Writes configuration space, then follows MSI-X Enable, Function Mask and INTx
+    /// Disable; pci_cfg_data writes the BAR through the VIRTIO_PCI_CAP_PCI_CFG window (4.1.4.9).
     public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
         let offset = Int(offset)
         if offset >= pciCfgData && offset < pciCfgData + 4 { return writeThroughPCICfg(size: size, value: value) }
@@ -122,6 +126,8 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
 
     // MARK: The BAR
 
+    /// Reads BAR 0: common configuration (4.1.4.3), ISR status (4.1.4.5: the read clears
+    /// it), device configuration (4.1.4.6), the MSI-X table and PBA (PCI 3.0, 6.8.2).
     public mutating func readBAR(_ bar: Int, offset: UInt64, size: Int) -> UInt64 {
         guard bar == VirtioPCILayout.bar else { return 0 }
         switch offset {
@@ -144,6 +150,8 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
         }
     }
 
+    /// Writes BAR 0: common configuration, device configuration, a queue's notification
+    /// address (4.1.4.4: `queue_notify_off * notify_off_multiplier`), the MSI-X table.
     public mutating func writeBAR(_ bar: Int, offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
         guard bar == VirtioPCILayout.bar else { return .none }
         switch offset {
@@ -186,9 +194,18 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
                 vector = configurationVector
             }
             // With MSI-X on, a vector of NO_VECTOR means no interrupt (4.1.5.1.2).
-            if msix.isEnabled, vector != UInt16(VIRTIO_MSI_NO_VECTOR), let message = msix.signal(Int(vector)) {
+            let route: VirtioInterruptRoute
+            if !msix.isEnabled {
+                route = .intx
+            } else if vector == UInt16(VIRTIO_MSI_NO_VECTOR) {
+                route = .noVector
+            } else if let message = msix.signal(Int(vector)) {
                 messages.deliver(message)
+                route = .msix(vector: vector)
+            } else {
+                route = .msixPending(vector: vector)
             }
+            state.report(.interruptSent(interrupt, route: route))
         }
         if !interrupts.isEmpty { updateINTx() }
     }

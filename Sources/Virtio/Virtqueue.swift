@@ -37,6 +37,8 @@ public struct Virtqueue: Sendable, Equatable {
     var eventIndex = false
     var indirectDescriptors = false
 
+    /// A disabled queue of at most `maximumSize` entries, the size the driver starts from
+    /// (virtio v1.2, 4.1.4.3 queue_size, 4.2.2 QueueNumMax).
     public init(maximumSize: UInt16) {
         self.maximumSize = maximumSize
         self.size = maximumSize

@@ -286,3 +286,82 @@ struct CLIRunTests {
         #expect(result.stdout.contains("verdict: SwiftVMM runs guests here"))
     }
 }
+
+@Suite("swiftvmm, end to end: tracing, statistics and boot checks", .enabled(if: SwiftVMMProcess.kvmUsable, "skipped: /dev/kvm is not readable and writable here"))
+struct CLIInstrumentationTests {
+    static let writes = 300
+
+    @Test("--trace io --stats: exactly N trace lines for port 0x80, and the table's 'post' row counts N")
+    func traceAndStats() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.outs=\(Self.writes)", "--trace", "io", "--stats"])
+        #expect(result.status == 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.filter { $0.contains(" port=0x80 ") }.count == Self.writes)
+        #expect(lines.filter { $0.contains(" port=0x80 ") }.allSatisfy { $0.contains(" vcpu0 io-out ") && $0.hasSuffix(" device=post") })
+        let post = lines.first { $0.split(separator: " ").first == "post" }.map { $0.split(separator: " ").map(String.init) }
+        #expect(post?[1] == String(Self.writes), "\(result.stderr.suffix(2000))")
+        #expect(lines.contains { $0.hasPrefix("boot timeline") })
+        #expect(result.stdout.contains("outs: \(Self.writes) done"))
+    }
+
+    @Test("--stats-json and --trace-file write files: the JSON parses and agrees with the trace")
+    func files() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvmm-stats-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let json = directory.appendingPathComponent("stats.json"), trace = directory.appendingPathComponent("trace.txt")
+        let result = try SwiftVMMProcess.run([
+            "run", "--cmdline", "testguest.quiet testguest.outs=\(Self.writes)", "--stats-json", json.path,
+            "--trace", "exits", "--trace-file", trace.path, "--ready-marker", "outs: ",
+        ])
+        #expect(result.status == 0)
+        #expect(result.stderr.isEmpty)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: json)) as? [String: Any])
+        let exits = try #require(document["exits"] as? [[String: Any]])
+        let post = exits.first { $0["device"] as? String == "post" }
+        #expect(post?["reason"] as? String == "io-out" && post?["count"] as? Int == Self.writes)
+        let traced = try String(contentsOf: trace, encoding: .utf8).split(separator: "\n")
+        #expect(traced.filter { $0.contains(" port=0x80 ") }.count == Self.writes)
+        #expect(traced.count == exits.reduce(0) { $0 + ($1["count"] as? Int ?? 0) })
+        let timeline = try #require(document["timeline_ns"] as? [String: Any])
+        let ready = try #require(timeline["ready_marker"] as? Int), exit = try #require(timeline["exit"] as? Int)
+        #expect(ready > 0 && ready < exit)
+        #expect(document["exit_status"] as? Int == 0 && document["stop_reason"] as? String == "reset")
+    }
+
+    @Test("--expect: status 0 as soon as the string appears, the guest stopped early")
+    func expectSuccess() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.outs=10000000", "--expect", "CPUs: 1 of 1 running", "--timeout", "60"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("CPUs: 1 of 1 running"))
+        #expect(!result.stdout.contains("Goodbye"))
+        #expect(result.stderr.isEmpty)
+    }
+
+    @Test("--expect with --timeout: status 124 when the time runs out, with the last console lines on stderr")
+    func expectTimeout() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.outs=10000000", "--expect", "login:", "--timeout", "0.5"])
+        #expect(result.status == 124)
+        #expect(result.stderr.contains("timed out after 0.5 s (--timeout) waiting for \"login:\"; the last console lines:"))
+        #expect(result.stderr.contains("  |   CPUs: 1 of 1 running"))
+    }
+
+    @Test("--expect: status 8 when the guest resets before the string appears; --timeout alone: 124")
+    func expectMissingAndTimeoutAlone() throws {
+        let missing = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet", "--expect", "login:"])
+        #expect(missing.status == 8)
+        #expect(missing.stderr.contains("before \"login:\" appeared on the console; the last console lines:"))
+        #expect(missing.stderr.contains("  | Goodbye: exiting with status 0."))
+        let alone = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.outs=10000000", "--timeout", "0.3"])
+        #expect(alone.status == 124)
+        #expect(alone.stderr.contains("timed out after 0.3 s (--timeout); the last console lines:"))
+    }
+
+    @Test("a --stats-json path that cannot be written is bad input: status 2 before anything runs")
+    func unwritableStatsFile() throws {
+        let result = try SwiftVMMProcess.run(["run", "--stats-json", "/nonexistent/stats.json"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--stats-json /nonexistent/stats.json: cannot open: No such file or directory"))
+        #expect(result.stdout.isEmpty)
+    }
+}

@@ -18,6 +18,7 @@ public struct ACPIPlatform: Sendable, Equatable {
         /// `_CRS`: its ports and interrupt.
         public var resources: [ResourceDescriptor]
 
+        /// A device named `name` with `_HID` `hardwareID`, `_UID` `uniqueID` and `_CRS` `resources`.
         public init(name: String, hardwareID: String, uniqueID: UInt64, resources: [ResourceDescriptor]) {
             self.name = name
             self.hardwareID = hardwareID
@@ -33,6 +34,7 @@ public struct ACPIPlatform: Sendable, Equatable {
         public var pin: UInt8
         public var gsi: UInt32
 
+        /// Device `device`'s pin `pin` wired to `gsi`.
         public init(device: UInt8, pin: UInt8, gsi: UInt32) {
             self.device = device
             self.pin = pin
@@ -49,6 +51,8 @@ public struct ACPIPlatform: Sendable, Equatable {
         /// The INTx routes of the devices on the bus, listed in `_PRT`.
         public var routes: [PCIRoute]
 
+        /// A host bridge decoding `configurationPorts`, forwarding `memoryWindow` to its BARs,
+        /// with `routes` for `_PRT`.
         public init(
             configurationPorts: (base: UInt16, count: UInt8),
             memoryWindow: ClosedRange<UInt32> = UInt32(Layout.pciMMIOWindow.rawValue)...UInt32(
@@ -60,6 +64,7 @@ public struct ACPIPlatform: Sendable, Equatable {
             self.routes = routes
         }
 
+        /// Equal when the ports, the window and the routes are (tuples are not Equatable).
         public static func == (lhs: PCIHostBridge, rhs: PCIHostBridge) -> Bool {
             lhs.configurationPorts == rhs.configurationPorts && lhs.memoryWindow == rhs.memoryWindow
                 && lhs.routes == rhs.routes
@@ -74,6 +79,7 @@ public struct ACPIPlatform: Sendable, Equatable {
         public var gsi: UInt32
         public var trigger: ResourceDescriptor.InterruptTrigger
 
+        /// A device whose registers are at `address` (`size` bytes) and whose interrupt is `gsi`.
         public init(
             address: GuestAddress, size: UInt64 = Layout.virtioMMIODeviceSize, gsi: UInt32,
             trigger: ResourceDescriptor.InterruptTrigger = .edge
@@ -90,6 +96,7 @@ public struct ACPIPlatform: Sendable, Equatable {
         public var port: UInt16
         public var value: UInt8
 
+        /// Writing `value` to I/O port `port` resets the machine.
         public init(port: UInt16, value: UInt8) {
             self.port = port
             self.value = value
@@ -103,6 +110,7 @@ public struct ACPIPlatform: Sendable, Equatable {
     /// The CMOS RAM index of the century, for the FADT's CENTURY field.
     public var cmosCenturyIndex: UInt8?
 
+    /// A platform with the given devices; by default, none.
     public init(
         isaDevices: [ISADevice] = [], pciHostBridge: PCIHostBridge? = nil,
         virtioMMIODevices: [VirtioMMIODevice] = [], resetRegister: ResetRegister? = nil,

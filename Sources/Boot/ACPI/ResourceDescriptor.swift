@@ -25,6 +25,8 @@ public enum ResourceDescriptor: Sendable, Equatable {
     /// Address Space Descriptor").
     case memoryWindow(ClosedRange<UInt32>)
 
+    /// How an interrupt is signalled: an edge, or a level held until serviced (ACPI 6.5,
+    /// 6.4.3.6 "Extended Interrupt Descriptor").
     public enum InterruptTrigger: Sendable, Equatable {
         case edge
         case level

@@ -7,6 +7,7 @@ public struct MSIMessage: Sendable, Hashable {
     public let address: UInt64
     public let data: UInt32
 
+    /// The message that writes `data` to `address`.
     public init(address: UInt64, data: UInt32) {
         self.address = address
         self.data = data
@@ -16,6 +17,7 @@ public struct MSIMessage: Sendable, Hashable {
 /// Sends message-signalled interrupts into the guest. The machine provides it
 /// (KVM_SIGNAL_MSI, or an irqfd on a routed GSI); tests provide a recorder.
 public protocol MSIDelivery: Sendable {
+    /// Performs the message's write: the interrupt it names reaches the guest's local APIC.
     func deliver(_ message: MSIMessage)
 }
 
@@ -26,6 +28,7 @@ public protocol MSIDelivery: Sendable {
 /// masked (or while the whole function is masked) sets its pending bit instead, and is
 /// sent when unmasked (6.8.2.9).
 public struct MSIXTable: Sendable, Equatable {
+    /// One table entry: Message Address, Message Data and Vector Control (6.8.2.6-6.8.2.9).
     public struct Entry: Sendable, Equatable {
         public var address: UInt64 = 0
         public var data: UInt32 = 0
@@ -42,6 +45,7 @@ public struct MSIXTable: Sendable, Equatable {
     public var isEnabled = false
     public var isFunctionMasked = false
 
+    /// A table of `vectors` entries (1 to 2048, 6.8.2.3), each masked, none pending, MSI-X off.
     public init(vectors: Int) {
         precondition((1...2048).contains(vectors))
         entries = [Entry](repeating: Entry(), count: vectors)
@@ -66,6 +70,8 @@ public struct MSIXTable: Sendable, Equatable {
 
     // MARK: Table and PBA access (4- or 8-byte, aligned; anything else reads 0, writes nothing)
 
+    /// Reads the table with an aligned 4- or 8-byte access (6.8.2: software uses only
+    /// those); anything else reads 0.
     public func readTable(offset: UInt64, size: Int) -> UInt64 {
         guard let (index, field) = locate(offset, size) else { return 0 }
         let entry = entries[index]
@@ -93,6 +99,7 @@ public struct MSIXTable: Sendable, Equatable {
         return releasePending()
     }
 
+    /// Reads the Pending Bit Array: bit n is vector n (6.8.2.10). It is read-only.
     public func readPendingArray(offset: UInt64, size: Int) -> UInt64 {
         var value: UInt64 = 0
         for bit in 0..<(8 * size) {

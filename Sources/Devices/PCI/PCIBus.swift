@@ -21,6 +21,7 @@ public final class PCIBus: Sendable {
     /// A function to place on the bus: its slot, type-erased.
     public struct Function: Sendable {
         let slot: any AnyPCIFunctionSlot
+        /// The function in `slot`.
         public init<Device: PCIFunction>(_ slot: DeviceSlot<Device>) { self.slot = slot }
     }
 
@@ -47,6 +48,11 @@ public final class PCIBus: Sendable {
 
     // MARK: Memory space
 
+    /// The name of the function whose BAR covers `address` now, if any.
+    func functionName(at address: UInt64) -> String? {
+        functions.values.first { $0.mappings.contains { $0.contains(address) } }?.name
+    }
+
     func readMemory(at address: UInt64, size: Int) -> UInt64? {
         for function in functions.values {
             if let value = function.readMemory(at: address, size: size) { return value }
@@ -69,17 +75,25 @@ public struct PCIMMIOWindow: BusDevice {
     private let bus: PCIBus
     private let base: UInt64
 
+    /// The window of `bus`, whose offset 0 is guest physical `base`.
     public init(bus: PCIBus, base: UInt64) {
         self.bus = bus
         self.base = base
     }
 
+    /// Reads from the BAR that covers the address; all ones where none does.
     public mutating func read(offset: UInt64, size: Int) -> UInt64 {
         // Nothing there: as on a PCI bus, a read nobody claims returns all ones.
         bus.readMemory(at: base + offset, size: size) ?? AbsentDevice.floatingBus(size: size)
     }
 
+    /// Writes to the BAR that covers the address; nothing where none does.
     public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
         bus.writeMemory(at: base + offset, size: size, value: value) ?? .none
+    }
+
+    /// The function whose BAR the access reaches, or the window itself where none is.
+    public func deviceName(at offset: UInt64) -> String {
+        bus.functionName(at: base + offset) ?? name
     }
 }

@@ -20,6 +20,7 @@ public struct PCIConfigMechanism1: BusDevice {
     /// CONFIG_ADDRESS; bits 1-0 read as zero.
     public private(set) var address: UInt32 = 0
 
+    /// The mechanism for `bus`, CONFIG_ADDRESS clear.
     public init(bus: PCIBus) {
         self.bus = bus
     }
@@ -33,6 +34,8 @@ public struct PCIConfigMechanism1: BusDevice {
         return (UInt8(device), UInt64(address & 0xfc) + byte)
     }
 
+    /// Reads CONFIG_ADDRESS (a 32-bit access at 0xcf8 only) or, at 0xcfc-0xcff, the
+    /// selected register of the selected function.
     public mutating func read(offset: UInt64, size: Int) -> UInt64 {
         if offset < Self.dataOffset {
             // Only a 32-bit access reaches CONFIG_ADDRESS; narrower ones find nothing.
@@ -44,6 +47,8 @@ public struct PCIConfigMechanism1: BusDevice {
         return value
     }
 
+    /// Writes CONFIG_ADDRESS (a 32-bit access at 0xcf8 only) or, at 0xcfc-0xcff, the
+    /// selected register of the selected function.
     public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
         if offset < Self.dataOffset {
             if offset == 0 && size == 4 { address = UInt32(truncatingIfNeeded: value) & ~0x3 }

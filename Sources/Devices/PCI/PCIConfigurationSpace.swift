@@ -21,6 +21,8 @@ public struct PCIConfigurationSpace: Sendable, Equatable {
     private var lastCapability: Int? = nil
     private var nextCapability = firstCapability
 
+    /// The header fields that say what the function is (PCI 3.0, 6.2.1 "Device
+    /// Identification").
     public struct Identity: Sendable {
         public var vendorID: UInt16
         public var deviceID: UInt16
@@ -30,6 +32,7 @@ public struct PCIConfigurationSpace: Sendable, Equatable {
         public var subsystemVendorID: UInt16 = 0
         public var subsystemID: UInt16 = 0
 
+        /// An identity with the given IDs and class code.
         public init(vendorID: UInt16, deviceID: UInt16, revision: UInt8,
                     classCode: (base: UInt8, subclass: UInt8, interface: UInt8),
                     subsystemVendorID: UInt16 = 0, subsystemID: UInt16 = 0) {
@@ -127,11 +130,14 @@ public struct PCIConfigurationSpace: Sendable, Equatable {
         bytes[offset + 1] = UInt8(truncatingIfNeeded: value >> 8)
     }
 
+    /// Sets four bytes directly, little-endian, whatever the masks say.
     public mutating func set32(_ offset: Int, _ value: UInt32) {
         for byte in 0..<4 { bytes[offset + byte] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(byte))) }
     }
 
+    /// The 16-bit register at `offset` (configuration space is little-endian, PCI 3.0, 6.1).
     public func get16(_ offset: Int) -> UInt16 { UInt16(read(offset: offset, size: 2)) }
+    /// The 32-bit register at `offset`.
     public func get32(_ offset: Int) -> UInt32 { read(offset: offset, size: 4) }
 
     // MARK: Decoding

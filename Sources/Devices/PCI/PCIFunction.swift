@@ -48,17 +48,22 @@ public struct PCIHostBridge: PCIFunction {
     public private(set) var configurationSpace = PCIConfigurationSpace(.init(
         vendorID: 0x1b36, deviceID: 0x0008, revision: 0, classCode: (base: 0x06, subclass: 0x00, interface: 0x00)))
 
+    /// The host bridge, its configuration space as after reset.
     public init() {}
 
+    /// Reads its configuration space.
     public mutating func read(offset: UInt64, size: Int) -> UInt64 {
         UInt64(configurationSpace.read(offset: Int(offset), size: size))
     }
 
+    /// Writes its configuration space, where the masks allow.
     public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
         configurationSpace.write(offset: Int(offset), size: size, value: UInt32(truncatingIfNeeded: value))
         return .none
     }
 
+    /// It has no BARs: never called.
     public mutating func readBAR(_ bar: Int, offset: UInt64, size: Int) -> UInt64 { 0 }
+    /// It has no BARs: never called.
     public mutating func writeBAR(_ bar: Int, offset: UInt64, size: Int, value: UInt64) -> DeviceEffect { .none }
 }

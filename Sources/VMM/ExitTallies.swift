@@ -1,0 +1,25 @@
+/// Exit counts by reason and device, as a vCPU's monitor adds them up on the exit path.
+///
+/// A short array, not a dictionary: a guest reaches a handful of devices, and it tends to
+/// hit the same one many times in a row (a UART's status and data registers, a POST
+/// port), so the last entry used is tried first and is nearly always the one. That
+/// costs two comparisons where hashing the device's name would cost a few hundred
+/// instructions.
+struct ExitTallies {
+    private(set) var all: [MachineStatistics.ExitTally] = []
+    private var last = 0
+
+    /// Adds `count` exits of `reason` at `device` that took `nanoseconds` to handle.
+    mutating func add(_ reason: ExitReason, device: String?, count: Int, nanoseconds: UInt64) {
+        if !(last < all.count && all[last].reason == reason && all[last].device == device) {
+            if let index = all.firstIndex(where: { $0.reason == reason && $0.device == device }) {
+                last = index
+            } else {
+                all.append(.init(reason: reason, device: device, count: 0, handlingNanoseconds: 0))
+                last = all.count - 1
+            }
+        }
+        all[last].count += count
+        all[last].handlingNanoseconds += nanoseconds
+    }
+}

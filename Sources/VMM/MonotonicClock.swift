@@ -1,0 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one clock tracing and statistics read: CLOCK_MONOTONIC, in nanoseconds
+/// (clock_gettime(2)). It never jumps with the wall clock, and on Linux x86-64 it is
+/// read in user space through the vDSO, without a system call.
+public enum MonotonicClock {
+    /// Nanoseconds since an arbitrary point (the host's boot); only differences mean anything.
+    public static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+    }
+}
