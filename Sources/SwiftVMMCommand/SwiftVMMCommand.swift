@@ -76,17 +76,24 @@ public enum SwiftVMMCommand {
 
         // SIGINT and SIGTERM stop the guest cleanly: every vCPU leaves KVM_RUN first.
         let signalQueue = DispatchQueue(label: "swiftvmm.signals")
+        let cancelled = DispatchGroup()
         let sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
             source.setEventHandler { machine.stop(.signal(number)) }
+            cancelled.enter()
+            source.setCancelHandler { cancelled.leave() }
             source.resume()
             return source
         }
         TerminalMode.enterRaw()
         let report = machine.run()
         TerminalMode.restore()
+        // The handlers hold the machine; libdispatch lets go of them on its queue before
+        // running the cancel handler. Waiting for that leaves this thread the machine's
+        // last holder, so the VM is closed here, in order, not on a worker during exit.
         sources.forEach { $0.cancel() }
+        cancelled.wait()
 
         traceWriter?.flush()
 

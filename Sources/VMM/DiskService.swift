@@ -27,6 +27,8 @@ final class DiskService: Sendable {
     private let backend: any BlockBackend
     private let vm: VirtualMachine
     private let queue: DispatchQueue
+    /// Entered for every notification source, left when its cancellation has finished.
+    private let cancelled = DispatchGroup()
     /// Serves queue n under the device's lock.
     private let notify: @Sendable (Int) -> Void
     private let state = Locked<(notifications: [Notification], sources: [any DispatchSourceRead])>(([], []))
@@ -66,6 +68,10 @@ final class DiskService: Sendable {
             self?.wakeUps.wrappingAdd(1, ordering: .relaxed)
             notify(index)
         }
+        // libdispatch lets go of the event handler (and the device it reaches) just
+        // before it runs the cancel handler: `stopAndFlush` waits for that.
+        cancelled.enter()
+        source.setCancelHandler { [cancelled] in cancelled.leave() }
         source.resume()
         state.withLock {
             $0.notifications.append(Notification(queue: index, event: event, match: match))
@@ -81,8 +87,8 @@ final class DiskService: Sendable {
         }
     }
 
-    /// The guest moved the registers the notifications were at by `delta` bytes, or
-    /// turned them off (nil): KVM must match the new addresses.
+    /// The guest moved the registers the notifications are in to `base`, or turned them
+    /// off (nil): KVM must match queue n's notification at `base + offsets[n]` now.
     func moveNotifications(to base: UInt64?, offsets: [Int: UInt64]) {
         state.withLock { state in
             state.notifications = state.notifications.map { notification in
@@ -107,7 +113,9 @@ final class DiskService: Sendable {
         state.withLock { state in
             for source in state.sources { source.cancel() }
         }
-        queue.sync {}
+        // Every handler is done and let go of: nothing on the I/O thread still holds the
+        // device, its interrupt routes or the VM.
+        cancelled.wait()
         defer { backend.close() }
         try backend.flush()
     }

@@ -236,8 +236,13 @@ public final class Machine: Sendable {
         }
         console.startInput(
             into: uart, isRunning: { [lifecycle] in lifecycle.isRunning },
-            onCommand: { [self] command in if command == .quit { stop(.userQuit) } })
+            onCommand: { [weak self] command in if command == .quit { self?.stop(.userQuit) } })
         group.wait()
+        // The vCPU blocks are let go of on their worker threads a moment after the group
+        // is left; waiting for that makes whoever holds the machine last (the caller)
+        // close the VM, in order, instead of a worker thread at some later moment (under
+        // LeakSanitizer, at exit, that deadlocked against its stopped threads).
+        for thread in threads { thread.waitUntilReleased() }
         timer?.cancel()
         // Every vCPU thread is out of KVM_RUN: no guest request can reach a device now.
         let flushErrors = DeviceFlush.runAll(flushes)

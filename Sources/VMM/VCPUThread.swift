@@ -50,6 +50,14 @@ final class VCPUThread: Sendable {
         }
     }
 
+    /// Returns once the run loop's block is finished and let go of. A DispatchGroup is
+    /// left when the block returns, but the block (and what it holds: the machine, this
+    /// vCPU) is released a moment later on its worker thread; a serial queue runs the
+    /// next block only after that, so an empty one marks the moment.
+    func waitUntilReleased() {
+        queue.sync {}
+    }
+
     /// True while the run loop is on its thread (between KVM_RUNs or inside one).
     var isRunningLoop: Bool { thread.withLock { $0 != nil } }
 
