@@ -56,6 +56,9 @@ public struct CMOS: ByteRegisterDevice {
         /// usually points here.
         static let century: UInt8 = 0x32
     }
+
+    /// The CMOS index of the century (for the FADT's CENTURY field).
+    public static let centuryIndex = Register.century
     // Bytes 0x01, 0x03 and 0x05 are the seconds, minutes and hours alarm: plain RAM here.
 
     /// Register A bit 7, UIP: update in progress. Never set, so a guest that waits for

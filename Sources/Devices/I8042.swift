@@ -84,6 +84,11 @@ public struct I8042: ByteRegisterDevice {
         static let pulseResetLine: UInt8 = 0x01
     }
 
+    /// The command that resets the machine: pulse the output port with only the reset
+    /// line (bit 0) low. What Linux's `reboot=k` writes to port 0x64, and the value the
+    /// FADT's reset register names.
+    public static let resetCommand: UInt8 = Command.pulseOutputPort.upperBound & ~Command.pulseResetLine
+
     /// The self-test's "passed" answer.
     static let selfTestPassed: UInt8 = 0x55
     /// An interface test's "no fault" answer.

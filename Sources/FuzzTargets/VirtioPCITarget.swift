@@ -14,8 +14,8 @@ import Virtio
 enum VirtioPCITarget: FuzzTarget {
     static let name = "virtio-pci"
     static let configurationAddress: UInt64 = 0xcf8
-    static let windowBase: UInt64 = 0xc000_0000
-    static let windowSize: UInt64 = 0x1000_0000
+    static let windowBase = Layout.pciMMIOWindow.rawValue
+    static let windowSize = Layout.pciMMIOWindowSize
 
     enum Operation: UInt8 {
         case portRead, portWrite, windowRead, windowWrite, memory

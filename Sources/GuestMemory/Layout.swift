@@ -33,9 +33,10 @@
 ///              | virtio-mmio, 4 KiB each    |
 ///              :                            :
 ///  0xfe00_0000 | never a device (one page)  |  unbackedMMIO
-///              | KVM's TSS and identity map |  kvmIdentityMap, kvmTSS
-///              | I/O APIC 0xfec0_0000,      |
-///              | local APIC 0xfee0_0000     |
+///  0xfec0_0000 | I/O APIC                   |  ioAPIC
+///  0xfee0_0000 | local APIC                 |  localAPIC
+///  0xfffb_c000 | KVM's identity map and TSS |  kvmIdentityMap, kvmTSS (4 pages,
+///              |                            |  reserved in e820)
 /// 0x1_0000_0000+----------------------------+  highRAMStart (4 GiB)
 ///              | RAM above 4 GiB, if any    |
 ///              +----------------------------+

@@ -21,11 +21,14 @@ public enum GSIRoute: Sendable, Equatable {
         }
     }
 
+    /// The pins of KVM's in-kernel I/O APIC, which GSIs 0 to 23 reach (KVM_IOAPIC_NUM_PINS).
+    public static let ioAPICPins = UInt32(KVM_IOAPIC_NUM_PINS)
+
     /// The routes KVM_CREATE_IRQCHIP installs, which a KVM_SET_GSI_ROUTING replaces
     /// wholesale and so must repeat: GSI n to I/O APIC pin n for n < `ioAPICPins`, and
     /// GSIs 0-15 also to the PIC pair (master pins 0-7, slave pins 0-7 for GSIs 8-15).
     /// Without them the timer, the UART and every ISA interrupt would go nowhere.
-    public static func irqChipDefaults(ioAPICPins: UInt32 = 24) -> [GSIRoute] {
+    public static func irqChipDefaults(ioAPICPins: UInt32 = GSIRoute.ioAPICPins) -> [GSIRoute] {
         var routes: [GSIRoute] = []
         for gsi in 0..<ioAPICPins {
             if gsi < 8 { routes.append(.irqChip(gsi: gsi, chip: .picMaster, pin: gsi)) }

@@ -83,7 +83,7 @@ public struct ExitHandler: Sendable {
                 let value = portBus.read(at: port, size: io.size)
                 if value == nil { counters.recordUnknownPort(io.port) }
                 // Absent hardware floats the data bus high: reads return all ones.
-                data.setPortIOValue(value ?? Self.allOnes(size: io.size), item: item)
+                data.setPortIOValue(value ?? AbsentDevice.floatingBus(size: io.size), item: item)
             }
         }
         return .resume
@@ -99,7 +99,7 @@ public struct ExitHandler: Sendable {
         } else {
             let value = mmioBus.read(at: access.address, size: access.size)
             if value == nil { counters.recordUnknownMMIO() }
-            data.setMMIOValue(value ?? Self.allOnes(size: access.size))
+            data.setMMIOValue(value ?? AbsentDevice.floatingBus(size: access.size))
         }
         return .resume
     }
@@ -110,10 +110,6 @@ public struct ExitHandler: Sendable {
         case .reset: return .reset
         case .debugExit(let value): return .debugExit(value: value)
         }
-    }
-
-    static func allOnes(size: Int) -> UInt64 {
-        size >= 8 ? UInt64.max : (UInt64(1) << (8 * UInt64(size))) - 1
     }
 }
 

@@ -40,8 +40,8 @@ struct SignalledMSI: MSIDelivery {
 /// KVM_SET_GSI_ROUTING replaces the whole table, so the irqchip's default routes are
 /// always part of it (`GSIRoute.irqChipDefaults()`).
 final class MSIRouter: MSIDelivery {
-    /// GSIs above the I/O APIC's 24 pins are free for message routes.
-    static let firstGSI: UInt32 = 24
+    /// GSIs above the I/O APIC's pins are free for message routes.
+    static let firstGSI: UInt32 = GSIRoute.ioAPICPins
     static let capacity = 64
 
     private let vm: VirtualMachine

@@ -4,11 +4,10 @@ import Devices
 /// The machine's devices as its ACPI tables describe them, built from the device models'
 /// own constants so the tables cannot disagree with the devices.
 enum MachinePlatform {
-    /// The i8042 command that pulses the CPU reset line (I8042's `pulseOutputPort` with
-    /// only bit 0, the reset line, low): the FADT's reset register value.
-    static let i8042ResetCommand: UInt8 = 0xfe
+    /// The i8042 command that pulses the CPU reset line: the FADT's reset register value.
+    static let i8042ResetCommand = I8042.resetCommand
     /// The CMOS index of the century (IBM PC/AT layout, as the CMOS model implements it).
-    static let cmosCenturyIndex: UInt8 = 0x32
+    static let cmosCenturyIndex = CMOS.centuryIndex
 
     /// The legacy devices every SwiftVMM machine has. `pciHostBridge` and
     /// `virtioMMIODevices` describe the machine's other devices, when it has them.

@@ -160,7 +160,8 @@ struct VirtioDisks {
                 for queue in block.queueSizes.indices {
                     // QueueNotify takes the queue index: one address, matched per value.
                     pending.append((service, queue, .init(
-                        address: disk.base.rawValue + UInt64(VIRTIO_MMIO_QUEUE_NOTIFY), length: 4, value: UInt64(queue))))
+                        address: disk.base.rawValue + UInt64(VIRTIO_MMIO_QUEUE_NOTIFY),
+                        length: VirtioMMIODevice<VirtioBlock>.registerWidth, value: UInt64(queue))))
                 }
             }
         }

@@ -16,6 +16,8 @@ public struct VirtioMMIODevice<Device: VirtioDevice>: BusDevice {
     public static var version: UInt32 { 2 }
     /// VendorID: "SVMM", little-endian. Drivers match on DeviceID; this only names us.
     public static var vendorID: UInt32 { 0x4d4d_5653 }
+    /// Every register is 32 bits wide and read and written whole (4.2.2.2).
+    public static var registerWidth: UInt32 { 4 }
 
     public var name: String { state.device.name }
     public private(set) var state: VirtioDeviceState<Device>
@@ -44,7 +46,7 @@ public struct VirtioMMIODevice<Device: VirtioDevice>: BusDevice {
             return state.readConfiguration(offset: offset - configurationStart, size: size)
         }
         // 4.2.2.2: the driver uses only aligned 32-bit accesses for the registers.
-        guard size == 4, offset % 4 == 0 else { return 0 }
+        guard size == Int(Self.registerWidth), offset % UInt64(Self.registerWidth) == 0 else { return 0 }
         return UInt64(readRegister(Int32(offset)))
     }
 
@@ -56,7 +58,7 @@ public struct VirtioMMIODevice<Device: VirtioDevice>: BusDevice {
             state.writeConfiguration(offset: offset - configurationStart, size: size, value: value)
             return .none
         }
-        guard size == 4, offset % 4 == 0 else { return .none }
+        guard size == Int(Self.registerWidth), offset % UInt64(Self.registerWidth) == 0 else { return .none }
         writeRegister(Int32(offset), UInt32(truncatingIfNeeded: value))
         return .none
     }

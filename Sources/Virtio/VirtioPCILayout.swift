@@ -1,3 +1,4 @@
+import GuestMemory
 import CKVM
 import Devices
 
@@ -79,7 +80,7 @@ public enum VirtioPCILayout {
         }
         space.addCapability(
             id: UInt8(PCI_CAP_ID_VNDR),
-            body: virtioCapability(type: VIRTIO_PCI_CAP_NOTIFY_CFG, offset: notifyOffset, length: page) + littleEndian(notifyMultiplier))
+            body: virtioCapability(type: VIRTIO_PCI_CAP_NOTIFY_CFG, offset: notifyOffset, length: page) + notifyMultiplier.littleEndianBytes)
         // VIRTIO_PCI_CAP_PCI_CFG (4.1.4.9): a window into the BARs through configuration
         // space. bar, offset, length and pci_cfg_data are the driver's to write.
         let pciCfg = space.addCapability(
@@ -96,7 +97,7 @@ public enum VirtioPCILayout {
     /// padding, offset, length.
     private static func virtioCapability(type: Int32, offset: UInt64, length: UInt64) -> [UInt8] {
         let size = UInt8(MemoryLayout<virtio_pci_cap>.size + (type == VIRTIO_PCI_CAP_NOTIFY_CFG || type == VIRTIO_PCI_CAP_PCI_CFG ? 4 : 0))
-        return [size, UInt8(type), UInt8(bar), 0, 0, 0] + littleEndian(UInt32(offset)) + littleEndian(UInt32(length))
+        return [size, UInt8(type), UInt8(bar), 0, 0, 0] + UInt32(offset).littleEndianBytes + UInt32(length).littleEndianBytes
     }
 
     // Offsets inside the VIRTIO_PCI_CAP_PCI_CFG capability.

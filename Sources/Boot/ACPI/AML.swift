@@ -95,10 +95,10 @@ public indirect enum AML: Sendable, Equatable {
         switch value {
         case 0: return [Opcode.zero]
         case 1: return [Opcode.one]
-        case ...0xff: return [Opcode.bytePrefix] + littleEndian(value, count: 1)
-        case ...0xffff: return [Opcode.wordPrefix] + littleEndian(value, count: 2)
-        case ...0xffff_ffff: return [Opcode.dwordPrefix] + littleEndian(value, count: 4)
-        default: return [Opcode.qwordPrefix] + littleEndian(value, count: 8)
+        case ...0xff: return [Opcode.bytePrefix] + UInt8(value).littleEndianBytes
+        case ...0xffff: return [Opcode.wordPrefix] + UInt16(value).littleEndianBytes
+        case ...0xffff_ffff: return [Opcode.dwordPrefix] + UInt32(value).littleEndianBytes
+        default: return [Opcode.qwordPrefix] + value.littleEndianBytes
         }
     }
 
@@ -156,7 +156,4 @@ public indirect enum AML: Sendable, Equatable {
         return characters + [UInt8](repeating: 0x5f, count: 4 - characters.count)
     }
 
-    static func littleEndian(_ value: UInt64, count: Int) -> [UInt8] {
-        (0..<count).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
-    }
 }

@@ -97,6 +97,6 @@ enum GenericAddress {
 
     /// An 8-bit register at I/O `port`: space, bit width, bit offset, access size, address.
     static func systemIOByte(port: UInt16) -> [UInt8] {
-        [systemIO, 8, 0, byteAccess] + le(UInt64(port))
+        [systemIO, 8, 0, byteAccess] + UInt64(port).littleEndianBytes
     }
 }

@@ -90,29 +90,29 @@ enum MADT {
     }
 
     static func bytes(vcpuCount: Int, platform: ACPIPlatform) -> [UInt8] {
-        var body = le(UInt32(Layout.localAPIC.rawValue)) + le(pcatCompatible)
+        var body = UInt32(Layout.localAPIC.rawValue).littleEndianBytes + pcatCompatible.littleEndianBytes
         var hasX2APICs = false
         for id in 0..<vcpuCount {
             if id <= largestXAPICID {
                 // type, length, ACPI processor UID, APIC ID, flags
-                body += [EntryType.localAPIC, 8, UInt8(id), UInt8(id)] + le(enabled)
+                body += [EntryType.localAPIC, 8, UInt8(id), UInt8(id)] + enabled.littleEndianBytes
             } else {
                 // type, length, reserved, x2APIC ID, flags, ACPI processor UID
-                body += [EntryType.localX2APIC, 16, 0, 0] + le(UInt32(id)) + le(enabled) + le(UInt32(id))
+                body += [EntryType.localX2APIC, 16, 0, 0] + UInt32(id).littleEndianBytes + enabled.littleEndianBytes + UInt32(id).littleEndianBytes
                 hasX2APICs = true
             }
         }
         // type, length, I/O APIC ID, reserved, address, global system interrupt base
-        body += [EntryType.ioAPIC, 12, Layout.ioAPICID, 0] + le(UInt32(Layout.ioAPIC.rawValue)) + le(UInt32(0))
+        body += [EntryType.ioAPIC, 12, Layout.ioAPICID, 0] + UInt32(Layout.ioAPIC.rawValue).littleEndianBytes + UInt32(0).littleEndianBytes
         for override in overrides(for: platform) {
             // type, length, bus 0 (ISA), source IRQ, GSI, flags
-            body += [EntryType.interruptSourceOverride, 10, 0, override.irq] + le(override.gsi) + le(override.flags)
+            body += [EntryType.interruptSourceOverride, 10, 0, override.irq] + override.gsi.littleEndianBytes + override.flags.littleEndianBytes
         }
         // type, length, ACPI processor UID, flags, LINT#
-        body += [EntryType.localAPICNMI, 6, allProcessors] + le(INTIFlags.conforming) + [nmiLINT]
+        body += [EntryType.localAPICNMI, 6, allProcessors] + INTIFlags.conforming.littleEndianBytes + [nmiLINT]
         if hasX2APICs {
             // type, length, flags, ACPI processor UID, LINT#, reserved
-            body += [EntryType.localX2APICNMI, 12] + le(INTIFlags.conforming) + le(allX2APICProcessors) + [nmiLINT, 0, 0, 0]
+            body += [EntryType.localX2APICNMI, 12] + INTIFlags.conforming.littleEndianBytes + allX2APICProcessors.littleEndianBytes + [nmiLINT, 0, 0, 0]
         }
         return SystemDescriptionTable.build(signature: signature, revision: revision, body: body)
     }

@@ -72,15 +72,15 @@ public enum ResourceDescriptor: Sendable, Equatable {
     public var bytes: [UInt8] {
         switch self {
         case .ioPorts(let base, let length, let alignment):
-            return [Tag.ioPort, Self.decode16] + le(base) + le(base) + [alignment, length]
+            return [Tag.ioPort, Self.decode16] + base.littleEndianBytes + base.littleEndianBytes + [alignment, length]
         case .isaIRQ(let irq):
             precondition(irq < 16, "ISA IRQs are 0-15")
-            return [Tag.irqNoFlags] + le(UInt16(1) << irq)
+            return [Tag.irqNoFlags] + (UInt16(1) << irq).littleEndianBytes
         case .memory32Fixed(let base, let length):
-            return Self.large(Tag.memory32Fixed, [Self.readWrite] + le(base) + le(length))
+            return Self.large(Tag.memory32Fixed, [Self.readWrite] + base.littleEndianBytes + length.littleEndianBytes)
         case .interrupt(let gsi, let trigger):
             let flags = Self.interruptConsumer | (trigger == .edge ? Self.interruptEdge : 0)
-            return Self.large(Tag.extendedInterrupt, [flags, 1] + le(gsi))
+            return Self.large(Tag.extendedInterrupt, [flags, 1] + gsi.littleEndianBytes)
         case .busNumbers(let range):
             return Self.wordAddressSpace(ResourceType.busNumber, typeFlags: 0, range)
         case .ioWindow(let range):
@@ -88,7 +88,7 @@ public enum ResourceDescriptor: Sendable, Equatable {
         case .memoryWindow(let range):
             let length = UInt32(range.upperBound - range.lowerBound) + 1
             let body: [UInt8] = [ResourceType.memory, Self.producerFixedRange, Self.memoryReadWrite]
-                + le(UInt32(0)) + le(range.lowerBound) + le(range.upperBound) + le(UInt32(0)) + le(length)
+                + UInt32(0).littleEndianBytes + range.lowerBound.littleEndianBytes + range.upperBound.littleEndianBytes + UInt32(0).littleEndianBytes + length.littleEndianBytes
             return Self.large(Tag.dwordAddressSpace, body)
         }
     }
@@ -97,16 +97,12 @@ public enum ResourceDescriptor: Sendable, Equatable {
     private static func wordAddressSpace(_ type: UInt8, typeFlags: UInt8, _ range: ClosedRange<UInt16>) -> [UInt8] {
         let length = UInt16(range.upperBound - range.lowerBound) &+ 1
         let body: [UInt8] = [type, producerFixedRange, typeFlags]
-            + le(UInt16(0)) + le(range.lowerBound) + le(range.upperBound) + le(UInt16(0)) + le(length)
+            + UInt16(0).littleEndianBytes + range.lowerBound.littleEndianBytes + range.upperBound.littleEndianBytes + UInt16(0).littleEndianBytes + length.littleEndianBytes
         return large(Tag.wordAddressSpace, body)
     }
 
     private static func large(_ tag: UInt8, _ body: [UInt8]) -> [UInt8] {
-        [tag] + le(UInt16(body.count)) + body
+        [tag] + UInt16(body.count).littleEndianBytes + body
     }
 }
 
-/// Little-endian bytes of an integer.
-func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-    (0..<MemoryLayout<T>.size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
-}

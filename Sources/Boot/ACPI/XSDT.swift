@@ -9,6 +9,6 @@ enum XSDT {
 
     static func bytes(pointingAt tables: [GuestAddress]) -> [UInt8] {
         SystemDescriptionTable.build(
-            signature: signature, revision: revision, body: tables.flatMap { le($0.rawValue) })
+            signature: signature, revision: revision, body: tables.flatMap { ($0.rawValue).littleEndianBytes })
     }
 }

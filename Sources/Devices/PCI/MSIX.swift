@@ -1,3 +1,4 @@
+import GuestMemory
 import CKVM
 
 /// A message-signalled interrupt: `data` written to `address` (on x86, an address in
@@ -63,9 +64,9 @@ public struct MSIXTable: Sendable, Equatable {
     public static func capability(vectors: Int, bar: Int, tableOffset: UInt32, pendingOffset: UInt32) -> (body: [UInt8], writable: [UInt8]) {
         let control = UInt16(vectors - 1)
         let table = tableOffset | UInt32(bar), pba = pendingOffset | UInt32(bar)
-        let body = littleEndian(control) + littleEndian(table) + littleEndian(pba)
+        let body = control.littleEndianBytes + table.littleEndianBytes + pba.littleEndianBytes
         let controlMask = UInt16(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL)
-        return (body, littleEndian(controlMask) + [UInt8](repeating: 0, count: 8))
+        return (body, controlMask.littleEndianBytes + [UInt8](repeating: 0, count: 8))
     }
 
     // MARK: Table and PBA access (4- or 8-byte, aligned; anything else reads 0, writes nothing)
@@ -140,9 +141,4 @@ public struct MSIXTable: Sendable, Equatable {
 
     /// Back to the state after a function reset: every vector masked, none pending.
     public mutating func reset() { self = MSIXTable(vectors: entries.count) }
-}
-
-/// The bytes of `value`, least significant first, as PCI registers hold them.
-public func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-    (0..<MemoryLayout<T>.size).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
 }
