@@ -5,6 +5,7 @@
 //
 //   swiftvmm -> SwiftVMMCommand (CLI) -> VMM -> Devices, Virtio, Boot -> GuestMemory
 //                     VMM -> KVM -> CKVM          VMM, Virtio, Devices -> Locking
+//   Devices, Virtio, Boot -> CUAPI (the kernel's boot, ELF, PCI and virtio headers)
 import PackageDescription
 
 // Release builds optimize across modules: generic code (GuestMemory's typed accessors,
@@ -21,6 +22,8 @@ let package = Package(
     targets: [
         // The only C: Linux UAPI headers, ioctl numbers, non-variadic ioctl wrappers.
         .target(name: "CKVM"),
+        // The kernel's UAPI headers for boot data, ELF, PCI and virtio: no KVM, no ioctls.
+        .systemLibrary(name: "CUAPI"),
         // /dev/kvm, VM and vCPU file descriptors, typed errors.
         .target(name: "KVM", dependencies: ["CKVM"], swiftSettings: optimized),
         // Guest physical addresses, the guest RAM mapping, bounds-checked access.
@@ -28,17 +31,17 @@ let package = Package(
         // Values shared between threads under a lock (a POSIX mutex ThreadSanitizer sees).
         .target(name: "Locking", swiftSettings: optimized),
         // Device models: the 8250 UART, legacy ports, the I/O buses, PCI.
-        .target(name: "Devices", dependencies: ["CKVM", "GuestMemory", "Locking"], swiftSettings: optimized),
+        .target(name: "Devices", dependencies: ["CUAPI", "GuestMemory", "Locking"], swiftSettings: optimized),
         // virtio: split virtqueues, the device status machine, the block device, and the
         // virtio-mmio and virtio-pci transports. Never imports KVM. It holds no unsafe
         // code, and Swift's strict memory safety checking keeps it so (the flag's name is
         // SwiftPM's for any compiler flag, not a sign of unsafety).
-        .target(name: "Virtio", dependencies: ["CKVM", "GuestMemory", "Locking", "Devices"],
+        .target(name: "Virtio", dependencies: ["CUAPI", "GuestMemory", "Locking", "Devices"],
                 swiftSettings: [.unsafeFlags(["-strict-memory-safety"])] + optimized),
         // The Linux x86-64 boot protocol: loaders, zero page, e820, page tables, GDT.
-        .target(name: "Boot", dependencies: ["CKVM", "GuestMemory"], swiftSettings: optimized),
+        .target(name: "Boot", dependencies: ["CUAPI", "GuestMemory"], swiftSettings: optimized),
         // The machine builder, vCPU loops, exit dispatch, lifecycle.
-        .target(name: "VMM", dependencies: ["KVM", "GuestMemory", "Locking", "Devices", "Virtio", "Boot"], swiftSettings: optimized),
+        .target(name: "VMM", dependencies: ["KVM", "CUAPI", "GuestMemory", "Locking", "Devices", "Virtio", "Boot"], swiftSettings: optimized),
         // The command line: flags -> configuration, the console, exit statuses.
         .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM"], swiftSettings: optimized),
         // Release builds link the Swift runtime into the executable: the dynamic loader
@@ -48,13 +51,13 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Fuzz targets: the code that takes outside input, driven by arbitrary bytes, with
         // invariants; swiftvmm-fuzz runs them (under libFuzzer: scripts/fuzz.sh).
-        .target(name: "FuzzTargets", dependencies: ["Devices", "Virtio", "Boot", "GuestMemory", "Locking", "SwiftVMMCommand"]),
+        .target(name: "FuzzTargets", dependencies: ["CUAPI", "Devices", "Virtio", "Boot", "GuestMemory", "Locking", "SwiftVMMCommand"]),
         .executableTarget(name: "swiftvmm-fuzz", dependencies: ["FuzzTargets"]),
 
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
-        .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "CKVM", "Locking"]),
-        .testTarget(name: "VirtioTests", dependencies: ["Virtio", "Devices", "GuestMemory", "CKVM", "Locking"]),
-        .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CKVM"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "CUAPI", "Locking"]),
+        .testTarget(name: "VirtioTests", dependencies: ["Virtio", "Devices", "GuestMemory", "CUAPI", "Locking"]),
+        .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CUAPI"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Virtio", "Boot", "GuestMemory", "Locking"]),
         .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM", "Locking"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),

@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 import GuestMemory
 
 /// The BIOS e820 memory map handed to the kernel in the zero page: which physical ranges

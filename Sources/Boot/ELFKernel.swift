@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 
 /// An ELF vmlinux: each PT_LOAD segment is copied to its physical address (p_paddr) and
 /// the kernel is entered at e_entry in 64-bit mode (ELF-64 Object File Format 1.5,

@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 
 /// Byte offsets of the `boot_params` ("zero page") fields SwiftVMM reads or writes,
 /// taken from the kernel's own struct (asm/bootparam.h), so they cannot drift from it.

@@ -1,5 +1,6 @@
 import Boot
 import CKVM
+import CUAPI
 import Devices
 import GuestMemory
 import KVM

@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 import GuestMemory
 
 /// A descriptor chain read as a block request (virtio v1.2, 5.2.6): the device-readable

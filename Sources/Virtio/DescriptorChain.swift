@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 import GuestMemory
 
 /// A descriptor chain the driver made available: the buffers of one request, walked and

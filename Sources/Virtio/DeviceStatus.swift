@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 
 /// The device status field (virtio v1.2, 2.1 "Device Status Field"): the driver sets
 /// bits as it initializes the device (3.1.1); the device adds DEVICE_NEEDS_RESET when

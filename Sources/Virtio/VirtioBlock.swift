@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 import GuestMemory
 
 /// A virtio block device (virtio v1.2, 5.2 "Block Device"), backed by a `BlockBackend`.

@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 
 /// Feature bits a device offers and a driver accepts (virtio v1.2, 2.2 "Feature Bits";
 /// the reserved, transport-level bits are in 6 "Reserved Feature Bits"). Bit numbers come

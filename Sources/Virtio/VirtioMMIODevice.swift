@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 import Devices
 import GuestMemory
 

@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 
 /// Receives what happens inside a virtio device, as it happens: the driver's queue
 /// notifications, the requests served, the interrupts sent and the device status

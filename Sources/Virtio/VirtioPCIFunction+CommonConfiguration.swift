@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 import GuestMemory
 
 /// The common configuration structure (virtio v1.2, 4.1.4.3), `struct

@@ -1,5 +1,5 @@
 import GuestMemory
-import CKVM
+import CUAPI
 import Devices
 
 /// Where a virtio-pci function keeps its registers (virtio v1.2, 4.1.4 "Virtio Structure

@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 import GuestMemory
 
 /// A split virtqueue, as the device sees it (virtio v1.2, 2.7 "Split Virtqueues"):

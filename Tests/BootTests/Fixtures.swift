@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 import Foundation
 @testable import Boot
 
@@ -32,16 +32,16 @@ enum Fixtures {
 
     // MARK: ELF offsets, from the kernel's own structs (linux/elf.h)
 
-    static func ehdr<T>(_ path: KeyPath<CKVM.Elf64_Ehdr, T>) -> Int {
-        MemoryLayout<CKVM.Elf64_Ehdr>.offset(of: path)!
+    static func ehdr<T>(_ path: KeyPath<CUAPI.Elf64_Ehdr, T>) -> Int {
+        MemoryLayout<CUAPI.Elf64_Ehdr>.offset(of: path)!
     }
 
     /// The offset of field `path` of program header `index` in `image`.
-    static func phdr<T>(_ image: [UInt8], _ index: Int, _ path: KeyPath<CKVM.Elf64_Phdr, T>) -> Int {
+    static func phdr<T>(_ image: [UInt8], _ index: Int, _ path: KeyPath<CUAPI.Elf64_Phdr, T>) -> Int {
         let fields = ByteFields(image)
         let table = Int(fields.read(UInt64.self, at: ehdr(\.e_phoff))!)
         let size = Int(fields.read(UInt16.self, at: ehdr(\.e_phentsize))!)
-        return table + index * size + MemoryLayout<CKVM.Elf64_Phdr>.offset(of: path)!
+        return table + index * size + MemoryLayout<CUAPI.Elf64_Phdr>.offset(of: path)!
     }
 
     static func read<T: FixedWidthInteger>(_ type: T.Type, _ image: [UInt8], at offset: Int) -> T {

@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 import Testing
 @testable import Boot
 import GuestMemory

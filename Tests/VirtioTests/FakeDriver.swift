@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 import GuestMemory
 @testable import Virtio
 

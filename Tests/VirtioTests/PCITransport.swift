@@ -1,5 +1,5 @@
 import Locking
-import CKVM
+import CUAPI
 import Devices
 import GuestMemory
 @testable import Virtio

@@ -10,16 +10,6 @@
 #define CKVM_H
 
 #include <linux/kvm.h>
-#include <asm/bootparam.h>
-#include <asm/e820.h>
-#include <linux/elf.h>
-#include <linux/pci_regs.h>
-#include <linux/virtio_blk.h>
-#include <linux/virtio_config.h>
-#include <linux/virtio_ids.h>
-#include <linux/virtio_mmio.h>
-#include <linux/virtio_pci.h>
-#include <linux/virtio_ring.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 

@@ -1,5 +1,5 @@
 import GuestMemory
-import CKVM
+import CUAPI
 
 /// A message-signalled interrupt: `data` written to `address` (on x86, an address in
 /// 0xfee00000-0xfeefffff naming the destination local APIC, and data holding the vector;

@@ -1,4 +1,4 @@
-import CKVM
+import CUAPI
 
 /// The 256-byte configuration space of a PCI function with a type 0 header (PCI Local
 /// Bus Specification 3.0, 6.1 "Configuration Space Organization"), register offsets
