@@ -1,3 +1,4 @@
+import Locking
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,9 +9,14 @@ import Glibc
 /// Restoring happens in `restore()`, which the CLI calls on normal exit and after a
 /// signal-driven stop, and also from an `atexit` handler for any other `exit()` path.
 public enum TerminalMode {
-    nonisolated(unsafe) private static var saved: termios? = nil
-    nonisolated(unsafe) private static var savedFD: Int32 = -1
-    nonisolated(unsafe) private static var registeredAtExit = false
+    /// What `restore()` needs, shared by the main path and the `atexit` handler.
+    private struct State {
+        /// The terminal and its settings before raw mode, while raw mode is on.
+        var saved: (fd: Int32, settings: termios)?
+        var registeredAtExit = false
+    }
+
+    private static let state = Locked(State())
 
     /// Enters raw mode on `fd` if it is a terminal. Returns false when it is not.
     @discardableResult
@@ -18,12 +24,12 @@ public enum TerminalMode {
         guard isatty(fd) == 1 else { return false }
         var original = termios()
         guard tcgetattr(fd, &original) == 0 else { return false }
-        saved = original
-        savedFD = fd
-        if !registeredAtExit {
-            registeredAtExit = true
-            atexit { TerminalMode.restore() }
+        let register = state.withLock { state in
+            state.saved = (fd, original)
+            defer { state.registeredAtExit = true }
+            return !state.registeredAtExit
         }
+        if register { atexit { TerminalMode.restore() } }
         var raw = original
         cfmakeraw(&raw)
         // Keep output post-processing so the guest's "\n" still returns the carriage.
@@ -33,8 +39,11 @@ public enum TerminalMode {
 
     /// Restores the terminal saved by `enterRaw`, if any. Safe to call more than once.
     public static func restore() {
-        guard var original = saved else { return }
-        tcsetattr(savedFD, TCSANOW, &original)
-        saved = nil
+        guard let saved = state.withLock({ state in
+            defer { state.saved = nil }
+            return state.saved
+        }) else { return }
+        var settings = saved.settings
+        tcsetattr(saved.fd, TCSANOW, &settings)
     }
 }
