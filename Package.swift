@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "GuestMemory", swiftSettings: optimized),
         // Values shared between threads under a lock (a POSIX mutex ThreadSanitizer sees).
         .target(name: "Locking", swiftSettings: optimized),
+        // System calls on host files, with their buffers, so the layers above hold no pointers.
+        .target(name: "HostIO", swiftSettings: optimized),
         // Device models: the 8250 UART, legacy ports, the I/O buses, PCI.
         .target(name: "Devices", dependencies: ["CUAPI", "GuestMemory", "Locking"], swiftSettings: optimized),
         // virtio: split virtqueues, the device status machine, the block device, and the
@@ -41,7 +43,7 @@ let package = Package(
         // The Linux x86-64 boot protocol: loaders, zero page, e820, page tables, GDT.
         .target(name: "Boot", dependencies: ["CUAPI", "GuestMemory"], swiftSettings: optimized),
         // The machine builder, vCPU loops, exit dispatch, lifecycle.
-        .target(name: "VMM", dependencies: ["KVM", "CUAPI", "GuestMemory", "Locking", "Devices", "Virtio", "Boot"], swiftSettings: optimized),
+        .target(name: "VMM", dependencies: ["KVM", "CUAPI", "GuestMemory", "Locking", "HostIO", "Devices", "Virtio", "Boot"], swiftSettings: optimized),
         // The command line: flags -> configuration, the console, exit statuses.
         .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM"], swiftSettings: optimized),
         // Release builds link the Swift runtime into the executable: the dynamic loader

@@ -1,5 +1,6 @@
 import Devices
 import Dispatch
+import HostIO
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -32,12 +33,10 @@ public final class Console: Sendable {
         let output = self.output
         queue.async {
             var filter = EscapeFilter()
-            var buffer = [UInt8](repeating: 0, count: 256)
             while isRunning() {
-                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                guard count > 0 else { return }  // end of input: the guest just gets no more
-                let (bytes, command) = filter.filter(Array(buffer[0..<count]))
+                // End of input, or an error: the guest just gets no more.
+                guard case .bytes(let typed) = HostIO.read(fd, upTo: Self.readSize) else { return }
+                let (bytes, command) = filter.filter(typed)
                 var pending = bytes[...]
                 var wait = Self.retryMicroseconds.lowerBound
                 while !pending.isEmpty && isRunning() {
@@ -65,6 +64,8 @@ public final class Console: Sendable {
     /// while the UART keeps refusing, up to 50 ms (a guest that never raises DTR costs
     /// 20 wake-ups a second).
     static let retryMicroseconds: ClosedRange<useconds_t> = 1000...50_000
+    /// The most typed bytes taken from stdin at once.
+    static let readSize = 256
 }
 
 /// An output the machine may tell to stop waiting: once it is stopping, a write blocked
@@ -90,24 +91,12 @@ public final class FileDescriptorSink: StoppableSink {
     /// Writes all of `bytes` with write(2), again after EINTR and short writes (unless
     /// the machine is stopping).
     public func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes(write(raw:))
+        HostIO.write(fd, bytes, giveUp: isStopping)
     }
 
     public func write(byte: UInt8) {
-        withUnsafeBytes(of: byte, write(raw:))
+        HostIO.write(fd, byte: byte, giveUp: isStopping)
     }
 
-    private func write(raw: UnsafeRawBufferPointer) {
-        var offset = 0
-        while offset < raw.count {
-            let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-            if written < 0 && errno == EINTR {
-                if stopping.load(ordering: .acquiring) { return }
-                continue
-            }
-            guard written > 0 else { return }
-            offset += written
-            if offset < raw.count && stopping.load(ordering: .acquiring) { return }
-        }
-    }
+    private func isStopping() -> Bool { stopping.load(ordering: .acquiring) }
 }

@@ -1,3 +1,4 @@
+import HostIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,20 +14,16 @@ enum HostFile {
         guard size <= limit else {
             throw .badInput("\(role) \(path): \(size) bytes, more than the \(limit >> 20) MiB of guest RAM it must fit in")
         }
-        var bytes = [UInt8](repeating: 0, count: Int(size))
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset)) }
-            if count < 0 && errno == EINTR { continue }
-            if count == 0 {
+        do {
+            return try HostIO.readAll(fd, size: Int(size))
+        } catch {
+            switch error {
+            case .endedAt(let offset):
                 throw .badInput("\(role) \(path): the file ended at byte \(offset) of \(size); it changed while being read")
+            case .failed(let error):
+                throw .badInput("\(role) \(path): read failed: \(String(cString: strerror(error)))")
             }
-            guard count > 0 else {
-                throw .badInput("\(role) \(path): read failed: \(String(cString: strerror(errno)))")
-            }
-            offset += count
         }
-        return bytes
     }
 
     /// Opens `path` read-only; refuses directories and anything that is not a regular file.

@@ -1,3 +1,4 @@
+import HostIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,18 +43,11 @@ public enum HostVirtualization: Sendable, Equatable {
         guest kernel built with CONFIG_PVM_GUEST.
         """
 
+    /// The words of /proc/cpuinfo's first "flags" line.
     private static func cpuFlags() -> Set<Substring> {
-        guard let file = fopen("/proc/cpuinfo", "r") else { return [] }
-        defer { fclose(file) }
-        var line: UnsafeMutablePointer<CChar>? = nil
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, file) > 0, let line {
-            let text = String(cString: line)
-            if text.hasPrefix("flags") {
-                return Set(text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }))
-            }
-        }
-        return []
+        guard let contents = HostIO.contents(of: "/proc/cpuinfo") else { return [] }
+        let text = String(decoding: contents, as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+        return Set(line.split(whereSeparator: { $0 == " " || $0 == "\t" }))
     }
 }
