@@ -66,5 +66,6 @@ public protocol ByteSink: Sendable {
 }
 
 extension ByteSink {
+    /// By default a one-byte array; sinks on the exit path write the byte directly.
     public func write(byte: UInt8) { write([byte]) }
 }

@@ -32,6 +32,7 @@ public enum FuzzTargets {
         ]
     }
 
+    /// The target whose `name` is `name`, or nil: how `swiftvmm-fuzz TARGET` finds it.
     public static func named(_ name: String) -> (any FuzzTarget.Type)? {
         all.first { $0.name == name }
     }

@@ -86,6 +86,7 @@ public final class FileDescriptorSink: StoppableSink {
     /// A sink writing to `fd`, stdout by default.
     public init(fd: Int32 = STDOUT_FILENO) { self.fd = fd }
 
+    /// The machine is stopping: a write blocked on a full pipe or terminal gives up.
     public func stopWaiting() { stopping.store(true, ordering: .releasing) }
 
     /// Writes all of `bytes` with write(2), again after EINTR and short writes (unless
@@ -94,6 +95,7 @@ public final class FileDescriptorSink: StoppableSink {
         HostIO.write(fd, bytes, giveUp: isStopping)
     }
 
+    /// Writes one byte, as `write(_:)` does, without building an array.
     public func write(byte: UInt8) {
         HostIO.write(fd, byte: byte, giveUp: isStopping)
     }

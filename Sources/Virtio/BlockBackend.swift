@@ -21,6 +21,7 @@ public protocol BlockBackend: Sendable {
 }
 
 extension BlockBackend {
+    /// By default nothing: a backend without host resources has none to let go of.
     public func close() {}
 }
 

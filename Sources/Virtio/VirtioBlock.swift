@@ -71,10 +71,14 @@ public struct VirtioBlock: VirtioDevice {
     /// Every field this device offers is read-only (`writeback` needs CONFIG_WCE).
     public mutating func writeConfiguration(offset: UInt64, size: Int, value: UInt64) {}
 
+    /// A reset forgets the negotiated features, so writes go through until FLUSH is
+    /// negotiated again (5.2.6.2).
     public mutating func reset() {
         writesThrough = true
     }
 
+    /// Without VIRTIO_BLK_F_FLUSH the driver cannot ask for durability, so every write
+    /// is made durable before it completes (5.2.6.2).
     public mutating func featuresNegotiated(_ features: VirtioFeatures) {
         writesThrough = !features.contains(.blockFlush)
     }

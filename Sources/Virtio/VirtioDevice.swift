@@ -34,6 +34,7 @@ public protocol VirtioDevice: Sendable {
 }
 
 extension VirtioDevice {
+    /// By default nothing: most devices behave the same whatever was negotiated.
     public mutating func featuresNegotiated(_ features: VirtioFeatures) {}
 }
 
