@@ -14,7 +14,8 @@ enum BootCheck {
     }
 
     /// What went wrong, with the console's last lines, or nil if the check passed (or
-    /// there was none).
+    /// there was none): the time ran out, or the guest ended (a reset, a power-off, a
+    /// write to isa-debug-exit) before the string appeared.
     static func failure(of report: MachineReport, expecting expected: String?, timeout: Double?) -> String? {
         let waiting = expected.map { " waiting for \"\($0)\"" } ?? ""
         let headline: String
@@ -25,6 +26,10 @@ enum BootCheck {
             headline = "timed out after \(whole ? String(Int(seconds)) : String(seconds)) s (--timeout)\(waiting)"
         case .reset where expected != nil && !report.sawExpectedOutput:
             headline = "the guest reset or powered off before \"\(expected!)\" appeared on the console"
+        case .debugExit(let value) where expected != nil && !report.sawExpectedOutput:
+            // The guest's own status stands (odd, never 0: it cannot pass for success).
+            headline = "the guest ended through isa-debug-exit (value \(value), status "
+                + "\(report.reason.exitStatus)) before \"\(expected!)\" appeared on the console"
         default:
             return nil
         }

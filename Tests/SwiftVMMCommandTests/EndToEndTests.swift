@@ -346,12 +346,16 @@ struct CLIInstrumentationTests {
         #expect(result.stderr.contains("  |   CPUs: 1 of 1 running"))
     }
 
-    @Test("--expect: status 8 when the guest resets before the string appears; --timeout alone: 124")
+    @Test("--expect: status 8 when the guest resets before the string appears, its own status when it ends through isa-debug-exit; --timeout alone: 124")
     func expectMissingAndTimeoutAlone() throws {
         let missing = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet", "--expect", "login:"])
         #expect(missing.status == 8)
         #expect(missing.stderr.contains("before \"login:\" appeared on the console; the last console lines:"))
         #expect(missing.stderr.contains("  | Goodbye: exiting with status 0."))
+        let ended = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.exit=2", "--expect", "login:"])
+        #expect(ended.status == 5)
+        #expect(ended.stderr.contains("the guest ended through isa-debug-exit (value 2, status 5) before \"login:\" appeared on the console; the last console lines:"))
+        #expect(ended.stderr.contains("  | Goodbye: exiting through port 0xf4 with value 2."))
         let alone = try SwiftVMMProcess.run(["run", "--cmdline", "testguest.quiet testguest.outs=10000000", "--timeout", "0.3"])
         #expect(alone.status == 124)
         #expect(alone.stderr.contains("timed out after 0.3 s (--timeout); the last console lines:"))
