@@ -17,6 +17,8 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
     private let pciCfgCapability: Int
     private let msixCapability: Int
     private let intx: any InterruptLine
+    /// The level INTA# was last driven to; it starts low, as KVM's lines do.
+    private var intxLevel = false
     private let messages: any MSIDelivery
 
     // Common configuration registers (4.1.4.3).
@@ -100,7 +102,12 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
         let interruptBit = UInt16(PCI_STATUS_INTERRUPT)
         configurationSpace.set16(Int(PCI_STATUS), pending ? status | interruptBit : status & ~interruptBit)
         let disabled = configurationSpace.command & UInt16(PCI_COMMAND_INTX_DISABLE) != 0
-        intx.setLevel(pending && !disabled)
+        // Only changes reach the line: each is a KVM_IRQ_LINE call, and with MSI-X on
+        // every batch of completions would otherwise drive an idle line low again.
+        let level = pending && !disabled
+        guard level != intxLevel else { return }
+        intxLevel = level
+        intx.setLevel(level)
     }
 
     // The VIRTIO_PCI_CAP_PCI_CFG window (4.1.4.9): bar, offset and length select a BAR

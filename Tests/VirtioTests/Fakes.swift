@@ -59,15 +59,18 @@ final class MemoryDisk: BlockBackend {
     }
 }
 
-/// An interrupt line that counts edges and remembers its level.
+/// An interrupt line that counts edges and calls, and remembers its level.
 final class CountingLine: InterruptLine {
-    private let state = Locked<(level: Bool, rises: Int)>((false, 0))
+    private let state = Locked<(level: Bool, rises: Int, calls: Int)>((false, 0, 0))
     func setLevel(_ high: Bool) {
         state.withLock { state in
             if high && !state.level { state.rises += 1 }
             state.level = high
+            state.calls += 1
         }
     }
     var rises: Int { state.withLock { $0.rises } }
+    /// setLevel calls, changes or not: each is a KVM_IRQ_LINE ioctl on a real line.
+    var calls: Int { state.withLock { $0.calls } }
     var isHigh: Bool { state.withLock { $0.level } }
 }
