@@ -28,7 +28,7 @@ public enum GSIRoute: Sendable, Equatable {
     /// wholesale and so must repeat: GSI n to I/O APIC pin n for n < `ioAPICPins`, and
     /// GSIs 0-15 also to the PIC pair (master pins 0-7, slave pins 0-7 for GSIs 8-15).
     /// Without them the timer, the UART and every ISA interrupt would go nowhere.
-    public static func irqChipDefaults(ioAPICPins: UInt32 = GSIRoute.ioAPICPins) -> [GSIRoute] {
+    public static func irqChipDefaults() -> [GSIRoute] {
         var routes: [GSIRoute] = []
         for gsi in 0..<ioAPICPins {
             if gsi < 8 { routes.append(.irqChip(gsi: gsi, chip: .picMaster, pin: gsi)) }

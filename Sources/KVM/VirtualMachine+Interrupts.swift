@@ -40,15 +40,6 @@ extension VirtualMachine {
         try fd.ioctl(.irqFD, &request)
     }
 
-    /// KVM_IRQFD with KVM_IRQFD_FLAG_DEASSIGN: undoes `assignIRQFD`.
-    public func deassignIRQFD(_ event: EventFD, gsi: UInt32) throws(KVMError) {
-        var request = kvm_irqfd()
-        request.fd = UInt32(bitPattern: event.rawValue)
-        request.gsi = gsi
-        request.flags = UInt32(KVM_IRQFD_FLAG_DEASSIGN)
-        try fd.ioctl(.irqFD, &request)
-    }
-
     /// A guest write KVM_IOEVENTFD turns into a signal: `length` bytes at guest physical
     /// `address`, in MMIO space, optionally only when the value written is `value`.
     public struct IOEvent: Sendable, Equatable {

@@ -4,11 +4,6 @@ import Devices
 /// The machine's devices as its ACPI tables describe them, built from the device models'
 /// own constants so the tables cannot disagree with the devices.
 enum MachinePlatform {
-    /// The i8042 command that pulses the CPU reset line: the FADT's reset register value.
-    static let i8042ResetCommand = I8042.resetCommand
-    /// The CMOS index of the century (IBM PC/AT layout, as the CMOS model implements it).
-    static let cmosCenturyIndex = CMOS.centuryIndex
-
     /// The legacy devices every SwiftVMM machine has. `pciHostBridge` and
     /// `virtioMMIODevices` describe the machine's other devices, when it has them.
     static func acpi(
@@ -31,7 +26,7 @@ enum MachinePlatform {
             ],
             pciHostBridge: pciHostBridge,
             virtioMMIODevices: virtioMMIODevices,
-            resetRegister: .init(port: UInt16(LegacyPorts.i8042Command.base), value: i8042ResetCommand),
-            cmosCenturyIndex: cmosCenturyIndex)
+            resetRegister: .init(port: UInt16(LegacyPorts.i8042Command.base), value: I8042.resetCommand),
+            cmosCenturyIndex: CMOS.centuryIndex)
     }
 }

@@ -53,10 +53,10 @@ public struct MSIXTable: Sendable, Equatable {
         pending = [Bool](repeating: false, count: vectors)
     }
 
+    /// Vectors in the table.
     public var vectorCount: Int { entries.count }
-    /// Bytes the table occupies in its BAR, and the pending bit array.
+    /// Bytes the table occupies in its BAR.
     public var tableSize: UInt64 { UInt64(entries.count) * Self.entrySize }
-    public var pendingArraySize: UInt64 { UInt64((entries.count + 63) / 64 * 8) }
 
     /// The capability's body after its ID and next pointer: Message Control, then Table
     /// and PBA offsets with their BAR indicator in the low 3 bits; and its writable mask

@@ -15,9 +15,6 @@ public final class PCIBus: Sendable {
     private let functions: [UInt8: any AnyPCIFunctionSlot]
     private let observer: MappingObserver?
 
-    /// Device numbers in use, in order.
-    public var deviceNumbers: [UInt8] { functions.keys.sorted() }
-
     /// A function to place on the bus: its slot, type-erased.
     public struct Function: Sendable {
         let slot: any AnyPCIFunctionSlot
