@@ -53,8 +53,8 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Fuzz targets: the code that takes outside input, driven by arbitrary bytes, with
         // invariants; swiftvmm-fuzz runs them (under libFuzzer: scripts/fuzz.sh).
-        .target(name: "FuzzTargets", dependencies: ["CUAPI", "Devices", "Virtio", "Boot", "GuestMemory", "Locking", "SwiftVMMCommand"]),
-        .executableTarget(name: "swiftvmm-fuzz", dependencies: ["FuzzTargets"]),
+        .target(name: "FuzzTargets", dependencies: ["CUAPI", "Devices", "Virtio", "Boot", "GuestMemory", "Locking", "HostIO", "SwiftVMMCommand"]),
+        .executableTarget(name: "swiftvmm-fuzz", dependencies: ["FuzzTargets", "HostIO"]),
 
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "CUAPI", "Locking"]),

@@ -87,11 +87,12 @@ struct BzImage {
         if relocatable != 0 {
             // kernel_alignment is a power of two in every real header; anything else is
             // taken as no alignment at all rather than trusted.
-            let start = max(UInt64(code32Start), preferred)
+            let start = GuestAddress(max(UInt64(code32Start), preferred))
             let align = alignment.nonzeroBitCount == 1 ? UInt64(alignment) : 1
-            let (aligned, overflow) = start.addingReportingOverflow(align - 1)
-            guard !overflow else { throw .unsupportedProtocol("pref_address 0x\(String(preferred, radix: 16)) is beyond any RAM") }
-            self.runtimeStart = aligned & ~(align - 1)
+            guard let aligned = start.alignedUp(to: align) else {
+                throw .unsupportedProtocol("pref_address 0x\(String(preferred, radix: 16)) is beyond any RAM")
+            }
+            self.runtimeStart = aligned.rawValue
         } else {
             self.runtimeStart = preferred
         }

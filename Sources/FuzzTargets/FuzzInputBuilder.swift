@@ -1,3 +1,5 @@
+import GuestMemory
+
 /// Writes inputs in the form `FuzzInput` reads them: how each target describes its seeds,
 /// so the seed corpus says what it does in code rather than in opaque bytes.
 struct FuzzInputBuilder {
@@ -6,7 +8,7 @@ struct FuzzInputBuilder {
     mutating func byte(_ value: UInt8) { bytes.append(value) }
 
     mutating func integer<T: FixedWidthInteger & UnsignedInteger>(_ value: T) {
-        for index in 0..<MemoryLayout<T>.size { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * index))) }
+        bytes += value.littleEndianBytes
     }
 
     mutating func bool(_ value: Bool) { byte(value ? 1 : 0) }
@@ -30,7 +32,7 @@ struct MemoryImage {
     mutating func put<T: FixedWidthInteger & UnsignedInteger>(_ value: T, at address: Int) {
         let end = address + MemoryLayout<T>.size
         if bytes.count < end { bytes += [UInt8](repeating: 0, count: end - bytes.count) }
-        for index in 0..<MemoryLayout<T>.size { bytes[address + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
+        bytes.replaceSubrange(address..<end, with: value.littleEndianBytes)
     }
 
     /// Descriptor `index` of the table at `table` (virtio v1.2, 2.7.5: le64 addr, le32 len,

@@ -1,5 +1,6 @@
 import Boot
 import GuestMemory
+import HostIO
 
 /// The kernel loaders: any file as `--kernel`, with an initrd size and a command line,
 /// planned into a small guest. Files starting like an ELF image or a bzImage reach the
@@ -50,7 +51,7 @@ extension KernelLoaderTarget {
     /// an initrd, with a short command line.
     static var seeds: [[UInt8]] {
         ["testguest.elf", "testguest.img"].flatMap { name -> [[UInt8]] in
-            guard let file = readFile(repositoryRoot + "/guest-images/testguest/" + name) else { return [] }
+            guard let file = HostIO.contents(of: repositoryRoot + "/guest-images/testguest/" + name) else { return [] }
             return [false, true].map { withInitrd in
                 var builder = FuzzInputBuilder()
                 builder.bool(withInitrd)

@@ -9,6 +9,7 @@
 // libFuzzer binary for the target named by SWIFTVMM_FUZZ_TARGET, taking libFuzzer's
 // own arguments (a corpus folder, -max_total_time=60, ...).
 import FuzzTargets
+import HostIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -52,7 +53,7 @@ enum FuzzMain {
         case "replay" where arguments.count >= 3:
             guard let target = FuzzTargets.named(arguments[1]) else { fail("no target '\(arguments[1])'; the targets are \(names)") }
             for path in arguments.dropFirst(2) {
-                guard let input = readAll(path) else { fail("cannot read \(path)") }
+                guard let input = HostIO.contents(of: path) else { fail("cannot read \(path)") }
                 target.run(input)
                 print("\(target.name): \(path): ok")
             }
@@ -68,12 +69,13 @@ enum FuzzMain {
         for target in FuzzTargets.all {
             let folder = directory + "/" + target.name
             makeDirectories(folder)
-            for (index, seed) in target.seeds.enumerated() {
+            let seeds = target.seeds
+            for (index, seed) in seeds.enumerated() {
                 let path = folder + "/seed-\(index)"
                 guard let file = fopen(path, "wb"), fwrite(seed, 1, seed.count, file) == seed.count else { fail("cannot write \(path)") }
                 fclose(file)
             }
-            print("\(folder): \(target.seeds.count) seeds")
+            print("\(folder): \(seeds.count) seeds")
         }
     }
 
@@ -84,15 +86,6 @@ enum FuzzMain {
             prefix += "/" + component
             mkdir(prefix, 0o755)
         }
-    }
-
-    static func readAll(_ path: String) -> [UInt8]? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while case let count = fread(&buffer, 1, buffer.count, file), count > 0 { bytes += buffer[0..<count] }
-        return bytes
     }
 
     static func fail(_ message: String) -> Never {
