@@ -61,12 +61,9 @@ public final class VCPU: @unchecked Sendable {
                 port: io.port, size: Int(io.size), count: Int(io.count)))
         case KVM_EXIT_MMIO:
             let mmio = shared.pointee.mmio
-            var value: UInt64 = 0
-            withUnsafeBytes(of: mmio.data) { bytes in
-                for i in (0..<min(Int(mmio.len), 8)).reversed() { value = value << 8 | UInt64(bytes[i]) }
-            }
             return .mmio(VCPUExit.MMIOAccess(
-                address: mmio.phys_addr, size: Int(mmio.len), isWrite: mmio.is_write != 0, value: value))
+                address: mmio.phys_addr, size: Int(mmio.len), isWrite: mmio.is_write != 0,
+                value: Self.littleEndian(mmio.data, length: mmio.len)))
         case KVM_EXIT_HLT:
             return .halt
         case KVM_EXIT_SHUTDOWN:
@@ -130,9 +127,16 @@ public final class VCPU: @unchecked Sendable {
     /// For an MMIO exit, the data (`kvm_run.mmio.data`, little-endian): what a write
     /// stored, or for a read, the answer `setMMIOValue(_:)` gave.
     public func mmioValue() -> UInt64 {
-        let length = min(Int(shared.pointee.mmio.len), 8)
-        return withUnsafeBytes(of: shared.pointee.mmio.data) { bytes in
-            (0..<length).reversed().reduce(0) { $0 << 8 | UInt64(bytes[$1]) }
+        let mmio = shared.pointee.mmio
+        return Self.littleEndian(mmio.data, length: mmio.len)
+    }
+
+    /// The first `length` bytes (at most 8) of `kvm_run.mmio.data` as a little-endian value.
+    private static func littleEndian(
+        _ data: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8), length: UInt32
+    ) -> UInt64 {
+        withUnsafeBytes(of: data) { bytes in
+            (0..<min(Int(length), 8)).reversed().reduce(0) { $0 << 8 | UInt64(bytes[$1]) }
         }
     }
 

@@ -90,7 +90,11 @@ public struct MachineStatistics: Sendable, Equatable {
 
     /// The tallies added up by reason, in reason order.
     public var exitsByReason: [ExitTally] {
-        Self.merge(exits, key: { $0.reason.rawValue }) { ExitTally(reason: $0.reason, device: nil, count: 0, handlingNanoseconds: 0) }
+        var merged = ExitTallies()
+        for tally in exits {
+            merged.add(tally.reason, device: nil, count: tally.count, nanoseconds: tally.handlingNanoseconds)
+        }
+        return merged.all.sorted { $0.reason < $1.reason }
     }
 
     /// The tallies of exits that reached the device bus, added up by device, busiest first.
@@ -110,14 +114,6 @@ public struct MachineStatistics: Sendable, Equatable {
         exits.first { $0.reason == reason && $0.device == device }?.count ?? 0
     }
 
-    private static func merge(_ tallies: [ExitTally], key: (ExitTally) -> String, empty: (ExitTally) -> ExitTally) -> [ExitTally] {
-        var merged: [String: ExitTally] = [:]
-        for tally in tallies {
-            merged[key(tally), default: empty(tally)].count += tally.count
-            merged[key(tally), default: empty(tally)].handlingNanoseconds += tally.handlingNanoseconds
-        }
-        return merged.values.sorted { $0.reason < $1.reason }
-    }
 }
 
 /// The milestones of a run, in nanoseconds since the process started (`origin`); nil for

@@ -1,3 +1,4 @@
+import HostIO
 import Locking
 #if canImport(Glibc)
 import Glibc
@@ -48,7 +49,7 @@ public final class TraceWriter: Sendable {
         guard !buffer.isEmpty else { return }
         // A trace that cannot be written (a full disk, a closed pipe) is dropped: the
         // guest keeps running.
-        FileDescriptorSink(fd: fd).write(buffer)
+        HostIO.write(fd, buffer)
         buffer.removeAll(keepingCapacity: true)
     }
 }
