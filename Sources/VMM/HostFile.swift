@@ -8,9 +8,9 @@ enum HostFile {
     /// The whole file as bytes (a kernel image: a few MiB), refused before any memory is
     /// spent on it when it is larger than `limit` bytes (the guest RAM it must fit in).
     static func readAll(_ path: String, role: String, limit: UInt64) throws(MachineError) -> [UInt8] {
-        let fd = try open(path, role: role)
+        let (fd, info) = try open(path, role: role)
         defer { close(fd) }
-        let size = try self.size(fd: fd, path: path, role: role)
+        let size = UInt64(info.st_size)
         guard size <= limit else {
             throw .badInput("\(role) \(path): \(size) bytes, more than the \(limit >> 20) MiB of guest RAM it must fit in")
         }
@@ -26,11 +26,17 @@ enum HostFile {
         }
     }
 
-    /// Opens `path` read-only; refuses directories and anything that is not a regular file.
-    static func open(_ path: String, role: String) throws(MachineError) -> Int32 {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)  // see clearNonBlocking
+    /// Opens `path`, read-only unless `writable`; refuses directories and anything that is
+    /// not a regular file. Returns the descriptor and what fstat(2) said of the file.
+    /// When writing is refused (EACCES, EROFS), `notWritableHint` ends the message.
+    static func open(
+        _ path: String, role: String, writable: Bool = false, notWritableHint: String = ""
+    ) throws(MachineError) -> (fd: Int32, info: stat) {
+        let fd = Glibc.open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK)  // see clearNonBlocking
         guard fd >= 0 else {
-            throw .badInput("\(role) \(path): cannot open: \(String(cString: strerror(errno)))")
+            let error = errno
+            let hint = writable && (error == EACCES || error == EROFS) ? notWritableHint : ""
+            throw .badInput("\(role) \(path): cannot open: \(String(cString: strerror(error)))\(hint)")
         }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
@@ -42,7 +48,7 @@ enum HostFile {
             throw .badInput("\(role) \(path): not a regular file")
         }
         clearNonBlocking(fd)
-        return fd
+        return (fd, info)
     }
 
     /// Inputs are opened with O_NONBLOCK, so that open(2) cannot wait: a FIFO opened for
@@ -51,13 +57,5 @@ enum HostFile {
     static func clearNonBlocking(_ fd: Int32) {
         let flags = fcntl(fd, F_GETFL)
         if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
-    }
-
-    static func size(fd: Int32, path: String, role: String) throws(MachineError) -> UInt64 {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw .badInput("\(role) \(path): cannot stat: \(String(cString: strerror(errno)))")
-        }
-        return UInt64(info.st_size)
     }
 }

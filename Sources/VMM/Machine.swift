@@ -83,8 +83,8 @@ public final class Machine: Sendable {
         let (kernelName, kernelBytes) = try loadKernel(configuration.kernel, ramSize: configuration.memorySize)
         var initrd: (path: String, fd: Int32, size: UInt64)? = nil
         if let path = configuration.initrdPath {
-            let fd = try HostFile.open(path, role: "initrd")
-            initrd = (path, fd, try HostFile.size(fd: fd, path: path, role: "initrd"))
+            let (fd, info) = try HostFile.open(path, role: "initrd")
+            initrd = (path, fd, UInt64(info.st_size))
         }
         defer { if let initrd { close(initrd.fd) } }
         try checkMemorySize(configuration.memorySize)

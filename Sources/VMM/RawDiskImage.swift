@@ -25,19 +25,8 @@ public final class RawDiskImage: BlockBackend {
     /// (virtio v1.2, 5.2.4: capacity is in 512-byte sectors). Errors name the file.
     public init(path: String, readOnly: Bool) throws(MachineError) {
         let role = "disk \(path)"
-        let fd = Glibc.open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK)  // see HostFile.clearNonBlocking
-        guard fd >= 0 else {
-            let error = errno
-            var message = "\(role): cannot open: \(String(cString: strerror(error)))"
-            if !readOnly && (error == EACCES || error == EROFS) { message += " (use readonly=on to open it read-only)" }
-            throw .badInput(message)
-        }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            Glibc.close(fd)
-            throw .badInput("\(role): not a regular file")
-        }
-        HostFile.clearNonBlocking(fd)
+        let (fd, info) = try HostFile.open(
+            path, role: "disk", writable: !readOnly, notWritableHint: " (use readonly=on to open it read-only)")
         let size = UInt64(info.st_size)
         guard size > 0, size % VirtioBlock.sectorSize == 0 else {
             Glibc.close(fd)

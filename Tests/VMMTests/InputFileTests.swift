@@ -35,7 +35,7 @@ struct InputFileTests {
             do {
                 switch role {
                 case "kernel": _ = try HostFile.readAll(path, role: "kernel", limit: 64 << 20)
-                case "initrd": close(try HostFile.open(path, role: "initrd"))
+                case "initrd": close(try HostFile.open(path, role: "initrd").fd)
                 default: _ = try RawDiskImage(path: path, readOnly: role == "read-only disk")
                 }
                 Issue.record("\(path) was accepted as the \(role)")
