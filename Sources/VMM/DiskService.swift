@@ -88,16 +88,15 @@ final class DiskService: Sendable {
     }
 
     /// The guest moved the registers the notifications are in to `base`, or turned them
-    /// off (nil): KVM must match queue n's notification at `base + offsets[n]` now.
-    func moveNotifications(to base: UInt64?, offsets: [Int: UInt64]) {
+    /// off (nil): KVM must match queue n's notification at `base + offset(n)` now.
+    func moveNotifications(to base: UInt64?, offset: (Int) -> UInt64) {
         state.withLock { state in
             state.notifications = state.notifications.map { notification in
                 try? vm.deassignIOEventFD(notification.event, for: notification.match)
-                guard let base, let offset = offsets[notification.queue] else {
-                    return notification
-                }
+                guard let base else { return notification }
                 let match = VirtualMachine.IOEvent(
-                    address: base + offset, length: notification.match.length, value: notification.match.value)
+                    address: base + offset(notification.queue), length: notification.match.length,
+                    value: notification.match.value)
                 // A failure leaves the queue to the vCPU path: writes then exit to user space.
                 try? vm.assignIOEventFD(notification.event, for: match)
                 return Notification(queue: notification.queue, event: notification.event, match: match)

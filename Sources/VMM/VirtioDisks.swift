@@ -98,10 +98,23 @@ struct VirtioDisks {
         backend: (RawDiskImage) -> any BlockBackend = { $0 },
         tracer: Tracer? = nil, counting: Bool = false
     ) throws -> [DiskService] {
-        func monitor(_ disk: DiskConfiguration) -> DiskMonitor? {
-            counting || tracer?.categories.contains(.virtio) == true ? DiskMonitor(path: disk.path, tracer: tracer) : nil
-        }
         var services: [DiskService] = []
+        /// A disk's device model named `name`, and the monitor watching it, if asked for.
+        func blockDevice(named name: String, _ disk: DiskConfiguration, _ image: RawDiskImage) -> (VirtioBlock, DiskMonitor?) {
+            let watched = counting || tracer?.categories.contains(.virtio) == true
+            let monitor = watched ? DiskMonitor(path: disk.path, tracer: tracer) : nil
+            return (VirtioBlock(name: name, backend: backend(image), readOnly: disk.readOnly, observer: monitor), monitor)
+        }
+        /// The service of `block`'s requests, whichever its transport: `notify` serves a queue.
+        func diskService(
+            of block: VirtioBlock, _ disk: DiskConfiguration, _ monitor: DiskMonitor?,
+            notify: @escaping @Sendable (Int) -> Void
+        ) -> DiskService {
+            let service = DiskService(
+                name: block.name, path: disk.path, backend: block.backend, vm: vm, monitor: monitor, notify: notify)
+            services.append(service)
+            return service
+        }
         let router = MSIRouter(vm: vm)
 
         // virtio-pci disks, behind the host bridge.
@@ -110,19 +123,13 @@ struct VirtioDisks {
         var pending: [(DiskService, Int, VirtualMachine.IOEvent)] = []
         for (index, disk) in pci.enumerated() {
             let threaded = disk.configuration.io == .thread
-            let monitor = monitor(disk.configuration)
-            let block = VirtioBlock(
-                name: "virtio-blk-pci\(index)", backend: backend(disk.image), readOnly: disk.configuration.readOnly,
-                observer: monitor)
+            let (block, monitor) = blockDevice(named: "virtio-blk-pci\(index)", disk.configuration, disk.image)
             let slot = DeviceSlot(VirtioPCIFunction(
                 block, memory: memory, barAddress: disk.barAddress, interruptLine: UInt8(disk.gsi),
                 intx: KVMInterruptLine(vm: vm, irq: disk.gsi),
                 messages: threaded ? router as any MSIDelivery : SignalledMSI(vm: vm)))
             functions[disk.device] = PCIBus.Function(slot)
-            let service = DiskService(
-                name: block.name, path: disk.configuration.path, backend: block.backend, vm: vm, monitor: monitor
-            ) { queue in slot.withLock { $0.notifyQueue(queue) } }
-            services.append(service)
+            let service = diskService(of: block, disk.configuration, monitor) { queue in slot.withLock { $0.notifyQueue(queue) } }
             if threaded {
                 pciServices[disk.device] = service
                 for queue in block.queueSizes.indices {
@@ -137,7 +144,7 @@ struct VirtioDisks {
             guard let service = pciServices[device] else { return }
             // A BAR moved outside the window answers nowhere; neither do its notifications.
             let bar = new.first { $0.bar == VirtioPCILayout.bar && $0.address >= window.base && $0.address + $0.size <= window.base + window.length }
-            service.moveNotifications(to: bar?.address, offsets: [0: VirtioPCILayout.notifyAddress(queue: 0)])
+            service.moveNotifications(to: bar?.address, offset: VirtioPCILayout.notifyAddress(queue:))
         }
         try portBus.register(PCIConfigMechanism1(bus: bus), at: LegacyPorts.pciConfiguration)
         try mmioBus.register(PCIMMIOWindow(bus: bus, base: window.base), at: window)
@@ -145,18 +152,12 @@ struct VirtioDisks {
         // virtio-mmio disks.
         for (index, disk) in mmio.enumerated() {
             let threaded = disk.configuration.io == .thread
-            let monitor = monitor(disk.configuration)
-            let block = VirtioBlock(
-                name: "virtio-blk-mmio\(index)", backend: backend(disk.image), readOnly: disk.configuration.readOnly,
-                observer: monitor)
+            let (block, monitor) = blockDevice(named: "virtio-blk-mmio\(index)", disk.configuration, disk.image)
             let line: any InterruptLine = threaded ? try IRQFDInterruptLine(vm: vm, gsi: disk.gsi) : KVMInterruptLine(vm: vm, irq: disk.gsi)
             let slot = try mmioBus.register(
                 VirtioMMIODevice(block, memory: memory, interrupt: line),
                 at: IOBus.Range(base: disk.base.rawValue, length: Layout.virtioMMIODeviceSize))
-            let service = DiskService(
-                name: block.name, path: disk.configuration.path, backend: block.backend, vm: vm, monitor: monitor
-            ) { queue in slot.withLock { $0.notifyQueue(queue) } }
-            services.append(service)
+            let service = diskService(of: block, disk.configuration, monitor) { queue in slot.withLock { $0.notifyQueue(queue) } }
             if threaded {
                 for queue in block.queueSizes.indices {
                     // QueueNotify takes the queue index: one address, matched per value.
