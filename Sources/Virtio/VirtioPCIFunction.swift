@@ -38,25 +38,16 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
         intx: any InterruptLine, messages: any MSIDelivery
     ) {
         let vectors = device.queueSizes.count + 1
-        let (space, pciCfg) = VirtioPCILayout.configurationSpace(
+        let (space, pciCfg, msixCapability) = VirtioPCILayout.configurationSpace(
             deviceID: device.deviceID, vectors: vectors, barAddress: barAddress, interruptLine: interruptLine)
         self.state = VirtioDeviceState(device: device, memory: memory)
         self.configurationSpace = space
         self.pciCfgCapability = pciCfg
-        self.msixCapability = Self.findCapability(UInt8(PCI_CAP_ID_MSIX), in: space)
+        self.msixCapability = msixCapability
         self.msix = MSIXTable(vectors: vectors)
         self.intx = intx
         self.messages = messages
         self.queueVectors = [UInt16](repeating: UInt16(VIRTIO_MSI_NO_VECTOR), count: device.queueSizes.count)
-    }
-
-    private static func findCapability(_ id: UInt8, in space: PCIConfigurationSpace) -> Int {
-        var offset = Int(space.read(offset: Int(PCI_CAPABILITY_LIST), size: 1))
-        while offset != 0 {
-            if space.read(offset: offset, size: 1) == UInt32(id) { return offset }
-            offset = Int(space.read(offset: offset + 1, size: 1))
-        }
-        preconditionFailure("capability \(id) missing")
     }
 
     // MARK: Configuration space (the BusDevice face)

@@ -61,11 +61,11 @@ public enum VirtioPCILayout {
     }
 
     /// The configuration space of a virtio-pci function: header, BAR 0 at `barAddress`,
-    /// the virtio capabilities and MSI-X. Returns it with the offset of the
-    /// VIRTIO_PCI_CAP_PCI_CFG capability.
+    /// the virtio capabilities and MSI-X. Returns it with the offsets of the
+    /// VIRTIO_PCI_CAP_PCI_CFG and MSI-X capabilities.
     static func configurationSpace(
         deviceID: UInt32, vectors: Int, barAddress: UInt32, interruptLine: UInt8
-    ) -> (space: PCIConfigurationSpace, pciCfgCapability: Int) {
+    ) -> (space: PCIConfigurationSpace, pciCfgCapability: Int, msixCapability: Int) {
         var space = PCIConfigurationSpace(
             .init(vendorID: vendorID, deviceID: deviceIDBase + UInt16(deviceID), revision: revision,
                   classCode: classCode(deviceID: deviceID), subsystemVendorID: vendorID, subsystemID: subsystemID),
@@ -89,8 +89,8 @@ public enum VirtioPCILayout {
             writableMask: [0, 0, 0xff, 0, 0, 0] + [UInt8](repeating: 0xff, count: 12))
         let msix = MSIXTable.capability(
             vectors: vectors, bar: bar, tableOffset: UInt32(msixTableOffset), pendingOffset: UInt32(msixPendingOffset))
-        space.addCapability(id: UInt8(PCI_CAP_ID_MSIX), body: msix.body, writableMask: msix.writable)
-        return (space, pciCfg)
+        let msixCapability = space.addCapability(id: UInt8(PCI_CAP_ID_MSIX), body: msix.body, writableMask: msix.writable)
+        return (space, pciCfg, msixCapability)
     }
 
     /// `struct virtio_pci_cap` after its first two bytes: cap_len, cfg_type, bar, id,

@@ -1,4 +1,5 @@
 import CUAPI
+import GuestMemory
 
 /// The 256-byte configuration space of a PCI function with a type 0 header (PCI Local
 /// Bus Specification 3.0, 6.1 "Configuration Space Organization"), register offsets
@@ -78,8 +79,7 @@ public struct PCIConfigurationSpace: Sendable, Equatable {
         barSizes[index] = size
         let offset = Self.barOffset(index)
         set32(offset, address)
-        let mask = ~(size - 1)
-        for byte in 0..<4 { writable[offset + byte] = UInt8(truncatingIfNeeded: mask >> (8 * UInt32(byte))) }
+        writable.replaceSubrange(offset..<offset + 4, with: (~(size - 1)).littleEndianBytes)
     }
 
     /// Appends a capability (PCI 3.0, 6.7 "Capabilities List"): `body` follows the ID and
@@ -108,11 +108,7 @@ public struct PCIConfigurationSpace: Sendable, Equatable {
 
     /// Reads `size` (1, 2 or 4) bytes at `offset`; bytes past the space read as zero.
     public func read(offset: Int, size: Int) -> UInt32 {
-        var value: UInt32 = 0
-        for index in 0..<size where offset + index < Self.size {
-            value |= UInt32(bytes[offset + index]) << (8 * UInt32(index))
-        }
-        return value
+        UInt32(truncatingIfNeeded: PlainBytes.read(bytes, offset: UInt64(offset), size: size))
     }
 
     /// Writes the low `size` bytes of `value` at `offset`, bit by bit as the masks allow.
