@@ -22,9 +22,9 @@ public struct DescriptorChain: Sendable, Equatable {
     /// The buffers, device-readable ones first.
     public let buffers: [Buffer]
 
-    /// Total bytes the device may read, and may write.
-    public var readableLength: UInt64 { buffers.lazy.filter { !$0.isWritable }.reduce(0) { $0 + UInt64($1.length) } }
-    public var writableLength: UInt64 { buffers.lazy.filter(\.isWritable).reduce(0) { $0 + UInt64($1.length) } }
+    /// Total bytes the device may read, and may write, added up as the chain is walked.
+    public let readableLength: UInt64
+    public let writableLength: UInt64
 
     // VIRTQ_DESC_F_* (2.7.5).
     static let next = UInt16(VRING_DESC_F_NEXT)
@@ -43,7 +43,7 @@ public struct DescriptorChain: Sendable, Equatable {
         // Room for a block request's usual three buffers (header, data, status) at once,
         // not grown one append at a time: one allocation per request, not three.
         buffers.reserveCapacity(3)
-        var total: UInt64 = 0
+        var readable: UInt64 = 0, writable: UInt64 = 0
         var seenWritable = false
         // 2.7.5.3.1: "The driver MUST NOT create a descriptor chain longer than the Queue
         // Size of the device", indirect descriptors included. Counting every descriptor
@@ -56,11 +56,11 @@ public struct DescriptorChain: Sendable, Equatable {
             guard memory.contains(address, length: UInt64(length)) else {
                 throw .bufferOutsideRAM(address: address, length: length)
             }
-            let writable = descriptor.flags & write != 0
-            if writable { seenWritable = true } else if seenWritable { throw .readableAfterWritable }
-            total += UInt64(length)
-            guard total <= UInt64(UInt32.max) else { throw .chainTooLarge }
-            buffers.append(Buffer(address: address, length: length, isWritable: writable))
+            let isWritable = descriptor.flags & write != 0
+            if isWritable { seenWritable = true } else if seenWritable { throw .readableAfterWritable }
+            if isWritable { writable += UInt64(length) } else { readable += UInt64(length) }
+            guard readable + writable <= UInt64(UInt32.max) else { throw .chainTooLarge }
+            buffers.append(Buffer(address: address, length: length, isWritable: isWritable))
         }
 
         func load(_ index: UInt16, from base: GuestAddress, count: UInt64) throws(VirtqueueError) -> vring_desc {
@@ -83,7 +83,7 @@ public struct DescriptorChain: Sendable, Equatable {
             guard descriptor.flags & next != 0 else { break }
             index = descriptor.next
         }
-        return DescriptorChain(head: head, buffers: buffers)
+        return DescriptorChain(head: head, buffers: buffers, readableLength: readable, writableLength: writable)
     }
 
     /// Walks the table an indirect descriptor points at (2.7.5.3): a chain of its own,
