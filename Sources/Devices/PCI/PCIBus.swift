@@ -47,7 +47,7 @@ public final class PCIBus: Sendable {
 
     /// The name of the function whose BAR covers `address` now, if any.
     func functionName(at address: UInt64) -> String? {
-        functions.values.first { $0.mappings.contains { $0.contains(address) } }?.name
+        functions.values.first { $0.covers(address) }?.name
     }
 
     func readMemory(at address: UInt64, size: Int) -> UInt64? {

@@ -13,7 +13,10 @@ public protocol PCIFunction: BusDevice {
 
 /// The face of a PCI function's slot that the bus uses, type-erased.
 protocol AnyPCIFunctionSlot: AnyDeviceSlot {
+    /// Where the function's BARs are placed now.
     var mappings: [PCIBARMapping] { get }
+    /// Whether one of the function's BARs covers guest physical `address`.
+    func covers(_ address: UInt64) -> Bool
     /// Reads at guest physical `address` if one of the function's BARs covers it.
     func readMemory(at address: UInt64, size: Int) -> UInt64?
     /// Writes at guest physical `address` if one of the function's BARs covers it.
@@ -22,6 +25,10 @@ protocol AnyPCIFunctionSlot: AnyDeviceSlot {
 
 extension DeviceSlot: AnyPCIFunctionSlot where Device: PCIFunction {
     var mappings: [PCIBARMapping] { withLock { $0.configurationSpace.mappings } }
+
+    func covers(_ address: UInt64) -> Bool {
+        withLock { $0.configurationSpace.mapping(containing: address) != nil }
+    }
 
     func readMemory(at address: UInt64, size: Int) -> UInt64? {
         withLock { function in
