@@ -133,17 +133,17 @@ public enum Arguments {
             guard seen.insert(flag).inserted || flag.isRepeatable else {
                 throw UsageError(message: "\(flag.rawValue) is given more than once")
             }
-            if RunOptions.flags.contains(flag) {
-                try options.apply(flag, value!)
-            } else {
-                try apply(flag, value!, to: &configuration)
-            }
+            try apply(flag, value!, to: &configuration, options: &options)
         }
         try options.validate()
         return .run(configuration, options)
     }
 
-    static func apply(_ flag: RunFlag, _ value: String, to configuration: inout MachineConfiguration) throws(UsageError) {
+    /// Sets what `flag` says: part of the machine's configuration, or one of the run's
+    /// options (tracing, statistics, boot checks).
+    static func apply(
+        _ flag: RunFlag, _ value: String, to configuration: inout MachineConfiguration, options: inout RunOptions
+    ) throws(UsageError) {
         switch flag {
         case .kernel:
             guard !value.isEmpty else { throw UsageError(message: "--kernel needs a path") }
@@ -175,7 +175,7 @@ public enum Arguments {
         case .disk:
             configuration.disks.append(try parseDisk(value))
         case .trace, .traceFile, .stats, .statsJSON, .readyMarker, .expect, .timeout:
-            preconditionFailure("\(flag.rawValue) is a RunOptions flag")
+            try options.apply(flag, value)
         }
     }
 

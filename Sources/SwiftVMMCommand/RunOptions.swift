@@ -21,12 +21,10 @@ public struct RunOptions: Sendable, Equatable {
     /// No tracing, no statistics, no checks.
     public init() {}
 
-    /// The flags that set these options rather than the machine's configuration.
-    static let flags: Set<Arguments.RunFlag> = [.trace, .traceFile, .stats, .statsJSON, .readyMarker, .expect, .timeout]
-
     /// Whether statistics are collected at all.
     var collectsStatistics: Bool { stats || statsJSONPath != nil }
 
+    /// Sets the option `flag` names (`Arguments.apply` sends only these flags here).
     mutating func apply(_ flag: Arguments.RunFlag, _ value: String) throws(UsageError) {
         switch flag {
         case .trace: trace = try Self.parseTrace(value)

@@ -18,7 +18,7 @@ enum StatisticsReport {
         })
         section("exits by device", ["count", "total ms", "mean µs"], statistics.exitsByDevice.map {
             [$0.device, String($0.count), milliseconds($0.handlingNanoseconds),
-             microseconds($0.count == 0 ? 0 : $0.handlingNanoseconds / UInt64($0.count))]
+             microseconds(MachineStatistics.mean($0.handlingNanoseconds, over: $0.count))]
         })
         section("vCPU time", ["exits", "in KVM_RUN ms", "in VMM ms"], statistics.vcpus.map {
             ["vcpu\($0.vcpu)", String($0.exits), milliseconds($0.inKVMRun), milliseconds($0.inVMM)]
@@ -67,7 +67,7 @@ enum StatisticsReport {
             if let reason { members.append(("reason", .string(reason))) }
             members.append(("device", device.map(JSONValue.string) ?? .null))
             members += [("count", .integer(Int64(count))), ("handling_ns", .number(nanoseconds)),
-                        ("mean_ns", .number(count == 0 ? 0 : nanoseconds / UInt64(count)))]
+                        ("mean_ns", .number(MachineStatistics.mean(nanoseconds, over: count)))]
             return .object(members)
         }
         let timeline = statistics.timeline

@@ -23,7 +23,12 @@ public struct MachineStatistics: Sendable, Equatable {
         }
 
         /// The mean handling time of one exit.
-        public var meanNanoseconds: UInt64 { count == 0 ? 0 : handlingNanoseconds / UInt64(count) }
+        public var meanNanoseconds: UInt64 { MachineStatistics.mean(handlingNanoseconds, over: count) }
+    }
+
+    /// The mean of `nanoseconds` spent on `count` exits; 0 for none.
+    public static func mean(_ nanoseconds: UInt64, over count: Int) -> UInt64 {
+        count == 0 ? 0 : nanoseconds / UInt64(count)
     }
 
     /// Where one vCPU thread's time went, from its first KVM_RUN to the end of its loop.
