@@ -70,6 +70,13 @@ void blk_put_status(int s) {
     put_char('\n');
 }
 
+void blk_put_read(int s) {
+    if (s != BLK_S_OK) { blk_put_status(s); return; }
+    put_string("fnv ");
+    put_hex(fnv1a(blk_data, SECTOR), 8);
+    put_char('\n');
+}
+
 static void say(int disk, const char *what) {
     put_string("disk");
     put_decimal((u64)disk);
@@ -121,7 +128,7 @@ static void test_disk(int n, struct virtio_device *d) {
 
     say(n, "read sector 0: ");
     int s = blk_request(d, BLK_T_IN, 0, SECTOR, 1, 0);
-    if (s == BLK_S_OK) { put_string("fnv "); put_hex(fnv1a(blk_data, SECTOR), 8); put_char('\n'); } else blk_put_status(s);
+    blk_put_read(s);
 
     /* The used-buffer interrupt, before MSI-X is on: ISR status or InterruptStatus. */
     say(n, "interrupt status after a request: ");
@@ -135,7 +142,7 @@ static void test_disk(int n, struct virtio_device *d) {
 
     say(n, "read last sector through an indirect table: ");
     s = blk_request(d, BLK_T_IN, capacity - 1, SECTOR, 1, 1);
-    if (s == BLK_S_OK) { put_string("fnv "); put_hex(fnv1a(blk_data, SECTOR), 8); put_char('\n'); } else blk_put_status(s);
+    blk_put_read(s);
 
     say(n, "get id: ");
     for (int i = 0; i < 21; i++) blk_data[i] = 0;

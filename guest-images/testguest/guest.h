@@ -49,5 +49,6 @@ u64 option_value(const char *after_name, u64 fallback);
 void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d);
 
 void do_mmio(u64 count); /* bench.c */
+void triple_fault(void); /* main.c: shuts the CPU down */
 
 #endif

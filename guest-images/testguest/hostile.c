@@ -84,19 +84,11 @@ static void after_reset(struct virtio_device *d, u8 *ring) {
     if (virtio_start(d, 1ull << VIRTIO_F_VERSION_1, &features, ring) != 0) { put_string("cannot start\n"); return; }
     int s = blk_request(d, BLK_T_IN, 0, SECTOR, 1, 0);
     put_string("read sector 0: ");
-    if (s == BLK_S_OK) { put_string("fnv "); put_hex(fnv1a(blk_data, SECTOR), 8); put_char('\n'); } else blk_put_status(s);
+    blk_put_read(s);
 }
 
 /* Makes head `head` available as the next entry and notifies queue 0. */
-static void make_available(struct virtio_device *d, u16 head) {
-    struct virtq *q = &d->queue;
-    q->avail[2 + q->avail_idx % QUEUE_SIZE] = head;
-    barrier();
-    q->avail_idx++;
-    q->avail[1] = q->avail_idx;
-    barrier();
-    d->ops->notify(d, 0);
-}
+static void make_available(struct virtio_device *d, u16 head) { virtq_make_available(d, &d->queue, head); }
 
 static void set_descriptor(struct virtq *q, u16 index, u64 address, u32 length, u16 flags, u16 next) {
     q->desc[index].addr = address;

@@ -184,12 +184,16 @@ static void do_echo(u64 count) {
     put_string("\"\n");
 }
 
-static void do_triple_fault(void) {
-    put_string("triple fault: now\n");
+void triple_fault(void) {
     /* With an empty IDT, a divide error (#DE) cannot be delivered: #GP, then #DF, then
      * a triple fault, which shuts the CPU down (SDM vol. 3A, 6.15 "Interrupt 8"). */
     struct __attribute__((packed)) { u16 limit; u64 base; } empty = {0, 0};
     __asm__ volatile("lidt %0\n\txor %%ecx, %%ecx\n\tdiv %%ecx" : : "m"(empty) : "eax", "ecx", "edx");
+}
+
+static void do_triple_fault(void) {
+    put_string("triple fault: now\n");
+    triple_fault();
 }
 
 static void do_int3(void) {

@@ -124,12 +124,6 @@ static int wait_for_arrivals(u32 count, u64 microseconds) {
 
 /* --- An application processor ----------------------------------------------------- */
 
-static void ap_triple_fault(void) {
-    /* As main.c's testguest.triplefault: #DE with an empty IDT cannot be delivered. */
-    struct __attribute__((packed)) { u16 limit; u64 base; } empty = {0, 0};
-    __asm__ volatile("lidt %0\n\txor %%ecx, %%ecx\n\tdiv %%ecx" : : "m"(empty) : "eax", "ecx", "edx");
-}
-
 /* Where trampoline.S lands in 64-bit mode, on the stack the BSP gave this AP. */
 static void ap_main(void) {
     u32 id = apic_read(APIC_ID) >> 24;
@@ -158,7 +152,7 @@ static void ap_main(void) {
     console_unlock();
 
     if (action == AP_EXIT) outb(DEBUG_EXIT, (u8)value);
-    if (action == AP_TRIPLE_FAULT) ap_triple_fault();
+    if (action == AP_TRIPLE_FAULT) triple_fault();
     for (;;) __asm__ volatile("cli\n\thlt");
 }
 

@@ -9,7 +9,6 @@
  * is one page: descriptors at 0, available ring at 0x100, used ring at 0x200. */
 static u32 avail_offset(u16 size) { return 16u * size; }
 static u32 used_offset(u16 size) { return (avail_offset(size) + 6u + 2u * size + 0xffu) & ~0xffu; }
-u32 virtq_bytes(u16 size) { return used_offset(size) + 6u + 8u * size; }
 
 /* The rings' flags and indices start at 0 (2.7.6, 2.7.8): memory used before (a device
  * reset and set up again) still holds the old ones, and a stale used index would pass
@@ -27,22 +26,26 @@ void virtq_init_sized(struct virtq *q, u8 *pages, u16 size) {
 
 void virtq_init(struct virtq *q, u8 *page) { virtq_init_sized(q, page, QUEUE_SIZE); }
 
+/* Makes the chain at `head` the next available entry and notifies the device (2.7.13). */
+void virtq_make_available(struct virtio_device *d, struct virtq *q, u16 head) {
+    q->avail[2 + q->avail_idx % q->size] = head;
+    barrier();  /* x86 keeps stores in order; the compiler must too (2.7.13) */
+    q->avail_idx++;
+    q->avail[1] = q->avail_idx;
+    barrier();
+    d->ops->notify(d, 0);
+}
+
 /* Copies `chain` into the descriptor table from entry 0 on, makes it available, and
- * notifies the device. Returns the head. One request at a time, so entry 0 is free. */
-u16 virtq_submit(struct virtio_device *d, struct virtq *q, const struct virtq_desc *chain, int count) {
+ * notifies the device. One request at a time, so entry 0 is free. */
+void virtq_submit(struct virtio_device *d, struct virtq *q, const struct virtq_desc *chain, int count) {
     for (int i = 0; i < count; i++) {
         q->desc[i].addr = chain[i].addr;
         q->desc[i].len = chain[i].len;
         q->desc[i].flags = chain[i].flags | (i + 1 < count ? VIRTQ_DESC_F_NEXT : 0);
         q->desc[i].next = (u16)(i + 1);
     }
-    q->avail[2 + q->avail_idx % q->size] = 0;
-    barrier();  /* x86 keeps stores in order; the compiler must too (2.7.13) */
-    q->avail_idx++;
-    q->avail[1] = q->avail_idx;
-    barrier();
-    d->ops->notify(d, 0);
-    return 0;
+    virtq_make_available(d, q, 0);
 }
 
 /* Polls the used ring until the device returns a chain; gives its length. Returns 0,
@@ -82,7 +85,7 @@ int virtio_negotiate(struct virtio_device *d, u64 wanted, u64 *accepted) {
 }
 
 /* The whole of device initialization (3.1.1): negotiation, queue 0 of `size` entries
- * over `ring_pages` (virtq_bytes(size) of them), DRIVER_OK. */
+ * over `ring_pages` (laid out as virtq_init_sized says), DRIVER_OK. */
 int virtio_start_sized(struct virtio_device *d, u64 wanted, u64 *accepted, u8 *ring_pages, u16 size) {
     int error = virtio_negotiate(d, wanted, accepted);
     if (error) return error;

@@ -57,7 +57,7 @@ struct virtio_device {
     u32 irq;           /* mmio: interrupt line */
     u8 pci_device;     /* pci: device number on bus 0 */
     /* pci: where the structures are */
-    u64 common, notify, isr, device_cfg, msix_table;
+    u64 common, notify, isr, device_cfg;
     u32 notify_multiplier;
     u64 queue_notify;  /* pci: queue 0's notification address, as Linux caches it */
     u8 msix_cap;
@@ -67,8 +67,8 @@ struct virtio_device {
 /* virtio.c */
 void virtq_init(struct virtq *q, u8 *page);
 void virtq_init_sized(struct virtq *q, u8 *pages, u16 size);
-u32 virtq_bytes(u16 size);  /* the memory virtq_init_sized lays a queue of `size` over */
-u16 virtq_submit(struct virtio_device *d, struct virtq *q, const struct virtq_desc *chain, int count);
+void virtq_make_available(struct virtio_device *d, struct virtq *q, u16 head);
+void virtq_submit(struct virtio_device *d, struct virtq *q, const struct virtq_desc *chain, int count);
 int virtq_wait(struct virtq *q, u32 *used_len);
 int virtio_negotiate(struct virtio_device *d, u64 wanted, u64 *accepted);
 int virtio_start(struct virtio_device *d, u64 wanted, u64 *accepted, u8 *ring_page);
@@ -103,6 +103,7 @@ extern u8 blk_data[4096];  /* the data buffer of blk_request */
  * indirect table with `indirect`. Returns the status byte, or -1 if the device did not answer. */
 int blk_request(struct virtio_device *d, u32 type, u64 sector, u32 len, int to_guest, int indirect);
 void blk_put_status(int s);  /* "ok", "IOERR", "UNSUPP", "no answer", "status N"; a newline */
+void blk_put_read(int s);    /* after a read into blk_data: "fnv 0x..." of a sector, or the status */
 u32 fnv1a(const u8 *bytes, u32 count);  /* 32-bit FNV-1a */
 void disk_test(int move_bars);
 
