@@ -133,6 +133,13 @@ final class Tracer: Sendable {
             line.hex("from", UInt64(old.rawValue))
             line.hex("to", UInt64(new.rawValue))
             line.text("bits", new.names)
+        case .entropyRequest(let queue, let requested, let written):
+            line.word("entropy")
+            line.decimal("queue", UInt64(queue))
+            line.decimal("requested", requested)
+            line.decimal("bytes", written)
+        case .network(let event):
+            Self.describe(event, in: &line)
         }
         finish(&line)
     }

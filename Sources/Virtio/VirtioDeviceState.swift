@@ -143,20 +143,24 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
     /// serves every chain it made available, and returns the interrupts owed.
     public mutating func queueNotified(_ index: Int) -> [VirtioInterrupt] {
         report(.queueNotified(queue: index))
+        return serve(index)
+    }
+
+    /// Serves queue `index` through the device (`VirtioDevice.serveQueue`), without a
+    /// notification from the driver: what a device with work of its own (a frame
+    /// arrived, a rate limit ran out) asks for. Returns the interrupts owed.
+    public mutating func serve(_ index: Int) -> [VirtioInterrupt] {
         guard isLive, queues.indices.contains(index), queues[index].isReady else { return [] }
         var completed = false
         do {
-            repeat {
-                while let chain = try queues[index].popAvailable(memory: memory) {
-                    let written = device.handle(chain, queue: index, memory: memory)
-                    try queues[index].pushUsed(head: chain.head, length: written, memory: memory)
-                    completed = true
-                }
-            } while try queues[index].armAvailableNotification(memory: memory)
+            try device.serveQueue(index, &queues[index], memory: memory, completed: &completed)
+            // A change the device made while serving (a backend that failed took the
+            // link down) is the driver's to hear of (2.5; 4.1.4.5, 4.2.3.4).
+            let changed = device.takeConfigurationChange() ? [VirtioInterrupt.configurationChange] : []
             if completed, try queues[index].needsNotification(memory: memory) {
-                return [.usedBuffer(queue: index)]
+                return [.usedBuffer(queue: index)] + changed
             }
-            return []
+            return changed
         } catch {
             // Requests completed before the error are the driver's: tell it about them.
             return (completed ? [.usedBuffer(queue: index)] : []) + fail(error)

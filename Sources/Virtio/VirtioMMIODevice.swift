@@ -127,6 +127,12 @@ public struct VirtioMMIODevice<Device: VirtioDevice>: BusDevice {
         deliver(state.queueNotified(index))
     }
 
+    /// Serves queue `index` without a notification from the driver (a frame arrived for
+    /// it, say), and interrupts the driver if it wants.
+    public mutating func serveQueue(_ index: Int) {
+        deliver(state.serve(index))
+    }
+
     private mutating func deliver(_ interrupts: [VirtioInterrupt]) {
         guard !interrupts.isEmpty else { return }
         for interrupt in interrupts {

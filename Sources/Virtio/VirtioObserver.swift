@@ -25,6 +25,11 @@ public enum VirtioEvent: Sendable, Equatable {
     /// The device status field changed (2.1), by a driver write, a reset (0) or the
     /// device setting DEVICE_NEEDS_RESET.
     case statusChanged(from: DeviceStatus, to: DeviceStatus)
+    /// An entropy request from queue `queue` asked for `requested` bytes and got
+    /// `written` (5.4.6).
+    case entropyRequest(queue: Int, requested: UInt64, written: UInt64)
+    /// A network device moved, dropped or failed to move a frame (5.1.6).
+    case network(NetworkEvent)
 }
 
 /// How a transport delivered a `VirtioInterrupt`.

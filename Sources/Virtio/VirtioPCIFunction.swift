@@ -180,6 +180,12 @@ public struct VirtioPCIFunction<Device: VirtioDevice>: PCIFunction {
         deliver(state.queueNotified(index))
     }
 
+    /// Serves queue `index` without a notification from the driver (a frame arrived for
+    /// it, say), and interrupts the driver if it wants.
+    public mutating func serveQueue(_ index: Int) {
+        deliver(state.serve(index))
+    }
+
     mutating func deliver(_ interrupts: [VirtioInterrupt]) {
         for interrupt in interrupts {
             let vector: UInt16

@@ -111,6 +111,14 @@ public struct Virtqueue: Sendable, Equatable {
         return chain
     }
 
+    /// Whether the driver made available a chain the device has not taken yet: its
+    /// available index (read with acquire order) is past `nextAvailable`. A device that
+    /// must not take a chain it cannot use yet (a receive queue with no frame to put in
+    /// it) asks this first.
+    public func hasAvailable(memory: GuestMemory) throws(VirtqueueError) -> Bool {
+        try Self.access { () throws(GuestMemoryError) in try memory.readAcquiring(UInt16.self, at: availableIndexAddress) } != nextAvailable
+    }
+
     /// Returns a chain to the driver with `length` bytes written into it (2.7.8).
     public mutating func pushUsed(head: UInt16, length: UInt32, memory: GuestMemory) throws(VirtqueueError) {
         let element = vring_used_elem(id: UInt32(head), len: length)
