@@ -5,6 +5,7 @@
 //
 //   swiftvmm -> SwiftVMMCommand (CLI) -> VMM -> Devices, Virtio, Boot -> GuestMemory
 //                     VMM -> KVM -> CKVM          VMM, Virtio, Devices -> Locking
+//                     VMM -> HostIO -> CKVM (tun/tap ioctl numbers, getrandom)
 //   Devices, Virtio, Boot -> CUAPI (the kernel's boot, ELF, PCI and virtio headers)
 import PackageDescription
 
@@ -31,7 +32,7 @@ let package = Package(
         // Values shared between threads under a lock (a POSIX mutex ThreadSanitizer sees).
         .target(name: "Locking", swiftSettings: optimized),
         // System calls on host files, with their buffers, so the layers above hold no pointers.
-        .target(name: "HostIO", swiftSettings: optimized),
+        .target(name: "HostIO", dependencies: ["CKVM"], swiftSettings: optimized),
         // Device models: the 8250 UART, legacy ports, the I/O buses, PCI.
         .target(name: "Devices", dependencies: ["CUAPI", "GuestMemory", "Locking"], swiftSettings: optimized),
         // virtio: split virtqueues, the device status machine, the block device, and the
@@ -45,7 +46,7 @@ let package = Package(
         // The machine builder, vCPU loops, exit dispatch, lifecycle.
         .target(name: "VMM", dependencies: ["KVM", "CUAPI", "GuestMemory", "Locking", "HostIO", "Devices", "Virtio", "Boot"], swiftSettings: optimized),
         // The command line: flags -> configuration, the console, exit statuses.
-        .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM"], swiftSettings: optimized),
+        .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM", "Virtio"], swiftSettings: optimized),
         // Release builds link the Swift runtime into the executable: the dynamic loader
         // no longer relocates 15 shared libraries at every start (docs/PERFORMANCE.md).
         .executableTarget(

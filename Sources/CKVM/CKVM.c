@@ -2,6 +2,8 @@
 // constants, and ioctl(2) as non-variadic functions. See include/CKVM.h.
 #include "CKVM.h"
 #include <stddef.h>
+#include <string.h>
+#include <sys/random.h>
 
 const unsigned long CKVM_GET_API_VERSION = KVM_GET_API_VERSION;
 const unsigned long CKVM_CREATE_VM = KVM_CREATE_VM;
@@ -39,6 +41,27 @@ const unsigned long CKVM_GET_LAPIC = KVM_GET_LAPIC;
 const unsigned long CKVM_SET_LAPIC = KVM_SET_LAPIC;
 const unsigned long CKVM_GET_MP_STATE = KVM_GET_MP_STATE;
 const unsigned long CKVM_SET_MP_STATE = KVM_SET_MP_STATE;
+
+const unsigned long CKVM_TUNSETIFF = TUNSETIFF;
+const unsigned long CKVM_TUNSETOFFLOAD = TUNSETOFFLOAD;
+const unsigned long CKVM_TUNSETVNETHDRSZ = TUNSETVNETHDRSZ;
+
+struct ifreq ckvm_tun_ifreq(const char *name, short flags) {
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    request.ifr_flags = flags;
+    return request;
+}
+
+void ckvm_ifreq_name(const struct ifreq *request, char *name) {
+    memcpy(name, request->ifr_name, IFNAMSIZ);
+    name[IFNAMSIZ - 1] = 0;
+}
+
+long ckvm_getrandom(void *buffer, unsigned long count, unsigned int flags) {
+    return getrandom(buffer, count, flags);
+}
 
 int ckvm_ioctl_none(int fd, unsigned long request) { return ioctl(fd, request, 0); }
 

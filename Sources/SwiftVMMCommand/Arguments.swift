@@ -18,6 +18,7 @@ extension MachineConfiguration: Equatable {
         lhs.kernel == rhs.kernel && lhs.initrdPath == rhs.initrdPath
             && lhs.commandLine == rhs.commandLine && lhs.memorySize == rhs.memorySize
             && lhs.vcpuCount == rhs.vcpuCount && lhs.disks == rhs.disks
+            && lhs.networks == rhs.networks && lhs.rng == rhs.rng && lhs.tunControlPath == rhs.tunControlPath
     }
 }
 
@@ -39,6 +40,8 @@ public enum Arguments {
         case memory = "--memory"
         case cpus = "--cpus"
         case disk = "--disk"
+        case net = "--net"
+        case rng = "--rng"
         case trace = "--trace"
         case traceFile = "--trace-file"
         case stats = "--stats"
@@ -48,7 +51,7 @@ public enum Arguments {
         case timeout = "--timeout"
 
         /// Flags that may be given more than once, each adding one item.
-        var isRepeatable: Bool { self == .disk }
+        var isRepeatable: Bool { self == .disk || self == .net }
 
         /// Whether the flag takes a value: `--stats` is a switch, `--trace` may go
         /// without one (meaning `all`), every other flag needs one.
@@ -56,6 +59,7 @@ public enum Arguments {
             switch self {
             case .stats: return .none
             case .trace: return .optional(default: "all")
+            case .rng: return .optional(default: "")
             default: return .required
             }
         }
@@ -174,6 +178,10 @@ public enum Arguments {
             configuration.vcpuCount = count
         case .disk:
             configuration.disks.append(try parseDisk(value))
+        case .net:
+            configuration.networks.append(try parseNet(value))
+        case .rng:
+            configuration.rng = try parseRNG(value)
         case .trace, .traceFile, .stats, .statsJSON, .readyMarker, .expect, .timeout:
             try options.apply(flag, value)
         }

@@ -1,3 +1,4 @@
+import Virtio
 import VMM
 
 /// The text of `swiftvmm --help`.
@@ -12,6 +13,7 @@ enum HelpText {
         USAGE
           swiftvmm run [--kernel PATH] [--initrd PATH] [--cmdline STRING]
                        [--memory SIZE] [--cpus N] [--disk PATH[,OPTION...]]...
+                       [--net tap=NAME|user[,OPTION...]]... [--rng [OPTION,...]]
                        [--trace [WHAT]] [--trace-file PATH] [--stats] [--stats-json PATH]
                        [--ready-marker STRING] [--expect STRING] [--timeout SECONDS]
           swiftvmm host           what this host's KVM offers, and whether SwiftVMM runs here
@@ -37,6 +39,19 @@ enum HelpText {
                             io           vcpu (default): requests served on the vCPU
                                          thread; thread: on the disk's own I/O thread
                                          (ioeventfd and irqfd)
+          --net tap=NAME[,mac=MAC][,transport=pci|mmio][,offload=on|off]
+                            a virtio network device on the host's tap device NAME
+                            (attached to, or created when swiftvmm may: as root); the
+                            checksum and TSO offloads pass through unless offload=off
+          --net user[,hostfwd=tcp:HOSTPORT-:GUESTPORT]...[,mac=MAC][,transport=pci|mmio]
+                            a virtio network device on user-mode networking through
+                            passt (apt-get install passt), no privileges needed;
+                            hostfwd passes a host port to a guest port (tcp or udp)
+                            Repeat --net for more devices. mac: the card's address
+                            (default: one derived from the backend, the same each run)
+          --rng [transport=pci|mmio][,rate=BYTES]
+                            a virtio entropy device fed from the host's getrandom,
+                            at most BYTES a second (default \(VirtioRNG.defaultRate))
 
         SEEING INSIDE
           --trace [WHAT]    one line per event on stderr: time since start, vCPU, exit
@@ -68,6 +83,7 @@ enum HelpText {
 
         ENVIRONMENT
           SWIFTVMM_KVM_DEVICE   the KVM device to open instead of /dev/kvm
+          SWIFTVMM_TUN_DEVICE   the tun/tap device to open instead of /dev/net/tun
 
         EXIT STATUS
           0     the guest reset or powered off the machine (e.g. Linux 'reboot' with

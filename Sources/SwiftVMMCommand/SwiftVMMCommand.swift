@@ -29,10 +29,17 @@ public enum SwiftVMMCommand {
             return ExitStatus.success
         case .host:
             return withKVMDevice { HostReport.run(kvmPath: $0) { print($0) } }
-        case .run(let configuration, let options):
+        case .run(var configuration, let options):
+            if let tun = getenv(tunDeviceVariable).map({ String(cString: $0) }), !tun.isEmpty {
+                configuration.tunControlPath = tun
+            }
             return withKVMDevice { run(configuration, options: options, origin: origin, kvmPath: $0) }
         }
     }
+
+    /// Names the tun/tap control device to open instead of /dev/net/tun, as
+    /// SWIFTVMM_KVM_DEVICE does for /dev/kvm: to see what SwiftVMM says without one.
+    static let tunDeviceVariable = "SWIFTVMM_TUN_DEVICE"
 
     /// Runs `body` with the KVM device's path, or says what is wrong with the one the
     /// environment names.

@@ -91,14 +91,19 @@ public final class Machine: Sendable {
         // Disks: images opened and locked, places chosen; virtio-mmio ones announced on
         // the command line.
         let disks = try VirtioDisks.prepare(configuration.disks)
-        let commandLine = ([configuration.commandLine] + disks.commandLineOptions).joined(separator: " ")
+        // Network and entropy devices: taps attached, passt started, places after the disks.
+        let peripherals = try VirtioPeripherals.prepare(
+            networks: configuration.networks, rng: configuration.rng, after: disks, tunPath: configuration.tunControlPath)
+        let platform = peripherals.platform(adding: disks.acpiPlatform)
+        let commandLine = ([configuration.commandLine] + disks.commandLineOptions + peripherals.commandLineOptions)
+            .joined(separator: " ")
 
         let plan: BootPlan
         do {
             plan = try BootPlan.plan(
                 kernel: kernelBytes, initrdSize: initrd?.size,
                 commandLine: commandLine, ramSize: configuration.memorySize,
-                vcpuCount: configuration.vcpuCount, platform: disks.acpiPlatform)
+                vcpuCount: configuration.vcpuCount, platform: platform)
         } catch {
             throw .badInput(describe(error, kernel: kernelName, initrd: initrd?.path))
         }
@@ -154,13 +159,17 @@ public final class Machine: Sendable {
         var portBus = IOBus(), mmioBus = IOBus()
         let uart: DeviceSlot<Serial8250>
         let diskServices: [DiskService]
+        var installedPeripherals = VirtioPeripherals.Installed()
         do {
             uart = try LegacyPorts.install(
                 on: &portBus, serialOutput: consoleWatch ?? console.output,
                 serialInterrupt: KVMInterruptLine(vm: vm, irq: UInt32(LegacyPorts.com1IRQ)))
+            let router = MSIRouter(vm: vm)
+            installedPeripherals = try peripherals.install(vm: vm, memory: memory, mmioBus: &mmioBus, router: router, tracer: tracer)
             diskServices = try disks.install(
                 vm: vm, memory: memory, portBus: &portBus, mmioBus: &mmioBus, backend: diskBackend,
-                tracer: tracer, counting: instrumentation.collectsStatistics)
+                tracer: tracer, counting: instrumentation.collectsStatistics,
+                router: router, peripherals: installedPeripherals)
         } catch let error as KVMError {
             throw .host(error)
         } catch {
@@ -171,7 +180,7 @@ public final class Machine: Sendable {
         // the machine stops.
         let flushes = diskServices.map { disk in
             DeviceFlush(device: "disk \(disk.path)") { try disk.stopAndFlush() }
-        } + extraFlushes
+        } + installedPeripherals.flushes + extraFlushes
 
         // 5. vCPUs: the boot processor starts at the kernel's entry; the others wait in
         // KVM_RUN for the INIT and start-up IPIs the guest sends them.
@@ -198,7 +207,7 @@ public final class Machine: Sendable {
             configuration: configuration, vm: vm, memory: memory, threads: threads,
             handler: handler, uart: uart, console: console, flushes: flushes,
             bootSummary: "\(kernelName): \(plan.summary)",
-            disks: diskServices, platform: disks.acpiPlatform, instrumentation: instrumentation,
+            disks: diskServices, platform: platform, instrumentation: instrumentation,
             monitors: monitors, consoleWatch: consoleWatch)
     }
 

@@ -23,6 +23,13 @@ public struct MachineConfiguration: Sendable {
     public var vcpuCount: Int
     /// Virtio block devices, in the order given (`--disk`).
     public var disks: [DiskConfiguration]
+    /// Virtio network devices, in the order given (`--net`).
+    public var networks: [NetworkConfiguration] = []
+    /// A virtio entropy device (`--rng`), or none.
+    public var rng: RNGConfiguration? = nil
+    /// The tun/tap control device taps are opened through (`SWIFTVMM_TUN_DEVICE`
+    /// names another, to see what SwiftVMM says when it is missing or out of reach).
+    public var tunControlPath = "/dev/net/tun"
 
     /// A configuration; by default the demo guest, 512 MiB, one vCPU, no disks.
     public init(

@@ -96,7 +96,8 @@ struct VirtioDisks {
     func install(
         vm: VirtualMachine, memory: GuestMemory, portBus: inout IOBus, mmioBus: inout IOBus,
         backend: (RawDiskImage) -> any BlockBackend = { $0 },
-        tracer: Tracer? = nil, counting: Bool = false
+        tracer: Tracer? = nil, counting: Bool = false,
+        router: MSIRouter? = nil, peripherals: VirtioPeripherals.Installed = .init()
     ) throws -> [DiskService] {
         var services: [DiskService] = []
         /// A disk's device model named `name`, and the monitor watching it, if asked for.
@@ -115,7 +116,8 @@ struct VirtioDisks {
             services.append(service)
             return service
         }
-        let router = MSIRouter(vm: vm)
+        // One router for every device: KVM_SET_GSI_ROUTING replaces the whole table.
+        let router = router ?? MSIRouter(vm: vm)
 
         // virtio-pci disks, behind the host bridge.
         var functions: [UInt8: PCIBus.Function] = [0: PCIBus.Function(DeviceSlot(PCIHostBridge()))]
@@ -139,12 +141,17 @@ struct VirtioDisks {
                 }
             }
         }
+        // The network and entropy devices after the disks (VirtioPeripherals).
+        functions.merge(peripherals.pciFunctions) { disk, _ in disk }
         let window = IOBus.Range(base: Layout.pciMMIOWindow.rawValue, length: Layout.pciMMIOWindowSize)
-        let bus = PCIBus(functions: functions) { [pciServices] device, _, new in
-            guard let service = pciServices[device] else { return }
+        let bus = PCIBus(functions: functions) { [pciServices, moved = peripherals.barMoved] device, _, new in
             // A BAR moved outside the window answers nowhere; neither do its notifications.
             let bar = new.first { $0.bar == VirtioPCILayout.bar && $0.address >= window.base && $0.address + $0.size <= window.base + window.length }
-            service.moveNotifications(to: bar?.address, offset: VirtioPCILayout.notifyAddress(queue:))
+            if let service = pciServices[device] {
+                service.moveNotifications(to: bar?.address, offset: VirtioPCILayout.notifyAddress(queue:))
+            } else {
+                moved[device]?(bar?.address)
+            }
         }
         try portBus.register(PCIConfigMechanism1(bus: bus), at: LegacyPorts.pciConfiguration)
         try mmioBus.register(PCIMMIOWindow(bus: bus, base: window.base), at: window)

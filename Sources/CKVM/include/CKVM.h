@@ -10,6 +10,8 @@
 #define CKVM_H
 
 #include <linux/kvm.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 
@@ -54,6 +56,30 @@ extern const unsigned long CKVM_GET_LAPIC;
 extern const unsigned long CKVM_SET_LAPIC;
 extern const unsigned long CKVM_GET_MP_STATE;
 extern const unsigned long CKVM_SET_MP_STATE;
+
+// tun/tap ioctls, on a /dev/net/tun file descriptor
+// (Documentation/networking/tuntap.rst; the numbers in linux/if_tun.h).
+extern const unsigned long CKVM_TUNSETIFF;
+extern const unsigned long CKVM_TUNSETOFFLOAD;
+extern const unsigned long CKVM_TUNSETVNETHDRSZ;
+
+// MARK: - struct ifreq for TUNSETIFF
+//
+// struct ifreq holds its name and flags in unions, which Swift imports awkwardly; these
+// fill and read the two fields TUNSETIFF uses.
+
+/// A struct ifreq with ifr_name `name` (at most IFNAMSIZ - 1 bytes are copied) and
+/// ifr_flags `flags` (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR), the rest zero.
+struct ifreq ckvm_tun_ifreq(const char *_Nonnull name, short flags);
+/// Copies ifr_name, NUL-terminated, into `name` (IFNAMSIZ bytes): the interface's name
+/// as TUNSETIFF chose it.
+void ckvm_ifreq_name(const struct ifreq *_Nonnull request, char *_Nonnull name);
+
+// MARK: - getrandom(2)
+
+/// getrandom(2), which the C library declares in <sys/random.h> and Swift's Glibc module
+/// does not import: up to `count` bytes from the kernel's random number generator.
+long ckvm_getrandom(void *_Nonnull buffer, unsigned long count, unsigned int flags);
 
 // MARK: - Non-variadic ioctl(2)
 

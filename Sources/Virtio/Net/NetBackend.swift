@@ -12,7 +12,9 @@ public protocol NetBackend: AnyObject, Sendable {
     /// index `offset` on, at most `buffer.count - offset` bytes.
     func receive(into buffer: inout [UInt8], at offset: Int) -> NetReceiveResult
 
-    /// Sends one frame (with its header, when `passesHeader`), whole or not at all.
+    /// Sends one frame (with its header, when `passesHeader`). After `.busy` the device
+    /// offers the same frame again once the backend is writable (a stream backend may
+    /// have sent part of it, and finishes it then).
     func send(_ frame: ArraySlice<UInt8>) -> NetSendResult
 
     /// The driver takes received frames with these offloads: the backend may now hand
@@ -39,8 +41,12 @@ public enum NetReceiveResult: Sendable, Equatable {
 public enum NetSendResult: Sendable, Equatable {
     /// The frame is on its way.
     case sent
-    /// No room now: nothing was sent; try again when the backend is writable.
+    /// No room now: the frame is not (wholly) sent; offer it again when the backend is
+    /// writable.
     case busy
+    /// The backend refused this frame (a tap's EINVAL for a header it cannot honour):
+    /// it is dropped, and the link stays up.
+    case rejected(String)
     /// The backend is gone or broken, for this reason.
     case failed(String)
 }
@@ -95,6 +101,8 @@ public enum NetworkDrop: String, Sendable, Equatable, CaseIterable {
     case transmitBadHeader = "tx-bad-header"
     /// The link is down: the backend failed.
     case linkDown = "link-down"
+    /// The backend refused the frame.
+    case backendRejected = "backend-rejected"
     /// A receive chain with fewer device-writable bytes than the header (read-only
     /// buffers among them): returned unused.
     case receiveBufferTooShort = "rx-buffer-too-short"

@@ -40,6 +40,11 @@ extension VirtioNet {
         case .busy:
             watchOutput(true)
             return false
+        case .rejected:
+            pendingTransmit = nil
+            report(.dropped(.backendRejected))
+            watchOutput(false)
+            return true
         case .failed(let reason):
             backendFailed(reason)
             return true
