@@ -9,6 +9,8 @@
  *   testguest.triplefault  testguest.int3  testguest.exit=N  testguest.disk
  *   [testguest.movebar]  testguest.diskbench=N[,...] (diskbench.c)  testguest.noacpi  testguest.hostile=NAME (hostile.c)
  *   testguest.writer  testguest.diskio [testguest.pause] (faults.c)
+ *   testguest.net [testguest.netoffload testguest.netsend=N testguest.netrecv=M] (net.c)
+ *   testguest.rng=N (rng.c)
  * and those of smp.c, which starts every CPU the ACPI MADT lists.
  * Integer-only, freestanding: no SSE, no x87, no int3 (KVM's instruction emulator, which
  * runs guests on hosts without VT-x/AMD-V, cannot execute them).
@@ -227,6 +229,8 @@ void guest_main(const u8 *params) {
     if ((option = find_option("testguest.echo"))) do_echo(option_value(option, 1));
     if (find_option("testguest.disk")) disk_test(find_option("testguest.movebar") != 0);
     if ((option = find_option("testguest.diskbench"))) disk_bench(option);
+    if ((option = find_option("testguest.rng"))) rng_test(option_value(option, 4096));
+    if ((option = find_option("testguest.net"))) net_test(option);
     if ((option = find_option("testguest.hostile"))) hostile_main(option, params);
     fault_workloads();
     if (find_option("testguest.triplefault")) do_triple_fault();

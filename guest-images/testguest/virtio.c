@@ -26,13 +26,18 @@ void virtq_init_sized(struct virtq *q, u8 *pages, u16 size) {
 
 void virtq_init(struct virtq *q, u8 *page) { virtq_init_sized(q, page, QUEUE_SIZE); }
 
-/* Makes the chain at `head` the next available entry and notifies the device (2.7.13). */
-void virtq_make_available(struct virtio_device *d, struct virtq *q, u16 head) {
+/* Makes the chain at `head` the next available entry (2.7.13), without notifying. */
+void virtq_publish(struct virtq *q, u16 head) {
     q->avail[2 + q->avail_idx % q->size] = head;
     barrier();  /* x86 keeps stores in order; the compiler must too (2.7.13) */
     q->avail_idx++;
     q->avail[1] = q->avail_idx;
     barrier();
+}
+
+/* Makes the chain at `head` the next available entry and notifies the device (2.7.13). */
+void virtq_make_available(struct virtio_device *d, struct virtq *q, u16 head) {
+    virtq_publish(q, head);
     d->ops->notify(d, 0);
 }
 

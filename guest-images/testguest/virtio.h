@@ -60,6 +60,7 @@ struct virtio_device {
     u64 common, notify, isr, device_cfg;
     u32 notify_multiplier;
     u64 queue_notify;  /* pci: queue 0's notification address, as Linux caches it */
+    u64 queue_notify1; /* pci: queue 1's (a network device's transmit queue) */
     u8 msix_cap;
     struct virtq queue;
 };
@@ -106,6 +107,14 @@ void blk_put_status(int s);  /* "ok", "IOERR", "UNSUPP", "no answer", "status N"
 void blk_put_read(int s);    /* after a read into blk_data: "fnv 0x..." of a sector, or the status */
 u32 fnv1a(const u8 *bytes, u32 count);  /* 32-bit FNV-1a */
 void disk_test(int move_bars);
+
+/* net.c: testguest.net (virtio v1.2, 5.1) and rng.c: testguest.rng=N (5.4). */
+#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_RNG 4
+void net_test(const char *option);
+void rng_test(u64 bytes);
+/* Makes the chain at `head` the next available entry of `q` (no notification). */
+void virtq_publish(struct virtq *q, u16 head);
 
 /* diskbench.c: testguest.diskbench=COUNT[,size=S][,depth=D][,write] on the first disk. */
 void disk_bench(const char *option);

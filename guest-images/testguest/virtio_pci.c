@@ -59,13 +59,15 @@ static int setup_queue(struct virtio_device *d, u16 index, struct virtq *q) {
     mmio_write64(d->common + COMMON_QUEUE_DRIVER, (u64)q->avail);
     mmio_write64(d->common + COMMON_QUEUE_DEVICE, (u64)q->used);
     u16 offset = mmio_read16(d->common + COMMON_QUEUE_NOTIFY_OFF);
-    d->queue_notify = d->notify + (u64)offset * d->notify_multiplier;
+    u64 address = d->notify + (u64)offset * d->notify_multiplier;
+    if (index == 0) d->queue_notify = address;
+    else d->queue_notify1 = address;
     mmio_write16(d->common + COMMON_QUEUE_ENABLE, 1);
     return 0;
 }
 
-/* Only queue 0 is used: its address was worked out when it was set up (4.1.4.4). */
-static void notify(struct virtio_device *d, u16 index) { mmio_write16(d->queue_notify, index); }
+/* Queue 0 or 1: their addresses were worked out when they were set up (4.1.4.4). */
+static void notify(struct virtio_device *d, u16 index) { mmio_write16(index ? d->queue_notify1 : d->queue_notify, index); }
 
 static u32 config_read32(struct virtio_device *d, u32 offset) { return mmio_read32(d->device_cfg + offset); }
 /* Reading ISR status acknowledges it (4.1.4.5). */

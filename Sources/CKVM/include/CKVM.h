@@ -10,6 +10,7 @@
 #define CKVM_H
 
 #include <linux/kvm.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/eventfd.h>

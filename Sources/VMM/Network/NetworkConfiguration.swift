@@ -56,7 +56,8 @@ public struct NetworkConfiguration: Sendable, Equatable {
 /// `--rng`: a virtio entropy device.
 public struct RNGConfiguration: Sendable, Equatable {
     public var transport: DiskConfiguration.Transport
-    /// Bytes a second the guest may read (`VirtioRNG.defaultRate` unless given).
+    /// Bytes a second the guest may read (`VirtioRNG.defaultRate` unless given), in
+    /// bursts of at most a second's worth (and `VirtioRNG.defaultBurst`).
     public var rate: UInt64
 
     /// An entropy device on `transport`, limited to `rate` bytes a second.

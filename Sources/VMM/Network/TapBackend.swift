@@ -26,8 +26,10 @@ final class TapBackend: NetBackend {
         switch HostIO.write(tap.fd, frame) {
         case .done: return .sent
         case .wouldBlock: return .busy
-        // The kernel refused this frame's header (tun_get_user): drop it, carry on.
+        // The kernel refused this frame's header (tun_get_user: EINVAL), or the interface
+        // is down (EIO) until someone brings it up: drop the frame, carry on.
         case .failed(EINVAL): return .rejected("tap \(tap.name): frame refused (EINVAL)")
+        case .failed(EIO): return .rejected("tap \(tap.name): the interface is down")
         case .closed: return .failed("tap \(tap.name): closed")
         case .failed(let error): return .failed("tap \(tap.name): write failed: \(HostIO.describe(error))")
         }

@@ -44,7 +44,8 @@ extension VirtioPeripherals {
                 }
             case .rng(let configuration):
                 let device = VirtioRNG(
-                    name: item.name, source: HostEntropy(), rate: configuration.rate, clock: clock,
+                    name: item.name, source: HostEntropy(), rate: configuration.rate,
+                    burst: min(VirtioRNG.defaultBurst, configuration.rate), clock: clock,
                     wakeUps: wakeUps, observer: monitor)
                 try place(device, item, service: service, vm: vm, memory: memory, mmioBus: &mmioBus, router: router, into: &installed)
             }

@@ -1,0 +1,142 @@
+import Dispatch
+import Foundation
+import Testing
+import Virtio
+@testable import VMM
+
+/// Boots the test guest with `networks` and `rng`; `whileRunning` gets the console text
+/// so far, polled, until it returns true.
+func bootWithDevices(
+    commandLine: String, networks: [NetworkConfiguration] = [], rng: RNGConfiguration? = nil, memory: UInt64 = 64 << 20,
+    whileRunning: (@Sendable (CapturedOutput) -> Void)? = nil
+) throws -> (output: String, report: MachineReport) {
+    let output = CapturedOutput()
+    var configuration = MachineConfiguration(kernel: .file(Repository.testGuestELF), commandLine: commandLine, memorySize: memory)
+    configuration.networks = networks
+    configuration.rng = rng
+    let machine = try Machine.build(configuration, console: Console(output: output, inputFD: nil))
+    if let whileRunning { DispatchQueue(label: "test.while-running").async { whileRunning(output) } }
+    let report = machine.run()
+    return (output.text, report)
+}
+
+/// Waits up to `seconds` for `text` in the console output.
+func wait(for text: String, in output: CapturedOutput, seconds: Double = 120) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if output.text.contains(text) { return true }
+        usleep(20_000)
+    }
+    return false
+}
+
+/// A test frame as the test guest builds it (net.c): broadcast, from `mac`, EtherType
+/// 0x88b5, sequence number, then byte i = 7i + seq.
+func testFrame(seq: Int, mac: [UInt8]) -> [UInt8] {
+    let length = min(60 + seq * 200, 1514)
+    var frame = [UInt8](repeating: 0xff, count: 6) + mac + [0x88, 0xb5, UInt8(seq)]
+    for i in 15..<length { frame.append(UInt8(truncatingIfNeeded: i * 7 + seq)) }
+    return frame
+}
+
+/// A TCP/IPv4 segment of `payload` bytes (byte i = 7i) from 10.0.0.1 to 10.0.0.2, its TCP
+/// checksum left partial, as the virtio_net_hdr beside it says (NEEDS_CSUM, GSO TCPV4 of
+/// 1000-byte segments).
+func tsoFrame(to mac: [UInt8], payload: Int) -> (frame: [UInt8], header: [UInt8]) {
+    func be16(_ v: Int) -> [UInt8] { [UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+    var ip: [UInt8] = [0x45, 0] + be16(40 + payload) + [0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]
+    var sum = stride(from: 0, to: 20, by: 2).reduce(0) { $0 + (Int(ip[$1]) << 8 | Int(ip[$1 + 1])) }
+    while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }
+    ip.replaceSubrange(10..<12, with: be16(~sum & 0xffff))
+    var pseudo = 10 + 1 + 10 + 2 + 6 + 20 + payload
+    while pseudo > 0xffff { pseudo = (pseudo & 0xffff) + (pseudo >> 16) }
+    let tcp: [UInt8] = be16(5001) + be16(40000) + [0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff] + be16(pseudo) + [0, 0]
+    let frame = mac + [0x02, 0, 0, 0, 0, 0x09, 0x08, 0x00] + ip + tcp + (0..<payload).map { UInt8(truncatingIfNeeded: $0 * 7) }
+    // struct virtio_net_hdr: flags NEEDS_CSUM, gso TCPV4, hdr_len 54, gso_size 1000, csum_start 34, csum_offset 16.
+    let header: [UInt8] = [1, 1, 54, 0, 0xe8, 0x03, 34, 0, 16, 0]
+    return (frame, header)
+}
+
+@Suite("virtio-net and virtio-rng on KVM: the test guest against a real tap and the host's getrandom",
+       .enabled(if: KVMAvailability.available, KVMAvailability.reason), .serialized)
+struct NetworkTests {
+    static let modes: [(DiskConfiguration.Transport, Bool)] = [(.pci, false), (.pci, true), (.mmio, false), (.mmio, true)]
+
+    @Test("5.1.6: frames the guest sends arrive on the tap whole; frames written to the tap reach the guest; TSO segments pass through with the offloads on and are cut without",
+          .enabled(if: HostTap.available, Comment(rawValue: HostTap.problem ?? "")), arguments: modes)
+    func framesBothWays(transport: DiskConfiguration.Transport, offloads: Bool) throws {
+        let tap = try HostTap()
+        let mac = MACAddress("52:54:00:aa:bb:0\(offloads ? 1 : 0)")!
+        let segments = offloads ? 1 : 4
+        let (frame, header) = tsoFrame(to: mac.bytes, payload: 4000)
+        let (output, report) = try bootWithDevices(
+            commandLine: "console=ttyS0 testguest.quiet testguest.noacpi testguest.net testguest.netsend=4 testguest.netrecv=\(2 + segments)"
+                + (offloads ? " testguest.netoffload" : ""),
+            networks: [NetworkConfiguration(backend: .tap(tap.name), mac: mac, transport: transport)]
+        ) { output in
+            guard wait(for: "net0: ready", in: output) else { return }
+            _ = tap.send(testFrame(seq: 7, mac: [2, 0, 0, 0, 0, 9]))
+            _ = tap.send(testFrame(seq: 8, mac: [2, 0, 0, 0, 0, 9]))
+            _ = tap.send(frame, header: header)
+        }
+        #expect(report.reason == .reset, "\(output)")
+        let lines = output.split(whereSeparator: \.isNewline).map(String.init)
+        #expect(lines.contains("net0: \(transport.rawValue), mac \(mac), link up, mtu 1500, offloads \(offloads ? "on" : "off")"), "\(output)")
+        #expect(lines.contains("net0: sent \(offloads ? 5 : 4) frames"), "\(output)")
+
+        // What the guest sent, as the host's side of the tap saw it.
+        let seen = tap.received(limit: 10).filter { Array($0[6..<12]) == mac.bytes }
+        let expected = (0..<4).map { testFrame(seq: $0, mac: mac.bytes) }
+        #expect(Array(seen.prefix(4)) == expected)
+        if offloads {
+            // One 4054-byte segment, not four: the TSO request went through the tap whole.
+            #expect(seen.count == 5)
+            #expect(seen.last?.count == 14 + 40 + 4000)
+            #expect(seen.last.map { Array($0[54...]) } == (0..<4000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+        } else {
+            #expect(seen.count == 4)
+        }
+
+        // What the test sent, as the guest received it.
+        for seq in [7, 8] {
+            let sent = testFrame(seq: seq, mac: [2, 0, 0, 0, 0, 9])
+            #expect(lines.contains { $0.hasPrefix("net0: received \(sent.count) bytes, buffers 1, ") && $0.hasSuffix(", type 0x88b5, fnv " + fnv1a(sent[...])) }, "\(output)")
+        }
+        let tcp = lines.filter { $0.hasPrefix("net0: received") && $0.contains("type 0x0800") }
+        if offloads {
+            // One frame of 4054 bytes (and its header) over two 2 KiB buffers, GSO TCPV4,
+            // the checksum partial: byte for byte what the test sent.
+            #expect(tcp == ["net0: received 4054 bytes, buffers 2, flags 1, gso 1, type 0x0800, fnv " + fnv1a(frame[...])], "\(output)")
+        } else {
+            // Segmented by the host before the tap: four frames of 1000 bytes of payload each.
+            #expect(tcp.count == 4 && tcp.allSatisfy { $0.hasPrefix("net0: received 1054 bytes, buffers 1, ") && $0.contains("gso 0") }, "\(output)")
+        }
+    }
+
+    @Test("5.4: the guest reads the entropy device over both transports: every byte it asked for, of many values")
+    func entropy() throws {
+        for transport in DiskConfiguration.Transport.allCases {
+            let (output, report) = try bootWithDevices(
+                commandLine: "console=ttyS0 testguest.quiet testguest.noacpi testguest.rng=4096", rng: RNGConfiguration(transport: transport))
+            #expect(report.reason == .reset)
+            let line = output.split(whereSeparator: \.isNewline).first { $0.hasPrefix("rng0: ") }.map(String.init) ?? ""
+            #expect(line.hasPrefix("rng0: \(transport.rawValue), read 4096 bytes in 8 requests, "), "\(output)")
+            // 4096 random bytes hold nearly every value (fewer than 250 distinct has a
+            // probability below 10^-9).
+            let distinct = Int(line.split(separator: " ").dropFirst(8).first ?? "") ?? 0
+            #expect(distinct >= 250, "\(line)")
+        }
+    }
+
+    @Test("rate limit on KVM: at 2048 bytes a second (bursts of a second's worth), 6 KiB take the guest at least two seconds")
+    func entropyRateLimited() throws {
+        let start = Date()
+        let (output, report) = try bootWithDevices(
+            commandLine: "console=ttyS0 testguest.quiet testguest.noacpi testguest.rng=6144", rng: RNGConfiguration(rate: 2048))
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(report.reason == .reset)
+        #expect(output.contains("rng0: pci, read 6144 bytes"), "\(output)")
+        // 2048 at once, then 4096 more at 2048 a second.
+        #expect(elapsed >= 2.0, "\(elapsed) s")
+    }
+}
