@@ -4,7 +4,8 @@
  * and TSO offloads too with `testguest.netoffload`), post receive buffers, send
  * `testguest.netsend=N` test frames (and, with the offloads, one 4000-byte TCP/IPv4
  * segment for the host to take as one), say "ready", then print each frame received
- * until `testguest.netrecv=M` have come. The KVM tests read and write the other end of
+ * until `testguest.netrecv=M` have come (or `testguest.netwait=SPINS` pass without one),
+ * then send frame number N and say whether the link is up. The KVM tests read and write the other end of
  * the tap and compare.
  *
  * Test frames: broadcast, from the device's MAC, EtherType 0x88b5 (IEEE local
@@ -128,7 +129,14 @@ static int next_rx(struct virtq *rx, u32 *length, u64 spins) {
     return -1;
 }
 
-static void test_device(int n, struct virtio_device *d, int offload, u64 sends, u64 receives) {
+/* Sends one more test frame (numbered `seq`), which finds a backend that vanished
+ * meanwhile, then says whether the link is up (5.1.4, status). */
+static void say_link(int n, struct virtio_device *d, struct virtq *tx, const u8 *mac, u32 seq) {
+    transmit(d, tx, build_test_frame(mac, seq));
+    say(n, (d->ops->config_read32(d, 4) >> 16) & 1 ? "link up\n" : "link down\n");
+}
+
+static void test_device(int n, struct virtio_device *d, int offload, u64 sends, u64 receives, u64 wait) {
     u64 wanted = 1ull << VIRTIO_F_VERSION_1 | 1ull << NET_F_MAC | 1ull << NET_F_STATUS | 1ull << NET_F_MTU
                  | 1ull << NET_F_MRG_RXBUF;
     if (offload) wanted |= 1ull << NET_F_CSUM | 1ull << NET_F_GUEST_CSUM | 1ull << NET_F_HOST_TSO4 | 1ull << NET_F_GUEST_TSO4;
@@ -167,13 +175,13 @@ static void test_device(int n, struct virtio_device *d, int offload, u64 sends, 
     u64 printed = 0;
     while (printed < receives) {
         u32 length;
-        int head = next_rx(&rx, &length, 50000000);
-        if (head < 0) { say(n, "no frame came\n"); return; }
+        int head = next_rx(&rx, &length, wait);
+        if (head < 0) { say(n, "no frame came\n"); say_link(n, d, &tx, mac, (u32)sends); return; }
         u8 *first = rx_buffers[head];
         u16 buffers = (u16)(first[10] | first[11] << 8);
         u32 total = 0;
         for (u16 b = 0; b < buffers; b++) {
-            if (b > 0 && (head = next_rx(&rx, &length, 50000000)) < 0) { say(n, "num_buffers past the used ring\n"); return; }
+            if (b > 0 && (head = next_rx(&rx, &length, wait)) < 0) { say(n, "num_buffers past the used ring\n"); return; }
             for (u32 i = 0; i < length && total + i < sizeof rx_frame; i++) rx_frame[total + i] = rx_buffers[head][i];
             total += length;
             post_rx(&rx, (u16)head);
@@ -196,6 +204,7 @@ static void test_device(int n, struct virtio_device *d, int offload, u64 sends, 
         put_char('\n');
         printed++;
     }
+    say_link(n, d, &tx, mac, (u32)sends);
 }
 
 void net_test(const char *option) {
@@ -207,7 +216,8 @@ void net_test(const char *option) {
     put_decimal((u64)count);
     put_char('\n');
     const char *send = find_option("testguest.netsend"), *recv = find_option("testguest.netrecv");
+    u64 wait = option_value(find_option("testguest.netwait"), 50000000);
     for (int n = 0; n < count; n++) {
-        test_device(n, &devices[n], find_option("testguest.netoffload") != 0, option_value(send, 4), option_value(recv, 0));
+        test_device(n, &devices[n], find_option("testguest.netoffload") != 0, option_value(send, 4), option_value(recv, 0), wait);
     }
 }
