@@ -27,6 +27,7 @@ public enum FuzzTargets {
             ArgumentsTarget.self,
             VirtqueueTarget.self,
             BlockRequestTarget.self,
+            NetTarget.self,
             VirtioMMIOTarget.self,
             VirtioPCITarget.self,
         ]

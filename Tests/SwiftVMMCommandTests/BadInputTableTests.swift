@@ -35,6 +35,9 @@ struct BadInputRow: Sendable, CustomTestStringConvertible {
 final class BadInputFixtures {
     let directory: String
     private var lockHolder: Int32 = -1
+    /// A TCP socket listening on `busyPort`, so a forward from it finds it in use.
+    private var listener: Int32 = -1
+    private(set) var busyPort: UInt16 = 0
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftvmm-bad-input-\(UUID().uuidString)").path
@@ -54,12 +57,24 @@ final class BadInputFixtures {
         #expect(truncate(path("big.img"), 64 << 20) == 0)
         lockHolder = open(path("locked.img"), O_RDWR | O_CLOEXEC)
         #expect(flock(lockHolder, LOCK_EX | LOCK_NB) == 0)
+        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 1) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        #expect(bound)
+        busyPort = UInt16(bigEndian: address.sin_port)
     }
 
     func path(_ name: String) -> String { directory + "/" + name }
 
     func remove() {
         close(lockHolder)
+        close(listener)
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -70,6 +85,7 @@ final class BadInputFixtures {
             text = text.replacingOccurrences(of: "{\(name)}", with: path(name))
         }
         text = text.replacingOccurrences(of: "{5000 x}", with: String(repeating: "x", count: 5000))
+        text = text.replacingOccurrences(of: "{busy port}", with: String(busyPort))
         let hostRAM = UInt64(sysconf(Int32(_SC_PHYS_PAGES))) * UInt64(sysconf(Int32(_SC_PAGESIZE)))
         text = text.replacingOccurrences(of: "{host RAM}", with: String(hostRAM >> 20))
         if text.contains("{host vCPUs") {
@@ -144,6 +160,7 @@ struct BadInputTableTests {
                     "no row for \(flag.rawValue)")
         }
         #expect(BadInputRow.all.contains { $0.command.hasPrefix("\(KVMDevice.environmentVariable)=") })
+        #expect(BadInputRow.all.contains { $0.command.hasPrefix("\(SwiftVMMCommand.tunDeviceVariable)=") })
         #expect(BadInputRow.all.contains { $0.unprivileged })
     }
 

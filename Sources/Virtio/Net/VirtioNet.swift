@@ -52,7 +52,8 @@ public struct VirtioNet: VirtioDevice {
     // chains taken for it.
     var receiveBuffer: [UInt8]
     var pendingReceive: Int? = nil
-    var heldChains: [DescriptorChain] = []
+    /// The receive chains taken for a frame that did not fit yet (at most the queue size).
+    public internal(set) var heldChains: [DescriptorChain] = []
     var watchingInput = false
 
     // Sending: a frame copied out of the driver's chain that the backend had no room for.
