@@ -204,12 +204,14 @@ class VMM:
         self.elf = os.path.join(guest_dir, "testguest.elf")
         self.bzimage = os.path.join(guest_dir, "testguest.img")
 
-    def command(self, cmdline, memory_mib=128, cpus=1, disk=None):
-        """disk: a Disk, for the VMMs that have one (not refvmm)."""
+    def command(self, cmdline, memory_mib=128, cpus=1, disk=None, net=None):
+        """disk: a Disk, for the VMMs that have one (not refvmm); net: a tap's name, for a
+        virtio-net device on virtio-mmio over it (netfigure.py)."""
         if self.kind == "swiftvmm":
             disk_flags = ["--disk", f"{disk.path},transport={disk.transport},io={disk.io}"] if disk else []
+            net_flags = ["--net", f"tap={net},transport=mmio"] if net else []
             return [self.binary, "run", *self.extra, "--kernel", self.elf, "--memory", f"{memory_mib}M",
-                    "--cpus", str(cpus), *disk_flags, "--cmdline", cmdline]
+                    "--cpus", str(cpus), *disk_flags, *net_flags, "--cmdline", cmdline]
         if self.kind == "refvmm":
             return [self.binary, "-m", str(memory_mib), self.elf, cmdline]
         if self.kind == "qemu":
@@ -226,6 +228,13 @@ class VMM:
                 disk_flags = ["-global", "virtio-mmio.force-legacy=false",
                               "-drive", f"file={disk.path},format=raw,if=none,id=disk0,cache=writeback",
                               "-device", "virtio-blk-device,drive=disk0"]
+            if net:
+                # virtio-net-device on a virtio-mmio transport, version 2, over the tap,
+                # served in QEMU's main loop (vhost=off), as SwiftVMM serves it in its own.
+                machine = "microvm,acpi=off"
+                disk_flags += ["-global", "virtio-mmio.force-legacy=false",
+                               "-netdev", f"tap,id=net0,ifname={net},script=no,downscript=no,vhost=off",
+                               "-device", "virtio-net-device,netdev=net0"]
             return [self.binary, "-M", machine, "-accel", "kvm", "-m", f"{memory_mib}M",
                     "-smp", str(cpus), "-nodefaults", "-no-user-config", "-nographic",
                     "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
@@ -813,6 +822,13 @@ def callgrind_count(ctx, binary, command):
 
 
 # --- Main --------------------------------------------------------------------------------
+
+@figure("net")
+def figure_net(ctx):
+    """Figure 6: virtio-net over a tap beside QEMU's (benchmarks/netfigure.py)."""
+    import netfigure
+    netfigure.measure(ctx, run, RunFailed, note, QUIET, GUEST_EXIT)
+
 
 class Context:
     pass

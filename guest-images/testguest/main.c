@@ -10,7 +10,7 @@
  *   [testguest.movebar]  testguest.diskbench=N[,...] (diskbench.c)  testguest.noacpi  testguest.hostile=NAME (hostile.c)
  *   testguest.writer  testguest.diskio [testguest.pause] (faults.c)
  *   testguest.net [testguest.netoffload testguest.netsend=N testguest.netrecv=M] (net.c)
- *   testguest.rng=N (rng.c)
+ *   testguest.rng=N (rng.c)  testguest.netbench=MODE,COUNT (netbench.c)
  * and those of smp.c, which starts every CPU the ACPI MADT lists.
  * Integer-only, freestanding: no SSE, no x87, no int3 (KVM's instruction emulator, which
  * runs guests on hosts without VT-x/AMD-V, cannot execute them).
@@ -231,6 +231,7 @@ void guest_main(const u8 *params) {
     if ((option = find_option("testguest.diskbench"))) disk_bench(option);
     if ((option = find_option("testguest.rng"))) rng_test(option_value(option, 4096));
     if ((option = find_option("testguest.net"))) net_test(option);
+    if ((option = find_option("testguest.netbench"))) net_bench(option);
     if ((option = find_option("testguest.hostile"))) hostile_main(option, params);
     fault_workloads();
     if (find_option("testguest.triplefault")) do_triple_fault();

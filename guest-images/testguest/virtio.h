@@ -112,6 +112,7 @@ void disk_test(int move_bars);
 #define VIRTIO_ID_NET 1
 #define VIRTIO_ID_RNG 4
 void net_test(const char *option);
+void net_bench(const char *option);  /* netbench.c: testguest.netbench=MODE,COUNT */
 void rng_test(u64 bytes);
 /* Makes the chain at `head` the next available entry of `q` (no notification). */
 void virtq_publish(struct virtq *q, u16 head);
