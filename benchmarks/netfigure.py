@@ -63,11 +63,11 @@ def measure(ctx, run, RunFailed, note, QUIET, GUEST_EXIT):
         return
     quick = ctx.args.quick
     workloads = [
-        ("small frames, 60 bytes", "tx", 2_000 if quick else 20_000, "frames/s", lambda count, t: count / t),
-        ("bulk, 64,000-byte TSO segments", "tso", 200 if quick else 2_000, "MB/s", lambda count, t: count * 64_054 / t / 1e6),
-        ("round trip, 60-byte frames", "ping", 200 if quick else 2_000, "us", lambda count, t: t / count * 1e6),
+        ("small frames, 60 bytes", "tx", 5_000 if quick else 40_000, "frames/s", lambda count, t: count / t),
+        ("bulk, 64,000-byte TSO segments", "tso", 2_000 if quick else 10_000, "MB/s", lambda count, t: count * 64_054 / t / 1e6),
+        ("round trip, 60-byte frames", "ping", 500 if quick else 3_000, "us", lambda count, t: t / count * 1e6),
     ]
-    repeats = 1 if quick else 5
+    repeats = 3 if quick else 7
     vmms = ctx.swiftvmms + ctx.qemus
     make_tap()
     echo = Echo()
@@ -77,10 +77,11 @@ def measure(ctx, run, RunFailed, note, QUIET, GUEST_EXIT):
               f"{repeats}; (run with COUNT - run with 0) / COUNT)")
         print(f"  {'':34} " + "  ".join(f"{vmm.name:>16}" for vmm in vmms) + "   ratio to qemu")
         for title, mode, count, unit, rate in workloads:
-            medians = []
-            for vmm in vmms:
-                samples = []
-                for _ in range(repeats):
+            samples = {vmm.name: [] for vmm in vmms}
+            # Every VMM once per repeat, in a different order each time: the shared
+            # machine's noise hits them alike.
+            for repeat in range(repeats):
+                for vmm in vmms[repeat % len(vmms):] + vmms[:repeat % len(vmms)]:
                     try:
                         base = run(vmm.command(f"{QUIET} testguest.netbench={mode},0 {GUEST_EXIT}", net=TAP))
                         full = run(vmm.command(f"{QUIET} testguest.netbench={mode},{count} {GUEST_EXIT}", net=TAP))
@@ -90,14 +91,14 @@ def measure(ctx, run, RunFailed, note, QUIET, GUEST_EXIT):
                     if f"netbench: {mode} {count} done, 0 failed".encode() not in full.output:
                         note(f"{vmm.name}: the guest did not finish: {full.output.decode(errors='replace')[-200:]}")
                         continue
-                    samples.append(rate(count, max(full.exit - base.exit, 1e-6)))
-                medians.append(statistics.median(samples) if samples else None)
+                    samples[vmm.name].append(rate(count, max(full.exit - base.exit, 1e-6)))
+            medians = [statistics.median(samples[vmm.name]) if samples[vmm.name] else None for vmm in vmms]
             cells = "  ".join(f"{m:16.1f}" if m is not None else f"{'failed':>16}" for m in medians)
             ratio = ""
             if ctx.qemus and medians[0] and medians[-1]:
                 better = medians[0] / medians[-1] if unit != "us" else medians[-1] / medians[0]
                 ratio = f"   {better:.2f}x ({'at or above' if better >= 1 else 'below'} QEMU)"
-            print(f"  {title + ' (' + unit + ')':34} {cells}{ratio}")
+            print(f"  {title + ' (' + unit + ')':34} {cells}{ratio}", flush=True)
     finally:
         echo.stop()
         subprocess.run(["ip", "link", "delete", TAP], stderr=subprocess.DEVNULL)

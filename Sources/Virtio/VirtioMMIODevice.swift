@@ -133,8 +133,14 @@ public struct VirtioMMIODevice<Device: VirtioDevice>: BusDevice {
         deliver(state.serve(index))
     }
 
+    /// Sets InterruptStatus and raises an edge, unless every bit was already set: then
+    /// the driver has an interrupt it has not acknowledged yet, and it looks at every
+    /// queue after acknowledging (4.2.3.4), so it misses nothing. A device that
+    /// completes buffers faster than the driver acknowledges costs the guest one
+    /// interrupt, not one per buffer (each an injection that kicks the vCPU).
     private mutating func deliver(_ interrupts: [VirtioInterrupt]) {
         guard !interrupts.isEmpty else { return }
+        let unacknowledged = interruptStatus
         for interrupt in interrupts {
             switch interrupt {
             case .usedBuffer: interruptStatus |= UInt32(VIRTIO_MMIO_INT_VRING)
@@ -142,7 +148,7 @@ public struct VirtioMMIODevice<Device: VirtioDevice>: BusDevice {
             }
             state.report(.interruptSent(interrupt, route: .line))
         }
-        interrupt.pulse()
+        if interruptStatus != unacknowledged { interrupt.pulse() }
     }
 
     private mutating func resetTransport() {

@@ -27,7 +27,7 @@ extension VirtioPeripherals {
         var installed = Installed()
         let clock: @Sendable () -> UInt64 = { MonotonicClock.now() }
         for item in placed {
-            let service = DeviceService(name: item.name, vm: vm)
+            let service = try DeviceService(name: item.name, vm: vm)
             let monitor = PeripheralMonitor(tracer: tracer)
             let wakeUps = WeakWakeUps(service: service)
             switch item.kind {
@@ -49,6 +49,7 @@ extension VirtioPeripherals {
                     wakeUps: wakeUps, observer: monitor)
                 try place(device, item, service: service, vm: vm, memory: memory, mmioBus: &mmioBus, router: router, into: &installed)
             }
+            service.start()
             installed.services.append(service)
         }
         return installed
