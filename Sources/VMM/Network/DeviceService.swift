@@ -23,8 +23,16 @@ final class DeviceService: VirtioWakeUps {
     private let thread: DispatchQueue
     private let finished = DispatchGroup()
     /// Serves queue n under the device's lock; set once the device is on its bus, and
-    /// cleared when the service stops.
-    private let serve = Locked<(@Sendable (Int) -> Void)?>(nil)
+    /// cleared when the service stops. A class holds the closure: a closure kept in a
+    /// `Locked` value directly is wrapped in two more reabstraction thunks by every
+    /// `withLock`, which read it back through `inout` (a chain that grew with every
+    /// frame, found with perf).
+    private let serve = Locked<Server?>(nil)
+
+    private final class Server: Sendable {
+        let body: @Sendable (Int) -> Void
+        init(_ body: @escaping @Sendable (Int) -> Void) { self.body = body }
+    }
     private let state = Locked(State())
 
     private struct State {
@@ -55,7 +63,8 @@ final class DeviceService: VirtioWakeUps {
 
     /// What serves queue n: the transport's `serveQueue`, under the device's lock.
     func setServe(_ body: @escaping @Sendable (Int) -> Void) {
-        serve.withLock { $0 = body }
+        let server = Server(body)
+        serve.withLock { $0 = server }
     }
 
     /// Serves queue `index`'s notifications, which KVM matches as `match`.
@@ -140,7 +149,8 @@ final class DeviceService: VirtioWakeUps {
 
     /// Serves what poll found ready, then the timers that are due; false once stopped.
     private func handle(_ results: [HostIO.PollResult], _ actions: [Action]) -> Bool {
-        guard let body = serve.withLock({ $0 }) else { return false }
+        guard let server = serve.withLock({ $0 }) else { return false }
+        let body = server.body
         for (result, action) in zip(results, actions) {
             switch action {
             case .control:

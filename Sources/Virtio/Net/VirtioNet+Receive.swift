@@ -13,26 +13,39 @@ extension VirtioNet {
             if pendingReceive == nil {
                 let hasBuffer = try heldChains.isEmpty ? queue.hasAvailable(memory: memory) : true
                 guard hasBuffer else {
-                    if try queue.armAvailableNotification(memory: memory) { continue }
-                    watchInput(false)
+                    if try waitForBuffers(&queue, memory: memory) { continue }
                     return
                 }
-                guard readFrame() else { return }
+                guard try readFrame(&queue, memory: memory) else { return }
             }
             guard try deliverPendingFrame(&queue, memory: memory, completed: &completed) else {
                 // Not buffers enough for the frame: wait for the driver to post more.
-                if try queue.armAvailableNotification(memory: memory) { continue }
-                watchInput(false)
+                if try waitForBuffers(&queue, memory: memory) { continue }
                 return
             }
         }
         // More may be waiting: the backend's readiness brings the device back.
+        try watchBackend(&queue, memory: memory)
+    }
+
+    /// The driver's buffers ran out: ask it to notify when it posts more, and stop
+    /// reading the backend; true if buffers came meanwhile (look again).
+    private mutating func waitForBuffers(_ queue: inout Virtqueue, memory: GuestMemory) throws(VirtqueueError) -> Bool {
+        if try queue.requestNotifications(memory: memory) { return true }
+        watchInput(false)
+        return false
+    }
+
+    /// The device has buffers and waits for frames: the backend's readiness brings it
+    /// back, so the driver need not notify it of more buffers meanwhile.
+    private mutating func watchBackend(_ queue: inout Virtqueue, memory: GuestMemory) throws(VirtqueueError) {
+        if !watchingInput { try queue.suppressNotifications(memory: memory) }
         watchInput(true)
     }
 
     /// Reads one frame into `receiveBuffer`; false when there is none (the device then
     /// watches the backend) or the backend failed.
-    private mutating func readFrame() -> Bool {
+    private mutating func readFrame(_ queue: inout Virtqueue, memory: GuestMemory) throws(VirtqueueError) -> Bool {
         let offset = backend.passesHeader ? 0 : NetHeader.size
         switch backend.receive(into: &receiveBuffer, at: offset) {
         case .frame(let count) where count >= NetHeader.size - offset:
@@ -45,7 +58,7 @@ extension VirtioNet {
         case .frame:
             return true  // too short to be a frame: nothing to deliver; read on
         case .empty:
-            watchInput(true)
+            try watchBackend(&queue, memory: memory)
             return false
         case .failed(let reason):
             backendFailed(reason)

@@ -254,6 +254,19 @@ struct VirtioNetTests {
         #expect(setup.wakeUps.input == [true, false])
     }
 
+    @Test("2.7.10: while it has receive buffers and waits for frames the device asks for no notifications (VIRTQ_USED_F_NO_NOTIFY); out of buffers, it asks again")
+    func receiveNotificationSuppression() {
+        var setup = setUp()
+        func flags() -> UInt16 { try! setup.rings.memory.read(UInt16.self, at: setup.rings.used(Self.rx)) }
+        setup.rings.postWritable(Self.rx, length: 1526)
+        _ = setup.state.queueNotified(Self.rx)
+        #expect(flags() == UInt16(VRING_USED_F_NO_NOTIFY))
+        setup.backend.queue(NetHeader().bytes + frame(100))
+        _ = setup.state.serve(Self.rx)
+        #expect(flags() == 0)
+        #expect(setup.wakeUps.input.last == false)
+    }
+
     @Test("hostile receive chains: read-only and shorter than a header are returned unused, untouched; the frame goes to the next good one")
     func receiveHostileChains() {
         var setup = setUp(features: [.version1, .netMergeableReceiveBuffers])
