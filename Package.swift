@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "CUAPI", "Locking"]),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "Devices", "GuestMemory", "CUAPI", "Locking"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CUAPI"]),
-        .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "CKVM", "Devices", "Virtio", "Boot", "GuestMemory", "Locking"]),
+        .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "CKVM", "HostIO", "Devices", "Virtio", "Boot", "GuestMemory", "Locking"]),
         .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM", "Locking"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
     ]

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,11 +22,15 @@ public final class UnixSocketPair: Sendable {
         _ = fcntl(local, F_SETFL, fcntl(local, F_GETFL) | O_NONBLOCK)
     }
 
+    private let remoteOpen = Atomic(true)
+
     /// Closes the child's end once the child holds its own copy.
-    public func closeRemote() { close(remote) }
+    public func closeRemote() {
+        if remoteOpen.exchange(false, ordering: .acquiringAndReleasing) { close(remote) }
+    }
 
     deinit {
         close(local)
-        close(remote)  // harmless if closed already: the number is not reused before this
+        closeRemote()
     }
 }

@@ -44,7 +44,7 @@ public struct NetworkConfiguration: Sendable, Equatable {
 
     /// The address the n-th network device gets when none is given: the same for the
     /// same backend and place on every run.
-    func address(index: Int) -> MACAddress {
+    public func address(index: Int) -> MACAddress {
         if let mac { return mac }
         switch backend {
         case .tap(let name): return MACAddress.stable(seed: "tap:\(name)#\(index)")

@@ -19,7 +19,8 @@ final class PasstBackend: NetBackend, @unchecked Sendable {
     static let childDescriptor: Int32 = 3
 
     let sockets: UnixSocketPair
-    let process: ChildProcess
+    /// passt itself; nil for a backend over a socket pair whose other end is a test's.
+    let process: ChildProcess?
     var passesHeader: Bool { false }
     var fd: Int32 { sockets.local }
 
@@ -29,28 +30,35 @@ final class PasstBackend: NetBackend, @unchecked Sendable {
     /// A frame partly written: the rest of it.
     private var outgoing: [UInt8] = []
 
+    /// A backend speaking the stream protocol over `sockets`' local end, to `process`.
+    init(sockets: UnixSocketPair, process: ChildProcess?) {
+        self.sockets = sockets
+        self.process = process
+    }
+
     /// Starts passt (`path`) on a new socket pair, with `forwards`.
-    init(path: String, forwards: [NetworkConfiguration.PortForward]) throws(MachineError) {
+    static func start(path: String, forwards: [NetworkConfiguration.PortForward]) throws(MachineError) -> PasstBackend {
         guard let sockets = UnixSocketPair() else {
             throw .setup("--net user: cannot create a socket pair: \(HostIO.describe(errno))")
         }
-        var arguments = [path, "--fd", String(Self.childDescriptor), "--foreground", "--one-off", "--quiet"]
+        var arguments = [path, "--fd", String(Self.childDescriptor), "--foreground", "--quiet"]
         for forward in forwards {
             arguments += [forward.proto == .tcp ? "--tcp-ports" : "--udp-ports", "\(forward.hostPort):\(forward.guestPort)"]
         }
+        let process: ChildProcess
         do {
             process = try ChildProcess(path: path, arguments: arguments, passing: sockets.remote, as: Self.childDescriptor)
         } catch {
             throw .setup("--net user: cannot start \(path): \(HostIO.describe(error.errno))")
         }
         sockets.closeRemote()
-        self.sockets = sockets
+        return PasstBackend(sockets: sockets, process: process)
     }
 
-    deinit { process.terminate() }
+    deinit { process?.terminate() }
 
     /// Stops passt (the machine is stopping).
-    func stop() { process.terminate() }
+    func stop() { process?.terminate() }
 
     func receive(into buffer: inout [UInt8], at offset: Int) -> NetReceiveResult {
         while true {

@@ -99,7 +99,7 @@ struct VirtioPeripherals {
                     throw .badInput("\(flag): host \(forward.proto.rawValue) port \(forward.hostPort) cannot be forwarded: \(HostIO.describe(error))")
                 }
             }
-            return try PasstBackend(path: try PasstBackend.locate(), forwards: forwards)
+            return try PasstBackend.start(path: try PasstBackend.locate(), forwards: forwards)
         }
     }
 
