@@ -91,9 +91,11 @@ enum HelpText {
           1,3,5,...,255
                 the guest wrote v to the isa-debug-exit port 0xf4: status (v << 1) | 1
           \(ExitStatus.badInput)     bad input: usage, a missing or broken kernel/initrd/disk image,
-                a disk image in use by another VM, a bad size; no VM was started
+                a disk image in use by another VM, a bad size, a bad MAC, a tap this
+                user may not create, a forwarded port in use; no VM was started
           \(ExitStatus.hostError)     the host cannot run the VM: /dev/kvm missing or not accessible,
-                a KVM capability missing, a KVM call failed while building the VM
+                a KVM capability missing, a KVM call failed while building the VM,
+                /dev/net/tun missing or not accessible, passt not installed
           \(ExitStatus.guestCrashed)     the guest crashed: triple fault, or KVM could not emulate or
                 enter the guest (the message shows RIP and the instruction bytes)
           \(ExitStatus.expectedOutputMissing)     --expect: the guest reset or powered off before STRING appeared

@@ -55,9 +55,14 @@ public enum VirtioPCILayout {
     public static let subsystemID: UInt16 = 0x40
 
     /// The PCI class of a virtio device type (PCI 3.0, appendix D): a block device is a
-    /// mass storage controller (01), other (80); anything else is unclassified.
+    /// mass storage controller (01), other (80); a network device a network controller
+    /// (02), Ethernet (00); anything else is unclassified.
     static func classCode(deviceID: UInt32) -> (base: UInt8, subclass: UInt8, interface: UInt8) {
-        deviceID == UInt32(VIRTIO_ID_BLOCK) ? (0x01, 0x80, 0x00) : (0xff, 0x00, 0x00)
+        switch deviceID {
+        case UInt32(VIRTIO_ID_BLOCK): return (0x01, 0x80, 0x00)
+        case UInt32(VIRTIO_ID_NET): return (0x02, 0x00, 0x00)
+        default: return (0xff, 0x00, 0x00)
+        }
     }
 
     /// The configuration space of a virtio-pci function: header, BAR 0 at `barAddress`,
