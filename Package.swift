@@ -31,7 +31,7 @@ let package = Package(
         // Values shared between threads under a lock (a POSIX mutex ThreadSanitizer sees).
         .target(name: "Locking", swiftSettings: optimized),
         // System calls on host files, with their buffers, so the layers above hold no pointers.
-        .target(name: "HostIO", swiftSettings: optimized),
+        .target(name: "HostIO", dependencies: ["CKVM"], swiftSettings: optimized),
         // Device models: the 8250 UART, legacy ports, the I/O buses, PCI.
         .target(name: "Devices", dependencies: ["CUAPI", "GuestMemory", "Locking"], swiftSettings: optimized),
         // virtio: split virtqueues, the device status machine, the block device, and the
@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "CUAPI", "Locking"]),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "Devices", "GuestMemory", "CUAPI", "Locking"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CUAPI"]),
-        .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Virtio", "Boot", "GuestMemory", "Locking"]),
+        .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Virtio", "Boot", "GuestMemory", "Locking", "HostIO"]),
         .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM", "Locking"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
     ]

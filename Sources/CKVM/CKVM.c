@@ -1,6 +1,8 @@
 // The ioctl numbers Swift cannot import (they are function-like macros), exported as
 // constants, and ioctl(2) as non-variadic functions. See include/CKVM.h.
 #include "CKVM.h"
+#include <cpuid.h>
+#include <linux/fs.h>
 #include <stddef.h>
 
 const unsigned long CKVM_GET_API_VERSION = KVM_GET_API_VERSION;
@@ -40,6 +42,8 @@ const unsigned long CKVM_SET_LAPIC = KVM_SET_LAPIC;
 const unsigned long CKVM_GET_MP_STATE = KVM_GET_MP_STATE;
 const unsigned long CKVM_SET_MP_STATE = KVM_SET_MP_STATE;
 
+const unsigned long CKVM_BLKGETSIZE64 = BLKGETSIZE64;
+
 int ckvm_ioctl_none(int fd, unsigned long request) { return ioctl(fd, request, 0); }
 
 int ckvm_ioctl_value(int fd, unsigned long request, unsigned long value) {
@@ -77,4 +81,8 @@ struct kvm_irq_routing_entry *ckvm_irq_routing_entry(struct kvm_irq_routing *rou
 
 void ckvm_set_immediate_exit(struct kvm_run *run, unsigned char value) {
     __atomic_store_n(&run->immediate_exit, value, __ATOMIC_SEQ_CST);
+}
+
+void ckvm_host_cpuid(unsigned int function, unsigned int index, unsigned int registers[4]) {
+    __cpuid_count(function, index, registers[0], registers[1], registers[2], registers[3]);
 }

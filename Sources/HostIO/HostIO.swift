@@ -1,3 +1,4 @@
+import CKVM
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -91,5 +92,17 @@ public enum HostIO {
             if offset < raw.count && giveUp() { return false }
         }
         return true
+    }
+
+    /// An errno from a system call.
+    public struct SystemError: Error, Equatable, Sendable {
+        public let errno: Int32
+    }
+
+    /// BLKGETSIZE64: the size in bytes of the block device open at `fd`.
+    public static func blockDeviceSize(_ fd: Int32) -> Result<UInt64, SystemError> {
+        var size: UInt64 = 0
+        let result = withUnsafeMutablePointer(to: &size) { ckvm_ioctl_pointer(fd, CKVM_BLKGETSIZE64, $0) }
+        return result == 0 ? .success(size) : .failure(SystemError(errno: errno))
     }
 }

@@ -27,8 +27,8 @@ public enum SwiftVMMCommand {
         case .version:
             print(HelpText.version)
             return ExitStatus.success
-        case .host:
-            return withKVMDevice { HostReport.run(kvmPath: $0) { print($0) } }
+        case .host(let cpuidVCPUs):
+            return withKVMDevice { HostReport.run(kvmPath: $0, cpuidVCPUs: cpuidVCPUs) { print($0) } }
         case .run(let configuration, let options):
             return withKVMDevice { run(configuration, options: options, origin: origin, kvmPath: $0) }
         }

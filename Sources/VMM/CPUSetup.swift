@@ -18,9 +18,9 @@ enum CPUSetup {
     static let mxcsrDefault: UInt32 = 0x1f80
 
     static func configure(
-        _ vcpu: VCPU, count: Int, supportedCPUID: [CPUIDEntry], boot: BootCPUState?
+        _ vcpu: VCPU, count: Int, cpuid: CPUID.Host, boot: BootCPUState?
     ) throws(KVMError) {
-        try vcpu.setCPUID2(CPUID.entries(for: vcpu.id, of: count, supported: supportedCPUID))
+        try vcpu.setCPUID2(CPUID.entries(for: vcpu.id, of: count, host: cpuid))
         try vcpu.setMSRs(ModelSpecificRegisters.bootValues)
         var fpu = kvm_fpu()
         fpu.fcw = fpuControlWordDefault

@@ -27,10 +27,11 @@ enum HostFile {
     }
 
     /// Opens `path`, read-only unless `writable`; refuses directories and anything that is
-    /// not a regular file. Returns the descriptor and what fstat(2) said of the file.
-    /// When writing is refused (EACCES, EROFS), `notWritableHint` ends the message.
+    /// not a regular file (or, where `blockDevices`, a block device). Returns the
+    /// descriptor and what fstat(2) said of the file. When writing is refused (EACCES,
+    /// EROFS), `notWritableHint` ends the message.
     static func open(
-        _ path: String, role: String, writable: Bool = false, notWritableHint: String = ""
+        _ path: String, role: String, writable: Bool = false, blockDevices: Bool = false, notWritableHint: String = ""
     ) throws(MachineError) -> (fd: Int32, info: stat) {
         let fd = Glibc.open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK)  // see clearNonBlocking
         guard fd >= 0 else {
@@ -43,17 +44,18 @@ enum HostFile {
             close(fd)
             throw .badInput("\(role) \(path): cannot stat: \(String(cString: strerror(errno)))")
         }
-        guard info.st_mode & S_IFMT == S_IFREG else {
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG || blockDevices && type == S_IFBLK else {
             close(fd)
-            throw .badInput("\(role) \(path): not a regular file")
+            throw .badInput("\(role) \(path): not a regular file\(blockDevices ? " or block device" : "")")
         }
         clearNonBlocking(fd)
         return (fd, info)
     }
 
     /// Inputs are opened with O_NONBLOCK, so that open(2) cannot wait: a FIFO opened for
-    /// reading would wait for a writer, forever. Once the file is known to be regular,
-    /// where O_NONBLOCK changes nothing, this takes the flag off again.
+    /// reading would wait for a writer, forever. Once the file is known to be regular (or
+    /// a block device), where O_NONBLOCK changes nothing, this takes the flag off again.
     static func clearNonBlocking(_ fd: Int32) {
         let flags = fcntl(fd, F_GETFL)
         if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }

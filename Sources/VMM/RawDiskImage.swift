@@ -1,11 +1,14 @@
 import GuestMemory
+import HostIO
 import Synchronization
 import Virtio
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A raw disk image file: byte n of the file is byte n of the disk.
+/// A raw disk image: byte n of the file is byte n of the disk. The file is a regular file
+/// or a host block device (a partition, a loop device, an LVM volume), as every VMM
+/// allows; a block device's size is what BLKGETSIZE64 says.
 ///
 /// It is opened read-write (or read-only) and locked with flock(2), exclusively for a
 /// writable disk and shared for a read-only one, without waiting: two VMs never write
@@ -26,8 +29,20 @@ public final class RawDiskImage: BlockBackend {
     public init(path: String, readOnly: Bool) throws(MachineError) {
         let role = "disk \(path)"
         let (fd, info) = try HostFile.open(
-            path, role: "disk", writable: !readOnly, notWritableHint: " (use readonly=on to open it read-only)")
-        let size = UInt64(info.st_size)
+            path, role: "disk", writable: !readOnly, blockDevices: true,
+            notWritableHint: " (use readonly=on to open it read-only)")
+        let isBlockDevice = info.st_mode & S_IFMT == S_IFBLK
+        let size: UInt64
+        if isBlockDevice {
+            switch HostIO.blockDeviceSize(fd) {
+            case .success(let bytes): size = bytes
+            case .failure(let error):
+                Glibc.close(fd)
+                throw .badInput("\(role): BLKGETSIZE64 failed: \(String(cString: strerror(error.errno)))")
+            }
+        } else {
+            size = UInt64(info.st_size)
+        }
         guard size > 0, size % VirtioBlock.sectorSize == 0 else {
             Glibc.close(fd)
             throw .badInput("\(role): its size, \(size) bytes, is not a positive multiple of \(VirtioBlock.sectorSize)")
@@ -43,8 +58,11 @@ public final class RawDiskImage: BlockBackend {
         self.path = path
         self.size = size
         self.isReadOnly = readOnly
-        // Stable for as long as the file exists: its device and inode numbers.
-        self.serial = String(String("\(String(info.st_dev, radix: 16))-\(String(info.st_ino, radix: 16))").prefix(VirtioBlock.serialLength))
+        // Stable for as long as the file exists: its device and inode numbers; a block
+        // device's own device number.
+        let identity = isBlockDevice
+            ? "blk-\(String(info.st_rdev, radix: 16))" : "\(String(info.st_dev, radix: 16))-\(String(info.st_ino, radix: 16))"
+        self.serial = String(identity.prefix(VirtioBlock.serialLength))
     }
 
     deinit { close() }

@@ -41,7 +41,8 @@ struct InputFileTests {
                 Issue.record("\(path) was accepted as the \(role)")
             } catch let error as MachineError {
                 let name = role.hasSuffix("disk") ? "disk" : role
-                #expect(error.description == "\(name) \(path): not a regular file")
+                let kinds = role.hasSuffix("disk") ? "a regular file or block device" : "a regular file"
+                #expect(error.description == "\(name) \(path): not \(kinds)")
                 #expect(error.exitStatus == ExitStatus.badInput)
             } catch {
                 Issue.record("unexpected \(error)")

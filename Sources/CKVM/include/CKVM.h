@@ -55,6 +55,11 @@ extern const unsigned long CKVM_SET_LAPIC;
 extern const unsigned long CKVM_GET_MP_STATE;
 extern const unsigned long CKVM_SET_MP_STATE;
 
+// MARK: - Block devices (linux/fs.h)
+
+/// BLKGETSIZE64: a block device's size in bytes, into a uint64_t.
+extern const unsigned long CKVM_BLKGETSIZE64;
+
 // MARK: - Non-variadic ioctl(2)
 
 /// ioctl(2) with no argument. Returns the ioctl's result; -1 with errno set on failure.
@@ -79,6 +84,13 @@ struct kvm_msr_entry *_Nonnull ckvm_msrs_entry(struct kvm_msrs *_Nonnull msrs, u
 /// A pointer to the n-th entry of a kvm_irq_routing's flexible array.
 struct kvm_irq_routing_entry *_Nonnull ckvm_irq_routing_entry(
     struct kvm_irq_routing *_Nonnull routing, unsigned int index);
+
+// MARK: - The host processor
+
+/// Executes CPUID on the host processor with EAX = `function`, ECX = `index`, and stores
+/// EAX, EBX, ECX and EDX in `registers`. (KVM does not pass every leaf on: the brand
+/// string, for one.)
+void ckvm_host_cpuid(unsigned int function, unsigned int index, unsigned int registers[_Nonnull 4]);
 
 // MARK: - kvm_run.immediate_exit
 
