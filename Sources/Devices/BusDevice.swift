@@ -4,6 +4,8 @@ public enum DeviceEffect: Sendable, Equatable {
     case none
     /// The guest asked for a machine reset (i8042 command 0xfe, what `reboot=k` does).
     case reset
+    /// The guest powered the machine off (ACPI sleep state S5, Linux's `poweroff`).
+    case powerOff
     /// The guest wrote `value` to a QEMU-compatible isa-debug-exit port.
     case debugExit(value: UInt32)
 }

@@ -21,6 +21,8 @@ public enum VCPUExit: Sendable, Equatable {
     case internalError(InternalError)
     /// KVM_EXIT_SYSTEM_EVENT: the guest asked for shutdown, reset or crash (PSCI, etc.).
     case systemEvent(type: UInt32)
+    /// The system event type of a power-off (KVM_SYSTEM_EVENT_SHUTDOWN).
+    public static let shutdownEvent = UInt32(KVM_SYSTEM_EVENT_SHUTDOWN)
     /// Any other exit reason.
     case other(reason: UInt32)
 

@@ -8,7 +8,7 @@ import Glibc
 enum StopMessage {
     static func describe(_ reason: StopReason) -> String? {
         switch reason {
-        case .reset, .debugExit, .userQuit, .expectedOutput, .timedOut:
+        case .reset, .powerOff, .debugExit, .userQuit, .expectedOutput, .timedOut:
             // A timeout is told with the console's last lines (`BootCheck.failure`).
             return nil
         case .signal(let number):
@@ -49,6 +49,7 @@ enum StopMessage {
     static func name(of reason: StopReason) -> String {
         switch reason {
         case .reset: return "reset"
+        case .powerOff: return "power-off"
         case .debugExit: return "debug-exit"
         case .userQuit: return "user-quit"
         case .signal: return "signal"

@@ -61,9 +61,10 @@ public struct ExitHandler: Sendable {
             return .stop(.internalError(vcpu: vcpu, rip: nil, error: error))
         case .failedEntry(let reason):
             return .stop(.failedEntry(vcpu: vcpu, rip: nil, hardwareReason: reason))
-        case .systemEvent:
-            // KVM_SYSTEM_EVENT_SHUTDOWN, _RESET, _CRASH: the guest is done either way.
-            return .stop(.reset)
+        case .systemEvent(let type):
+            // api.rst 5, KVM_EXIT_SYSTEM_EVENT: _SHUTDOWN is a power-off; _RESET, _CRASH
+            // and the rest end the run as a reset does.
+            return .stop(type == VCPUExit.shutdownEvent ? .powerOff : .reset)
         case .other(let reason):
             return .stop(.vcpuFailure(vcpu: vcpu, message: "unexpected KVM exit reason \(reason)"))
         }
@@ -108,6 +109,7 @@ public struct ExitHandler: Sendable {
         switch effect {
         case .none: return nil
         case .reset: return .reset
+        case .powerOff: return .powerOff
         case .debugExit(let value): return .debugExit(value: value)
         }
     }

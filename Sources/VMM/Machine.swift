@@ -157,7 +157,8 @@ public final class Machine: Sendable {
         do {
             uart = try LegacyPorts.install(
                 on: &portBus, serialOutput: consoleWatch ?? console.output,
-                serialInterrupt: KVMInterruptLine(vm: vm, irq: UInt32(LegacyPorts.com1IRQ)))
+                serialInterrupt: KVMInterruptLine(vm: vm, irq: LegacyPorts.com1IRQ),
+                keyboardInterrupt: KVMInterruptLine(vm: vm, irq: LegacyPorts.keyboardIRQ)).serial
             diskServices = try disks.install(
                 vm: vm, memory: memory, portBus: &portBus, mmioBus: &mmioBus, backend: diskBackend,
                 tracer: tracer, counting: instrumentation.collectsStatistics)
@@ -177,11 +178,11 @@ public final class Machine: Sendable {
         // KVM_RUN for the INIT and start-up IPIs the guest sends them.
         var threads: [VCPUThread] = []
         do {
-            let supportedCPUID = try system.supportedCPUID()
+            let cpuid = try CPUID.Host.query(system)
             for id in 0..<configuration.vcpuCount {
                 let vcpu = try vm.createVCPU(id: id)
                 try CPUSetup.configure(
-                    vcpu, count: configuration.vcpuCount, supportedCPUID: supportedCPUID,
+                    vcpu, count: configuration.vcpuCount, cpuid: cpuid,
                     boot: id == 0 ? plan.cpu : nil)
                 threads.append(VCPUThread(vcpu: vcpu))
             }

@@ -5,6 +5,9 @@ public enum StopReason: Sendable, Equatable {
     /// The guest asked for a reset (i8042 command 0xfe, what Linux's `reboot=k` does,
     /// or a KVM system event). A VMM without firmware treats it as power-off.
     case reset
+    /// The guest powered the machine off: ACPI sleep state S5 through the sleep control
+    /// register (Linux's `poweroff`), or a KVM system event saying so.
+    case powerOff
     /// The guest wrote `value` to the isa-debug-exit port.
     case debugExit(value: UInt32)
     /// The user typed Ctrl-A x on the console.
@@ -28,7 +31,7 @@ public enum StopReason: Sendable, Equatable {
     /// The process exit status for this stop (documented in `swiftvmm --help`).
     public var exitStatus: Int32 {
         switch self {
-        case .reset, .userQuit, .expectedOutput:
+        case .reset, .powerOff, .userQuit, .expectedOutput:
             return ExitStatus.success
         case .timedOut:
             return ExitStatus.timedOut

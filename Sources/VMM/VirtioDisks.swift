@@ -76,7 +76,8 @@ struct VirtioDisks {
         MachinePlatform.acpi(
             pciHostBridge: .init(
                 configurationPorts: (UInt16(LegacyPorts.pciConfiguration.base), UInt8(LegacyPorts.pciConfiguration.length)),
-                routes: pci.map { .init(device: $0.device, pin: 0, gsi: $0.gsi) }),
+                routes: pci.map { .init(device: $0.device, pin: 0, gsi: $0.gsi) },
+                enhancedConfiguration: Layout.pciECAM),
             virtioMMIODevices: mmio.map { .init(address: $0.base, gsi: $0.gsi, trigger: .edge) })
     }
 
@@ -147,6 +148,8 @@ struct VirtioDisks {
             service.moveNotifications(to: bar?.address, offset: VirtioPCILayout.notifyAddress(queue:))
         }
         try portBus.register(PCIConfigMechanism1(bus: bus), at: LegacyPorts.pciConfiguration)
+        try mmioBus.register(
+            PCIEnhancedConfigurationAccess(bus: bus), at: IOBus.Range(base: Layout.pciECAM.rawValue, length: Layout.pciECAMSize))
         try mmioBus.register(PCIMMIOWindow(bus: bus, base: window.base), at: window)
 
         // virtio-mmio disks.
