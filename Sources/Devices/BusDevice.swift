@@ -2,7 +2,7 @@
 public enum DeviceEffect: Sendable, Equatable {
     /// Nothing beyond the access itself.
     case none
-    /// The guest asked for a machine reset (i8042 command 0xfe, what `reboot=k` does).
+    /// The guest asked for a machine reset (i8042 command 0xfe, how Linux restarts a PC).
     case reset
     /// The guest powered the machine off (ACPI sleep state S5, Linux's `poweroff`).
     case powerOff

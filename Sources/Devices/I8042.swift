@@ -2,7 +2,8 @@
 /// keyboard (`PS2Keyboard`) on its first port and nothing on its second (mouse) port.
 ///
 /// Guests use it for three things. The reset line: command 0xfe pulses the CPU reset,
-/// how Linux restarts a PC (`reboot=k`, and through the FADT's reset register). The
+/// how Linux restarts a PC (through the FADT's reset register, with `reboot=k`, and from
+/// the reset vector's code, `ResetVector`). The
 /// keyboard: Linux's i8042 and atkbd drivers probe the controller and the keyboard and
 /// bind them, so the machine can press Ctrl-Alt-Delete for the user. And the probes in
 /// between: the self-test, the command byte, enabling and disabling the ports, the
@@ -94,7 +95,7 @@ public struct I8042: ByteRegisterDevice {
     }
 
     /// The command that resets the machine: pulse the output port with only the reset
-    /// line (bit 0) low. What Linux's `reboot=k` writes to port 0x64, and the value the
+    /// line (bit 0) low. What Linux writes to port 0x64 to restart a PC, and the value the
     /// FADT's reset register names.
     public static let resetCommand: UInt8 = Command.pulseOutputPort.upperBound & ~Command.pulseResetLine
 

@@ -9,8 +9,9 @@ public struct MachineConfiguration: Sendable {
     }
 
     /// The command line Linux gets when none is given: the console on the first serial
-    /// port, and `reboot=k` so that a reboot resets through the i8042 and ends the VMM.
-    public static let defaultCommandLine = "console=ttyS0 reboot=k"
+    /// port. Nothing else is needed: Linux finds the clock, the CPUs and the devices, and
+    /// restarts and powers off the machine, through CPUID and ACPI.
+    public static let defaultCommandLine = "console=ttyS0"
     /// 512 MiB: enough for a distribution kernel and a small initramfs.
     public static let defaultMemorySize: UInt64 = 512 << 20
     /// The least RAM SwiftVMM accepts: room for the boot data below 1 MiB and a kernel.

@@ -2,7 +2,7 @@ import KVM
 
 /// Why a machine stopped, and the exit status `swiftvmm` turns it into.
 public enum StopReason: Sendable, Equatable {
-    /// The guest asked for a reset (i8042 command 0xfe, what Linux's `reboot=k` does,
+    /// The guest asked for a reset (i8042 command 0xfe, how Linux's `reboot` restarts a PC,
     /// or a KVM system event). A VMM without firmware treats it as power-off.
     case reset
     /// The guest powered the machine off: ACPI sleep state S5 through the sleep control

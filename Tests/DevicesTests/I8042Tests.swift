@@ -31,7 +31,7 @@ struct I8042Tests {
         #expect(status & systemFlag != 0)
     }
 
-    @Test("i8042: command 0xfe pulses the reset line (reboot=k)")
+    @Test("i8042: command 0xfe pulses the reset line (how Linux restarts a PC)")
     func pulseResetLine() {
         var controller = I8042(keyboardInterrupt: RecordingInterruptLine())
         #expect(controller.command(0xfe) == .reset)
