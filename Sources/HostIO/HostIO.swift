@@ -94,6 +94,18 @@ public enum HostIO {
         return true
     }
 
+    /// Whether `fd` takes a write now, or within `milliseconds` (poll(2) for POLLOUT). For
+    /// a pipe, it means room for at least PIPE_BUF bytes, which a write of that many
+    /// then never waits for.
+    public static func isWritable(_ fd: Int32, within milliseconds: Int32 = 0) -> Bool {
+        var request = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        while true {
+            let ready = poll(&request, 1, milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            return ready == 1 && request.revents & Int16(POLLOUT) != 0
+        }
+    }
+
     /// An errno from a system call.
     public struct SystemError: Error, Equatable, Sendable {
         public let errno: Int32

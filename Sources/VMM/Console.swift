@@ -73,6 +73,13 @@ public final class Console: Sendable {
 /// than keep a vCPU, and so the machine, from stopping.
 public protocol StoppableSink: ByteSink {
     func stopWaiting()
+    /// Writes out what the sink still holds, once the machine has stopped.
+    func finishWriting()
+}
+
+extension StoppableSink {
+    /// Nothing to write: the sink holds nothing back.
+    public func finishWriting() {}
 }
 
 /// Writes bytes to a file descriptor (stdout), promptly and unbuffered, so a console

@@ -245,6 +245,8 @@ public final class Machine: Sendable {
         // LeakSanitizer, at exit, that deadlocked against its stopped threads).
         for thread in threads { thread.waitUntilReleased() }
         timer?.cancel()
+        // The console's last bytes go out before anything else is said.
+        (console.output as? any StoppableSink)?.finishWriting()
         // Every vCPU thread is out of KVM_RUN: no guest request can reach a device now.
         let flushErrors = DeviceFlush.runAll(flushes)
         let reason = lifecycle.finishStopping()
