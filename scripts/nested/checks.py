@@ -15,6 +15,11 @@ EXPECTED_WARNINGS = [
      r"|\"trace_clock=local\"|^\[[ 0-9.]+\] on the kernel command line$",
      "L1's processor, QEMU's TCG, has no invariant TSC, so L1's KVM cannot mark kvm-clock stable; QEMU's "
      "L2 in the same L1 prints the same (boot.sh --compare)"),
+    (r"clocksource: timekeeping watchdog on CPU\d+: Marking clocksource 'tsc' as unstable|"
+     r"clocksource: +'(kvm-clock|tsc)' (wd_nsec|cs_nsec)|'kvm-clock' \(not 'tsc'\) is current clocksource",
+     "the same cause: with one vCPU Linux keeps the TSC as a second clock source, and L1's emulated TSC "
+     "drifts against kvm-clock (the host's time) until the watchdog drops it; QEMU's L2 in the same L1 "
+     "does the same (boot.sh --compare with --compare-cpus 1)"),
     (r"i8042: PNP: PS/2 appears to have AUX port disabled",
      "SwiftVMM's i8042 has a keyboard and no mouse, and its DSDT says so by listing no PNP0F13; Linux then "
      "leaves the mouse port alone, as intended"),

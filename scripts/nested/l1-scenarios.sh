@@ -143,13 +143,17 @@ scenario_ctrl_a_x() {
 #   @@ measure VMM REPEAT marker=S exit=S maxrss_kib=N status=N
 # and, for each VMM's first run, L2's console as a run named compare-VMM.
 qemu=/testbed/qemu/qemu-system-x86_64
-qemu_common="-L /testbed/qemu/share -accel kvm -cpu host -smp 2 -m 512M -nodefaults -no-user-config -display none -serial stdio -no-reboot"
+compare_cpus=2
+for word in $(cat /proc/cmdline); do
+    case "$word" in testbed.cpus=*) compare_cpus=${word#*=} ;; esac
+done
+qemu_common="-L /testbed/qemu/share -accel kvm -cpu host -smp $compare_cpus -m 512M -nodefaults -no-user-config -display none -serial stdio -no-reboot"
 compare_cmdline="console=ttyS0 testbed.task=poweroff"
 compare_marker="testbed: task=poweroff userspace=reached"
 
 compare_command() { # VMM: the command line that boots L2 with it
     case "$1" in
-    swiftvmm) echo "$vmm run --kernel $kernel --initrd $initramfs --memory 512M --cpus 2" ;;
+    swiftvmm) echo "$vmm run --kernel $kernel --initrd $initramfs --memory 512M --cpus $compare_cpus" ;;
     qemu-microvm) echo "$qemu -M microvm $qemu_common -kernel $kernel -initrd $initramfs" ;;
     qemu-microvm-rtc) echo "$qemu -M microvm,rtc=on $qemu_common -kernel $kernel -initrd $initramfs" ;;
     qemu-pc) echo "$qemu -M pc $qemu_common -kernel $kernel -initrd $initramfs" ;;

@@ -231,6 +231,8 @@ def main():
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument("--compare", type=int, metavar="REPEATS",
                         help="measure SwiftVMM beside QEMU instead, REPEATS runs each")
+    parser.add_argument("--compare-cpus", type=int, default=2, metavar="N",
+                        help="the vCPUs of the guest --compare boots (default 2)")
     parser.add_argument("scenarios", nargs="*", help=f"scenarios to run (default: all): {' '.join(SCENARIOS)}")
     arguments = parser.parse_args()
     if arguments.list:
@@ -252,7 +254,7 @@ def main():
     log(f"L1 initramfs {os.path.getsize(l1_initramfs) >> 20} MiB, L2 kernel {os.path.basename(kernel)}")
     if comparing:
         lines = boot_l1(kernel, l1_initramfs, ["compare"], os.path.join(OUT, "l1-compare.log"),
-                        extra=f" testbed.repeats={arguments.compare}")
+                        extra=f" testbed.repeats={arguments.compare} testbed.cpus={arguments.compare_cpus}")
         return comparison.report(lines)
 
     lines = boot_l1(kernel, l1_initramfs, scenarios, os.path.join(OUT, "l1-console.log"))
