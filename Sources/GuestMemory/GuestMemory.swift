@@ -1,3 +1,4 @@
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -65,7 +66,7 @@ public final class GuestMemory: @unchecked Sendable {
             nil, Int(total), PROT_READ | PROT_WRITE,
             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
             mapping != MAP_FAILED
-        else { throw .mappingFailed(size: total, errno: errno) }
+        else { throw .mappingFailed(size: total, errno: .current) }
         self.base = mapping
         self.regions = regions
         self.size = total

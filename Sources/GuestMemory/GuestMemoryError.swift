@@ -1,3 +1,5 @@
+import SystemErrors
+
 /// Why an access to guest memory was refused.
 public enum GuestMemoryError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The range [address, address + length) is not entirely inside one RAM region.
@@ -5,7 +7,7 @@ public enum GuestMemoryError: Error, Equatable, Sendable, CustomStringConvertibl
     /// address + length does not fit in 64 bits.
     case overflow(address: GuestAddress, length: UInt64)
     /// The host could not reserve the mapping (mmap failed).
-    case mappingFailed(size: UInt64, errno: Int32)
+    case mappingFailed(size: UInt64, errno: Errno)
     /// The requested layout is not usable (empty, overlapping or unaligned regions).
     case invalidLayout(String)
 
@@ -16,7 +18,7 @@ public enum GuestMemoryError: Error, Equatable, Sendable, CustomStringConvertibl
         case .overflow(let address, let length):
             return "guest range \(address)+0x\(String(length, radix: 16)) overflows 64 bits"
         case .mappingFailed(let size, let errno):
-            return "cannot map \(size >> 20) MiB of guest RAM (errno \(errno))"
+            return "cannot map \(size >> 20) MiB of guest RAM: \(errno)"
         case .invalidLayout(let why):
             return "invalid guest memory layout: \(why)"
         }

@@ -1,51 +1,80 @@
-import HostIO
+import GuestMemory
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Reading the user's input files, with errors that name the file and the problem.
-enum HostFile {
+/// Opening and reading the user's input files, with errors that name the file and the
+/// problem (`HostFileError`).
+public enum HostFile {
     /// The whole file as bytes (a kernel image: a few MiB), refused before any memory is
     /// spent on it when it is larger than `limit` bytes (the guest RAM it must fit in).
-    static func readAll(_ path: String, role: String, limit: UInt64) throws(MachineError) -> [UInt8] {
+    public static func readAll(_ path: String, role: String, limit: UInt64) throws(HostFileError) -> [UInt8] {
         let (fd, info) = try open(path, role: role)
         defer { close(fd) }
         let size = UInt64(info.st_size)
-        guard size <= limit else {
-            throw .badInput("\(role) \(path): \(size) bytes, more than the \(limit >> 20) MiB of guest RAM it must fit in")
-        }
+        guard size <= limit else { throw HostFileError(role: role, path: path, .tooLarge(size: size, limit: limit)) }
         do {
             return try HostIO.readAll(fd, size: Int(size))
         } catch {
             switch error {
             case .endedAt(let offset):
-                throw .badInput("\(role) \(path): the file ended at byte \(offset) of \(size); it changed while being read")
-            case .failed(let error):
-                throw .badInput("\(role) \(path): read failed: \(String(cString: strerror(error)))")
+                throw HostFileError(role: role, path: path, .endedEarly(offset: UInt64(offset), size: size))
+            case .failed(let errno):
+                throw HostFileError(role: role, path: path, .readFailed(errno))
             }
         }
     }
 
+    /// Reads `count` bytes of `fd`, from its current position, straight into guest memory
+    /// at `address` (an initrd: tens of MiB, not worth a copy). The range was planned
+    /// inside guest RAM; a file that ends early has changed since fstat(2) measured it.
+    public static func read(
+        _ fd: Int32, count: UInt64, into memory: GuestMemory, at address: GuestAddress, role: String, path: String
+    ) throws(HostFileError) {
+        var done: UInt64 = 0
+        while done < count {
+            let chunk = Int(min(count - done, chunkSize))
+            let result: Int
+            do {
+                result = try memory.read(fromFileDescriptor: fd, into: GuestAddress(address.rawValue + done), count: chunk)
+            } catch {
+                throw HostFileError(role: role, path: path, .readFailed(Errno(EFAULT)))
+            }
+            if result == 0 { throw HostFileError(role: role, path: path, .endedEarly(offset: done, size: count)) }
+            if result < 0 {
+                let error = Errno.current
+                if error.rawValue == EINTR { continue }
+                throw HostFileError(role: role, path: path, .readFailed(error))
+            }
+            done += UInt64(result)
+        }
+    }
+
+    /// The most `read(_:count:into:at:role:path:)` asks of read(2) at once.
+    static let chunkSize: UInt64 = 16 << 20
+
     /// Opens `path`, read-only unless `writable`; refuses directories and anything that is
     /// not a regular file. Returns the descriptor and what fstat(2) said of the file.
     /// When writing is refused (EACCES, EROFS), `notWritableHint` ends the message.
-    static func open(
+    public static func open(
         _ path: String, role: String, writable: Bool = false, notWritableHint: String = ""
-    ) throws(MachineError) -> (fd: Int32, info: stat) {
+    ) throws(HostFileError) -> (fd: Int32, info: stat) {
         let fd = Glibc.open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK)  // see clearNonBlocking
         guard fd >= 0 else {
-            let error = errno
-            let hint = writable && (error == EACCES || error == EROFS) ? notWritableHint : ""
-            throw .badInput("\(role) \(path): cannot open: \(String(cString: strerror(error)))\(hint)")
+            let error = Errno.current
+            let hint = writable && (error.rawValue == EACCES || error.rawValue == EROFS) ? notWritableHint : ""
+            throw HostFileError(role: role, path: path, .cannotOpen(error, hint: hint))
         }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
+            let error = Errno.current
             close(fd)
-            throw .badInput("\(role) \(path): cannot stat: \(String(cString: strerror(errno)))")
+            throw HostFileError(role: role, path: path, .cannotStat(error))
         }
         guard info.st_mode & S_IFMT == S_IFREG else {
             close(fd)
-            throw .badInput("\(role) \(path): not a regular file")
+            throw HostFileError(role: role, path: path, .notRegularFile)
         }
         clearNonBlocking(fd)
         return (fd, info)

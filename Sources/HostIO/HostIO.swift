@@ -1,3 +1,4 @@
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +12,7 @@ public enum HostIO {
         case bytes([UInt8])
         case endOfFile
         /// The read failed with this errno (EINTR is retried, never reported).
-        case failed(Int32)
+        case failed(Errno)
     }
 
     /// read(2): up to `count` bytes from `fd`'s current position, retrying after EINTR.
@@ -21,7 +22,8 @@ public enum HostIO {
             let result = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if result > 0 { return .bytes(Array(buffer[0..<result])) }
             if result == 0 { return .endOfFile }
-            if errno != EINTR { return .failed(errno) }
+            let error = Errno.current
+            if error.rawValue != EINTR { return .failed(error) }
         }
     }
 
@@ -30,7 +32,7 @@ public enum HostIO {
         /// The file ended at this byte, before `size`.
         case endedAt(Int)
         /// pread(2) failed with this errno.
-        case failed(Int32)
+        case failed(Errno)
     }
 
     /// pread(2) of bytes 0 to `size` of `fd`, whole, retrying after EINTR and short reads.
@@ -41,9 +43,12 @@ public enum HostIO {
             let count = bytes.withUnsafeMutableBytes {
                 pread(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset))
             }
-            if count < 0 && errno == EINTR { continue }
             if count == 0 { throw .endedAt(offset) }
-            guard count > 0 else { throw .failed(errno) }
+            if count < 0 {
+                let error = Errno.current
+                if error.rawValue == EINTR { continue }
+                throw .failed(error)
+            }
             offset += count
         }
         return bytes

@@ -1,6 +1,6 @@
 import GuestMemory
 import Synchronization
-import Virtio
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,9 +10,10 @@ import Glibc
 /// It is opened read-write (or read-only) and locked with flock(2), exclusively for a
 /// writable disk and shared for a read-only one, without waiting: two VMs never write
 /// the same image, and a second one is told which file is in use.
-public final class RawDiskImage: BlockBackend {
+public final class RawDiskImage: Sendable {
     public let path: String
     public let size: UInt64
+    /// Stable for as long as the file exists: its device and inode numbers, in hexadecimal.
     public let serial: String
     public let isReadOnly: Bool
     /// The open image, or -1 once closed. The machine closes it when it stops, after the
@@ -21,30 +22,26 @@ public final class RawDiskImage: BlockBackend {
     private let descriptor: Atomic<Int32>
     private var fd: Int32 { descriptor.load(ordering: .acquiring) }
 
-    /// Opens and locks the image at `path`; its size must be a positive multiple of 512
-    /// (virtio v1.2, 5.2.4: capacity is in 512-byte sectors). Errors name the file.
-    public init(path: String, readOnly: Bool) throws(MachineError) {
-        let role = "disk \(path)"
+    /// Opens and locks the image at `path`; its size must be a positive multiple of
+    /// `sectorSize` (a disk's capacity is a number of sectors). Errors name the file.
+    public init(path: String, readOnly: Bool, sectorSize: UInt64) throws(HostFileError) {
         let (fd, info) = try HostFile.open(
             path, role: "disk", writable: !readOnly, notWritableHint: " (use readonly=on to open it read-only)")
         let size = UInt64(info.st_size)
-        guard size > 0, size % VirtioBlock.sectorSize == 0 else {
+        guard size > 0, size % sectorSize == 0 else {
             Glibc.close(fd)
-            throw .badInput("\(role): its size, \(size) bytes, is not a positive multiple of \(VirtioBlock.sectorSize)")
+            throw HostFileError(role: "disk", path: path, .notWholeSectors(size: size, sectorSize: sectorSize))
         }
         guard flock(fd, (readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
-            let error = errno
+            let error = Errno.current
             Glibc.close(fd)
-            throw .badInput(error == EWOULDBLOCK
-                ? "\(role): in use by another VM or another --disk (the image is locked)"
-                : "\(role): cannot lock: \(String(cString: strerror(error)))")
+            throw HostFileError(role: "disk", path: path, error.rawValue == EWOULDBLOCK ? .locked : .cannotLock(error))
         }
         self.descriptor = Atomic(fd)
         self.path = path
         self.size = size
         self.isReadOnly = readOnly
-        // Stable for as long as the file exists: its device and inode numbers.
-        self.serial = String(String("\(String(info.st_dev, radix: 16))-\(String(info.st_ino, radix: 16))").prefix(VirtioBlock.serialLength))
+        self.serial = String(info.st_dev, radix: 16) + "-" + String(info.st_ino, radix: 16)
     }
 
     deinit { close() }
@@ -56,7 +53,7 @@ public final class RawDiskImage: BlockBackend {
     }
 
     /// Reads with pread(2) straight into guest memory.
-    public func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+    public func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(SystemCallError) {
         try transfer("pread", count: count) { done throws(GuestMemoryError) in
             try memory.pread(fromFileDescriptor: fd, fileOffset: offset + UInt64(done),
                              into: GuestAddress(address.rawValue + UInt64(done)), count: count - done)
@@ -64,32 +61,37 @@ public final class RawDiskImage: BlockBackend {
     }
 
     /// Writes with pwrite(2) straight from guest memory.
-    public func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+    public func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(SystemCallError) {
         try transfer("pwrite", count: count) { done throws(GuestMemoryError) in
             try memory.pwrite(toFileDescriptor: fd, fileOffset: offset + UInt64(done),
                               from: GuestAddress(address.rawValue + UInt64(done)), count: count - done)
         }
     }
 
-    /// fdatasync(2): what VIRTIO_BLK_T_FLUSH promises the guest (virtio v1.2, 5.2.6.1).
-    public func flush() throws(BlockIOError) {
+    /// fdatasync(2): every completed write on stable storage.
+    public func flush() throws(SystemCallError) {
         let fd = self.fd
-        guard fd >= 0 else { throw BlockIOError(operation: "fdatasync", errno: EBADF) }
+        guard fd >= 0 else { throw SystemCallError("fdatasync", Errno(EBADF)) }
         while fdatasync(fd) != 0 {
-            guard errno == EINTR else { throw BlockIOError(operation: "fdatasync", errno: errno) }
+            let error = Errno.current
+            guard error.rawValue == EINTR else { throw SystemCallError("fdatasync", error) }
         }
     }
 
     /// Repeats `step` (which transfers from byte `done` on) until `count` bytes moved;
     /// a short transfer is continued, end of file or an error is an I/O error.
-    private func transfer(_ operation: String, count: Int, _ step: (Int) throws(GuestMemoryError) -> Int) throws(BlockIOError) {
-        guard fd >= 0 else { throw BlockIOError(operation: operation, errno: EBADF) }
+    private func transfer(_ call: String, count: Int, _ step: (Int) throws(GuestMemoryError) -> Int) throws(SystemCallError) {
+        guard fd >= 0 else { throw SystemCallError(call, Errno(EBADF)) }
         var done = 0
         while done < count {
             let result: Int
-            do { result = try step(done) } catch { throw BlockIOError(operation: operation, errno: EFAULT) }
-            if result < 0 && errno == EINTR { continue }
-            guard result > 0 else { throw BlockIOError(operation: operation, errno: result < 0 ? errno : EIO) }
+            do { result = try step(done) } catch { throw SystemCallError(call, Errno(EFAULT)) }
+            if result < 0 {
+                let error = Errno.current
+                if error.rawValue == EINTR { continue }
+                throw SystemCallError(call, error)
+            }
+            guard result > 0 else { throw SystemCallError(call, Errno(EIO)) }  // end of file: the image shrank
             done += result
         }
     }

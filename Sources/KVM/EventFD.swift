@@ -1,4 +1,5 @@
 import CKVM
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,7 @@ public final class EventFD: Sendable {
     /// than waiting) and closed on exec.
     public init() throws(KVMError) {
         let raw = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
-        guard raw >= 0 else { throw .eventFDFailed(errno: errno) }
+        guard raw >= 0 else { throw .eventFDFailed(errno: .current) }
         fd = FileDescriptor(raw)
     }
 

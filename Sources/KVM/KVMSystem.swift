@@ -1,4 +1,5 @@
 import CKVM
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +18,7 @@ public final class KVMSystem: Sendable {
     /// (`requireCapabilities()`) so `swiftvmm host` can report on a host that lacks some.
     public init(path: String = KVMSystem.defaultPath) throws(KVMError) {
         let raw = open(path, O_RDWR | O_CLOEXEC)
-        guard raw >= 0 else { throw .cannotOpen(path: path, errno: errno) }
+        guard raw >= 0 else { throw .cannotOpen(path: path, errno: .current) }
         fd = FileDescriptor(raw)
         apiVersion = try fd.ioctl(.getAPIVersion)
         guard apiVersion == Self.stableAPIVersion else { throw .unsupportedAPIVersion(apiVersion) }
@@ -56,7 +57,7 @@ public final class KVMSystem: Sendable {
                 return try CPUIDEntry.withBuffer(capacity: capacity) { (buffer) throws(KVMError) in
                     try fd.ioctl(.getSupportedCPUID, buffer: buffer)
                 }
-            } catch .ioctlFailed(_, E2BIG) where capacity < 4096 {
+            } catch .ioctlFailed(_, let errno) where errno.rawValue == E2BIG && capacity < 4096 {
                 capacity *= 2  // api.rst 4.46: E2BIG means the array was too small
             }
         }

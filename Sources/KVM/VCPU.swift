@@ -1,4 +1,5 @@
 import CKVM
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +21,7 @@ public final class VCPU: @unchecked Sendable {
     init(id: Int, fd: FileDescriptor, mmapSize: Int) throws(KVMError) {
         guard let mapping = mmap(nil, mmapSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd.rawValue, 0),
               mapping != MAP_FAILED
-        else { throw .mmapFailed(what: "kvm_run of vCPU \(id)", errno: errno) }
+        else { throw .mmapFailed(what: "kvm_run of vCPU \(id)", errno: .current) }
         self.id = id
         self.fd = fd
         self.mmapSize = mmapSize
@@ -37,7 +38,7 @@ public final class VCPU: @unchecked Sendable {
             let error = errno
             // EINTR is an exit reason, not an error: a signal or immediate_exit stopped us.
             if error == EINTR || error == EAGAIN { return .interrupted }
-            throw .ioctlFailed(name: IoctlRequest.run.name, errno: error)
+            throw .ioctlFailed(name: IoctlRequest.run.name, errno: Errno(error))
         }
         return decodeExit()
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the test guest: testguest.elf (an ELF image, like vmlinux), testguest.img (the
-# same code behind a bzImage header), and Sources/VMM/DemoGuestImage.swift (the ELF
+# same code behind a bzImage header), and Sources/VMM/Machine/DemoGuestImage.swift (the ELF
 # image as hex text, embedded in swiftvmm as its demo guest).
 #
 #   guest-images/testguest/build.sh [OUTPUT_DIR]
@@ -14,7 +14,7 @@ root=$(cd "$here/../.." && pwd)
 out=${1:-}
 elf_out=${out:-$here}/testguest.elf
 img_out=${out:-$here}/testguest.img
-swift_out=${out:-$root/Sources/VMM}/DemoGuestImage.swift
+swift_out=${out:-$root/Sources/VMM/Machine}/DemoGuestImage.swift
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -3,6 +3,7 @@ import CKVM
 import CUAPI
 import Devices
 import GuestMemory
+import HostIO
 import KVM
 import Virtio
 
@@ -43,14 +44,19 @@ struct VirtioDisks {
         let mmioCount = configurations.count - pciCount
         let pciLimit = min(PCIBus.deviceCount - 1, Int(Layout.pciMMIOWindowSize / UInt64(VirtioPCILayout.barSize)))
         guard pciCount <= pciLimit else {
-            throw .badInput("--disk: \(pciCount) virtio-pci disks; at most \(pciLimit) fit on PCI bus 0")
+            throw .configuration(.tooManyPCIDisks(pciCount, limit: pciLimit))
         }
         guard mmioCount <= Layout.virtioMMIOInterrupts.count else {
-            throw .badInput("--disk: \(mmioCount) virtio-mmio disks; at most \(Layout.virtioMMIOInterrupts.count) have an interrupt line")
+            throw .configuration(.tooManyMMIODisks(mmioCount, limit: Layout.virtioMMIOInterrupts.count))
         }
         var pci: [PCIDisk] = [], mmio: [MMIODisk] = []
         for configuration in configurations {
-            let image = try RawDiskImage(path: configuration.path, readOnly: configuration.readOnly)
+            let image: RawDiskImage
+            do {
+                image = try RawDiskImage(path: configuration.path, readOnly: configuration.readOnly, sectorSize: VirtioBlock.sectorSize)
+            } catch {
+                throw .file(error)
+            }
             switch configuration.transport {
             case .pci:
                 let index = pci.count

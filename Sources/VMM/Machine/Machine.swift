@@ -2,6 +2,7 @@ import Boot
 import Devices
 import Dispatch
 import GuestMemory
+import HostIO
 import KVM
 import Virtio
 #if canImport(Glibc)
@@ -83,8 +84,12 @@ public final class Machine: Sendable {
         let (kernelName, kernelBytes) = try loadKernel(configuration.kernel, ramSize: configuration.memorySize)
         var initrd: (path: String, fd: Int32, size: UInt64)? = nil
         if let path = configuration.initrdPath {
-            let (fd, info) = try HostFile.open(path, role: "initrd")
-            initrd = (path, fd, UInt64(info.st_size))
+            do {
+                let (fd, info) = try HostFile.open(path, role: "initrd")
+                initrd = (path, fd, UInt64(info.st_size))
+            } catch {
+                throw .file(error)
+            }
         }
         defer { if let initrd { close(initrd.fd) } }
         try checkMemorySize(configuration.memorySize)
@@ -100,7 +105,7 @@ public final class Machine: Sendable {
                 commandLine: commandLine, ramSize: configuration.memorySize,
                 vcpuCount: configuration.vcpuCount, platform: disks.acpiPlatform)
         } catch {
-            throw .badInput(describe(error, kernel: kernelName, initrd: initrd?.path))
+            throw .boot(error, kernel: kernelName, initrd: initrd?.path)
         }
 
         // 2. The host's KVM.
@@ -109,41 +114,46 @@ public final class Machine: Sendable {
         do {
             system = try KVMSystem(path: kvmPath)
             try system.requireCapabilities()
-            guard (1...system.maximumVCPUs).contains(configuration.vcpuCount) else {
-                throw MachineError.badInput(
-                    "--cpus \(configuration.vcpuCount): this host allows 1 to \(system.maximumVCPUs) vCPUs")
-            }
+        } catch {
+            throw .host(error)
+        }
+        guard (1...system.maximumVCPUs).contains(configuration.vcpuCount) else {
+            throw .configuration(.vcpuCount(configuration.vcpuCount, maximum: system.maximumVCPUs))
+        }
+        do {
             vm = try system.createVM()
             try vm.setIdentityMapAddress(Layout.kvmIdentityMap.rawValue)
             try vm.setTSSAddress(Layout.kvmTSS.rawValue)
             try vm.createIRQChip()
             try LegacyPIC.initialize(vm)
             try vm.createPIT2()
-        } catch let error as KVMError {
-            throw .host(error)
-        } catch let error as MachineError {
-            throw error
         } catch {
-            throw .setup("\(error)")
+            throw .host(error)
         }
 
         // 3. Guest RAM, registered with KVM, with the kernel, boot data and initrd in it.
         let memory: GuestMemory
         do {
             memory = try GuestMemory(size: configuration.memorySize)
+            try plan.apply(to: memory)
+        } catch {
+            throw .guestRAM(error)
+        }
+        do {
             for (slot, region) in memory.regions.enumerated() {
                 try vm.setUserMemoryRegion(
                     slot: UInt32(slot), guestAddress: region.start.rawValue,
                     size: region.size, hostAddress: memory.hostAddress(of: region))
             }
-            try plan.apply(to: memory)
-        } catch let error as KVMError {
-            throw .host(error)
         } catch {
-            throw .setup("cannot set up \(configuration.memorySize >> 20) MiB of guest RAM: \(error)")
+            throw .host(error)
         }
         if let initrd, let placement = plan.initrd {
-            try loadInitrd(fd: initrd.fd, path: initrd.path, at: placement.address, size: initrd.size, into: memory)
+            do {
+                try HostFile.read(initrd.fd, count: initrd.size, into: memory, at: placement.address, role: "initrd", path: initrd.path)
+            } catch {
+                throw .file(error)
+            }
         }
 
         // 4. Devices. With instrumentation, the console output is watched on its way out.
@@ -163,8 +173,10 @@ public final class Machine: Sendable {
                 tracer: tracer, counting: instrumentation.collectsStatistics)
         } catch let error as KVMError {
             throw .host(error)
+        } catch let error as IOBus.OverlapError {
+            throw .devicePlacement(error)
         } catch {
-            throw .setup("cannot place devices: \(error)")
+            preconditionFailure("devices are placed on buses and wired through KVM only: \(error)")
         }
         let handler = ExitHandler(portBus: portBus, mmioBus: mmioBus)
         // Devices that hold guest data until it is written out (the disks) flush when
@@ -307,48 +319,28 @@ public final class Machine: Sendable {
     private static func loadKernel(_ kernel: MachineConfiguration.Kernel, ramSize: UInt64) throws(MachineError) -> (String, [UInt8]) {
         switch kernel {
         case .demo: return ("demo guest", DemoGuest.image)
-        case .file(let path): return ("kernel \(path)", try HostFile.readAll(path, role: "kernel", limit: ramSize))
+        case .file(let path):
+            do {
+                return ("kernel \(path)", try HostFile.readAll(path, role: "kernel", limit: ramSize))
+            } catch {
+                throw .file(error)
+            }
         }
     }
 
     private static func checkMemorySize(_ size: UInt64) throws(MachineError) {
         guard size >= MachineConfiguration.minimumMemorySize else {
-            throw .badInput("--memory \(size >> 20)M: at least \(MachineConfiguration.minimumMemorySize >> 20) MiB is needed")
+            throw .configuration(.memoryTooSmall(size: size, minimum: MachineConfiguration.minimumMemorySize))
         }
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
         if pages > 0, pageSize > 0 {
             let hostRAM = UInt64(pages) * UInt64(pageSize)
             guard size <= hostRAM else {
-                throw .badInput("--memory \(size >> 20)M: more than this host's \(hostRAM >> 20) MiB of RAM")
+                throw .configuration(.memoryAboveHost(size: size, host: hostRAM))
             }
         }
     }
 
-    private static func loadInitrd(
-        fd: Int32, path: String, at address: GuestAddress, size: UInt64, into memory: GuestMemory
-    ) throws(MachineError) {
-        var done: UInt64 = 0
-        while done < size {
-            let chunk = Int(min(size - done, 16 << 20))
-            let count: Int
-            do {
-                count = try memory.read(fromFileDescriptor: fd, into: GuestAddress(address.rawValue + done), count: chunk)
-            } catch {
-                throw .badInput("initrd \(path): does not fit in guest RAM: \(error)")
-            }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw .badInput("initrd \(path): short read (file changed while loading?)") }
-            done += UInt64(count)
-        }
-    }
-
-    private static func describe(_ error: any Error, kernel: String, initrd: String?) -> String {
-        if let error = error as? BootError, error.concernsMachine { return "\(error)" }
-        if let error = error as? BootError, error.concernsInitrd, let initrd {
-            return "initrd \(initrd): \(error)"
-        }
-        return "\(kernel): \(error)"
-    }
 }
 
 /// How a run ended, for the CLI's exit status and messages.
