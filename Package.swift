@@ -59,6 +59,7 @@ let package = Package(
         .target(name: "FuzzTargets", dependencies: ["SystemErrors", "CUAPI", "Devices", "Virtio", "Boot", "GuestMemory", "Locking", "HostIO", "SwiftVMMCommand"]),
         .executableTarget(name: "swiftvmm-fuzz", dependencies: ["FuzzTargets", "HostIO"]),
 
+        .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "SystemErrors"]),
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "CUAPI", "Locking"]),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "SystemErrors", "Devices", "GuestMemory", "CUAPI", "Locking"]),

@@ -50,18 +50,24 @@ public final class KVMSystem: Sendable {
     }
 
     /// KVM_GET_SUPPORTED_CPUID: the CPUID leaves this host's KVM can present to a guest.
-    public func supportedCPUID() throws(KVMError) -> [CPUIDEntry] {
-        var capacity: UInt32 = 128
+    /// The kernel refuses an array too small for them all with E2BIG (api.rst 4.46), so
+    /// the array doubles from `startingCapacity` until they fit.
+    public func supportedCPUID(startingCapacity: Int = 128) throws(KVMError) -> [CPUIDEntry] {
+        var capacity = startingCapacity
         while true {
+            let cpuid = FlexibleArray<kvm_cpuid2>(capacity: capacity)
             do {
-                return try CPUIDEntry.withBuffer(capacity: capacity) { (buffer) throws(KVMError) in
-                    try fd.ioctl(.getSupportedCPUID, buffer: buffer)
-                }
-            } catch .ioctlFailed(_, let errno) where errno.rawValue == E2BIG && capacity < 4096 {
-                capacity *= 2  // api.rst 4.46: E2BIG means the array was too small
+                try cpuid.withArgument { (argument) throws(KVMError) in try fd.ioctl(.getSupportedCPUID, buffer: argument) }
+                return cpuid.entries.map(CPUIDEntry.init)
+            } catch .ioctlFailed(_, let errno) where errno.rawValue == E2BIG && capacity < Self.cpuidCapacityLimit {
+                capacity *= 2
             }
         }
     }
+
+    /// Far more CPUID leaves than any host reports (KVM_MAX_CPUID_ENTRIES is 256): past
+    /// it, E2BIG is an error, not a reason to grow the array again.
+    static let cpuidCapacityLimit = 4096
 
     /// KVM_CREATE_VM: a new virtual machine of the default type.
     public func createVM() throws(KVMError) -> VirtualMachine {
