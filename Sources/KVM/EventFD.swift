@@ -22,10 +22,14 @@ public final class EventFD: Sendable {
     /// The file descriptor, for a Dispatch read source to watch.
     public var rawValue: Int32 { fd.rawValue }
 
-    /// Adds 1 to the counter, waking whoever waits on it.
-    public func signal() {
+    /// Adds 1 to the counter, waking whoever waits on it. Fails only if the counter is
+    /// full (2^64 - 2 signals nobody read) or the descriptor is gone.
+    public func signal() throws(KVMError) {
         var one: UInt64 = 1
-        _ = write(fd.rawValue, &one, MemoryLayout<UInt64>.size)
+        while write(fd.rawValue, &one, MemoryLayout<UInt64>.size) < 0 {
+            let error = Errno.current
+            guard error.rawValue == EINTR else { throw .eventFDFailed(errno: error) }
+        }
     }
 
     /// Reads and resets the counter: how many signals arrived since the last drain

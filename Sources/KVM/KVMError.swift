@@ -20,7 +20,7 @@ public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
     case mmapFailed(what: String, errno: Errno)
     /// KVM_SET_MSRS set fewer MSRs than asked; the first one refused is named.
     case msrRefused(index: UInt32)
-    /// eventfd(2) failed (too many open files, say).
+    /// eventfd(2) failed (too many open files, say), or a write to one did.
     case eventFDFailed(errno: Errno)
 
     public var description: String {

@@ -68,7 +68,9 @@ public enum SwiftVMMCommand {
                 origin: origin, trace: options.trace, traceWriter: traceWriter,
                 collectsStatistics: options.collectsStatistics, readyMarker: options.readyMarker,
                 expectedOutput: options.expect, timeout: options.timeout)
-            machine = try Machine.build(configuration, console: console, instrumentation: instrumentation, kvmPath: kvmPath)
+            machine = try Machine.build(
+                configuration, console: console, instrumentation: instrumentation, kvmPath: kvmPath,
+                warnings: FileDescriptorSink(fd: STDERR_FILENO))
         } catch {
             printError("\(error)")
             return error.exitStatus
@@ -98,7 +100,7 @@ public enum SwiftVMMCommand {
         traceWriter?.flush()
 
         if let message = StopMessage.describe(report.reason) { printError(message) }
-        for message in report.flushErrors { printError(message) }
+        for failure in report.flushFailures { printError("\(failure)") }
         if report.unknownPortAccesses > 0, let port = report.firstUnknownPort {
             printError("note: \(report.unknownPortAccesses) I/O port accesses reached no device "
                 + "(first: port 0x\(String(port, radix: 16))); they read as all ones")

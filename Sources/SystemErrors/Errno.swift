@@ -17,9 +17,11 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     /// "Invalid argument (EINVAL)"; a number the table below does not name is given as
     /// "(errno N)".
     public var description: String {
-        let message = String(cString: strerror(rawValue))
-        return "\(message) (\(Self.names[rawValue] ?? "errno \(rawValue)"))"
+        "\(String(cString: strerror(rawValue))) (\(Self.names[rawValue] ?? "errno \(rawValue)"))"
     }
+
+    /// The symbolic name, "EINVAL", or "errno N" for a number the table does not name.
+    public var name: String { Self.names[rawValue] ?? "errno \(rawValue)" }
 
     /// The symbolic names of the errno values a VMM meets (asm-generic/errno-base.h and
     /// errno.h); EWOULDBLOCK is EAGAIN on Linux.

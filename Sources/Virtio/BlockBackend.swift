@@ -5,8 +5,9 @@ import SystemErrors
 /// fails on demand for tests. Transfers go straight between the backend and guest
 /// memory; every range has been checked against guest RAM and the disk's size before
 /// it gets here. A failure is the system call's (`SystemCallError`), and the device
-/// answers it with VIRTIO_BLK_S_IOERR.
-public protocol BlockBackend: Sendable {
+/// answers it with VIRTIO_BLK_S_IOERR. A backend is an object, which the device and its
+/// queue's handler share.
+public protocol BlockBackend: AnyObject, Sendable {
     /// The disk's size in bytes (a multiple of `VirtioBlock.sectorSize`).
     var size: UInt64 { get }
     /// A stable identifier of the backing image, for VIRTIO_BLK_T_GET_ID (the device

@@ -64,7 +64,7 @@ struct DiskTests {
             disks: [DiskConfiguration(path: writable, transport: transport, io: io),
                     DiskConfiguration(path: readOnly, readOnly: true, transport: transport, io: io)])
         #expect(report.reason == .reset)
-        #expect(report.flushErrors.isEmpty)
+        #expect(report.flushFailures.isEmpty)
         let lines = output.split(whereSeparator: \.isNewline).map(String.init)
         func says(_ line: String) { #expect(lines.contains(line), "missing: \(line)\n\(output)") }
         says("disks: 2")
@@ -156,8 +156,8 @@ struct DiskTests {
         // Nine and eight requests, one at a time: each wakes the I/O thread (wake-ups
         // may merge). Notifications that missed the ioeventfd would go the vCPU path
         // and leave these counts at 0.
-        for service in machine.disks {
-            #expect(service.notificationsServed > 0, "\(service.name): \(service.notificationsServed)")
+        for disk in machine.disks {
+            #expect(disk.service.notificationsServed > 0, "\(disk.name): \(disk.service.notificationsServed)")
         }
     }
 
@@ -264,21 +264,22 @@ struct DiskStopTests {
         let backend = FlushCountingBackend()
         let started = Atomic<Bool>(false)
         let served = Locked<[Int]>([])
-        let service = DiskService(name: "virtio-blk-test", path: "/tmp/test.img", backend: backend, vm: vm) { queue in
+        let service = VirtioService(name: "virtio-blk-test", vm: vm, faults: HostFaults(output: nil)) { queue in
             started.store(true, ordering: .releasing)
             usleep(50_000)  // a request still being served when the stop comes
             served.withLock { $0.append(queue) }
         }
-        try service.serve(queue: 0, at: .init(address: 0xc000_3000, length: 2))
+        let disk = Disk(name: "virtio-blk-test", path: "/tmp/test.img", backend: backend, monitor: nil, service: service)
+        try service.listen(queue: 0, at: .init(address: 0xc000_3000, length: 2))
         // Wake the I/O thread as a guest's notification would, and stop mid-request.
         service.kick(queue: 0)
         while !started.load(ordering: .acquiring) { usleep(1000) }
-        try service.stopAndFlush()
+        try disk.stopAndFlush()
         #expect(served.withLock { $0 } == [0])
         #expect(backend.flushes == 1)
         backend.failing = true
         // The machine reports it by the image's path (DeviceFlush.runAll).
-        let flush = DeviceFlush(device: "disk \(service.path)") { try service.stopAndFlush() }
-        #expect(DeviceFlush.runAll([flush]) == ["disk /tmp/test.img: flush failed: fdatasync failed: Input/output error (EIO)"])
+        let flush = DeviceFlush(device: "disk \(disk.path)") { try disk.stopAndFlush() }
+        #expect(DeviceFlush.runAll([flush]).map(\.description) == ["disk /tmp/test.img: flush failed: fdatasync failed: Input/output error (EIO)"])
     }
 }

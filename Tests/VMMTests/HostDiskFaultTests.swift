@@ -128,7 +128,7 @@ struct HostDiskFaultTests {
         #expect(lines.contains("diskio second: flush: IOERR"))
         #expect(lines.contains("Goodbye: exiting with status 0."))
         #expect(report.reason == .reset)
-        #expect(report.flushErrors == ["disk \(path): flush failed: fdatasync failed: Input/output error (EIO)"])
+        #expect(report.flushFailures.map(\.description) == ["disk \(path): flush failed: fdatasync failed: Input/output error (EIO)"])
         // Every write that succeeded is in the image; the failed ones left zeros.
         let bytes = try images.contents(path)
         for sector in 0..<16 {
@@ -148,7 +148,7 @@ struct HostDiskFaultTests {
         #expect(lines.contains("diskio second: write: " + all))
         #expect(lines.contains("diskio second: flush: ok"))
         #expect(report.reason == .reset)
-        #expect(report.flushErrors.isEmpty)
+        #expect(report.flushFailures.isEmpty)
         #expect(try images.contents(path) == (0..<16).flatMap(workloadSector))
     }
 
@@ -164,7 +164,7 @@ struct HostDiskFaultTests {
             #expect(lines.contains("diskio \(round): flush: ok"))
         }
         #expect(report.reason == .reset)
-        #expect(report.flushErrors.isEmpty)
+        #expect(report.flushFailures.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 

@@ -1,21 +1,9 @@
 /// One `--disk`: a raw image file and how the guest sees it.
 public struct DiskConfiguration: Sendable, Equatable {
     /// How the disk reaches the guest.
-    public enum Transport: String, Sendable, CaseIterable {
-        /// virtio-pci, found by any kernel that scans PCI (the default).
-        case pci
-        /// virtio-mmio, announced on the kernel command line.
-        case mmio
-    }
-
+    public typealias Transport = VirtioTransport
     /// Where the disk's requests are served.
-    public enum IOMode: String, Sendable, CaseIterable {
-        /// On the device's own I/O thread, woken by an ioeventfd; interrupts by irqfd.
-        case thread
-        /// On the vCPU thread that wrote the notification register, before the guest
-        /// resumes; interrupts by ioctl.
-        case vcpu
-    }
+    public typealias IOMode = VirtioIOMode
 
     /// Served on the vCPU thread: on the project's machines (2 cores, guests emulated) it
     /// is as fast or faster than the I/O thread for one request at a time, as

@@ -1,179 +1,96 @@
-import Boot
-import CKVM
-import CUAPI
 import Devices
 import GuestMemory
 import HostIO
 import KVM
 import Virtio
 
-/// The machine's disks: their images opened and locked, their places in the guest's
-/// address space, and (once installed) their devices on the buses.
-///
-/// ```
-///  transport  device                       registers                        interrupt
-///  pci        00:0n.0 (n = 1, 2, ...)      BAR 0 at pciMMIOWindow +         MSI-X, or INTA# on
-///                                          (n - 1) * 32 KiB                  pciInterrupts[(n-1) % 8]
-///  mmio       virtio-mmio device i         virtioMMIODevices + i * 4 KiB    virtioMMIOInterrupts[i]
-/// ```
-/// The PCI host bridge (00:00.0) and configuration mechanism #1 are placed whether or not
-/// there are PCI disks.
+/// The machine's disks: their images opened and locked and their places chosen before
+/// KVM is touched (`prepare`), then their virtio-blk devices installed (`install`).
 struct VirtioDisks {
-    struct PCIDisk {
-        let configuration: DiskConfiguration
-        let image: RawDiskImage
-        let device: UInt8
-        let barAddress: UInt32
-        let gsi: UInt32
-    }
+    let configurations: [DiskConfiguration]
+    let images: [RawDiskImage]
+    let placement: VirtioPlacement
 
-    struct MMIODisk {
-        let configuration: DiskConfiguration
-        let image: RawDiskImage
-        let base: GuestAddress
-        let gsi: UInt32
-    }
-
-    let pci: [PCIDisk]
-    let mmio: [MMIODisk]
-
-    /// Opens and locks every image and gives each disk its place. Touches no KVM state:
+    /// Gives each disk its place and opens and locks every image. Touches no KVM state:
     /// every error is the user's input, and nothing is left open.
     static func prepare(_ configurations: [DiskConfiguration]) throws(MachineError) -> VirtioDisks {
-        let pciCount = configurations.filter { $0.transport == .pci }.count
-        let mmioCount = configurations.count - pciCount
-        let pciLimit = min(PCIBus.deviceCount - 1, Int(Layout.pciMMIOWindowSize / UInt64(VirtioPCILayout.barSize)))
-        guard pciCount <= pciLimit else {
-            throw .configuration(.tooManyPCIDisks(pciCount, limit: pciLimit))
+        let placement: VirtioPlacement
+        do {
+            placement = try VirtioPlacement.place(configurations.map(\.transport))
+        } catch {
+            throw .configuration(error)
         }
-        guard mmioCount <= Layout.virtioMMIOInterrupts.count else {
-            throw .configuration(.tooManyMMIODisks(mmioCount, limit: Layout.virtioMMIOInterrupts.count))
-        }
-        var pci: [PCIDisk] = [], mmio: [MMIODisk] = []
+        var images: [RawDiskImage] = []
         for configuration in configurations {
-            let image: RawDiskImage
             do {
-                image = try RawDiskImage(path: configuration.path, readOnly: configuration.readOnly, sectorSize: VirtioBlock.sectorSize)
+                images.append(try RawDiskImage(
+                    path: configuration.path, readOnly: configuration.readOnly, sectorSize: VirtioBlock.sectorSize))
             } catch {
                 throw .file(error)
             }
-            switch configuration.transport {
-            case .pci:
-                let index = pci.count
-                pci.append(PCIDisk(
-                    configuration: configuration, image: image, device: UInt8(index + 1),
-                    barAddress: UInt32(Layout.pciMMIOWindow.rawValue) + UInt32(index) * VirtioPCILayout.barSize,
-                    gsi: Layout.pciInterrupts[index % Layout.pciInterrupts.count]))
-            case .mmio:
-                let index = mmio.count
-                mmio.append(MMIODisk(
-                    configuration: configuration, image: image,
-                    base: GuestAddress(Layout.virtioMMIODevices.rawValue + UInt64(index) * Layout.virtioMMIODeviceSize),
-                    gsi: Layout.virtioMMIOInterrupts[index]))
-            }
         }
-        return VirtioDisks(pci: pci, mmio: mmio)
+        return VirtioDisks(configurations: configurations, images: images, placement: placement)
     }
 
-    /// The machine's devices as its ACPI tables describe them: the PCI host bridge,
-    /// always there, with an INTA# route per virtio-pci disk, and each virtio-mmio disk,
-    /// whose interrupt is a pulse (`VirtioMMIODevice`), so edge-triggered.
-    var acpiPlatform: ACPIPlatform {
-        MachinePlatform.acpi(
-            pciHostBridge: .init(
-                configurationPorts: (UInt16(LegacyPorts.pciConfiguration.base), UInt8(LegacyPorts.pciConfiguration.length)),
-                routes: pci.map { .init(device: $0.device, pin: 0, gsi: $0.gsi) }),
-            virtioMMIODevices: mmio.map { .init(address: $0.base, gsi: $0.gsi, trigger: .edge) })
+    /// Each disk's device name: "virtio-blk-pci0", "virtio-blk-mmio0", ...
+    static func name(of place: VirtioPlacement.Place) -> String {
+        switch place {
+        case .pci(let index, _, _, _): return "virtio-blk-pci\(index)"
+        case .mmio(let index, _, _): return "virtio-blk-mmio\(index)"
+        }
     }
 
-    /// What the kernel command line must say for the guest to find the virtio-mmio disks
-    /// (Documentation/admin-guide/kernel-parameters.txt, virtio_mmio.device).
-    var commandLineOptions: [String] {
-        mmio.map { "virtio_mmio.device=\(Layout.virtioMMIODeviceSize >> 10)K@0x\(String($0.base.rawValue, radix: 16)):\($0.gsi)" }
-    }
-
-    // MARK: Installing
-
-    /// Places the PCI host bridge and every disk on the buses, wires their interrupts,
-    /// and starts the I/O threads of disks served there. Returns the disks' services,
-    /// which the machine stops and flushes when it stops. Each disk reaches its image
-    /// through `backend(image)`: the image itself, but for tests that inject faults.
-    /// `tracer`, if given, and `counting` ask for a `DiskMonitor` on each disk.
+    /// Installs a virtio-blk device per disk (with the PCI bus, whether or not there are
+    /// PCI disks), each reaching its image through `backend(image)`: the image itself,
+    /// but for tests that inject faults. `tracer`, if given, and `counting` ask for a
+    /// `DiskMonitor` on each disk.
     func install(
-        vm: VirtualMachine, memory: GuestMemory, portBus: inout IOBus, mmioBus: inout IOBus,
-        backend: (RawDiskImage) -> any BlockBackend = { $0 },
-        tracer: Tracer? = nil, counting: Bool = false
-    ) throws -> [DiskService] {
-        var services: [DiskService] = []
-        /// A disk's device model named `name`, and the monitor watching it, if asked for.
-        func blockDevice(named name: String, _ disk: DiskConfiguration, _ image: RawDiskImage) -> (VirtioBlock, DiskMonitor?) {
-            let watched = counting || tracer?.categories.contains(.virtio) == true
-            let monitor = watched ? DiskMonitor(path: disk.path, tracer: tracer) : nil
-            return (VirtioBlock(name: name, backend: backend(image), readOnly: disk.readOnly, observer: monitor), monitor)
+        vm: VirtualMachine, memory: GuestMemory, faults: HostFaults, portBus: inout IOBus, mmioBus: inout IOBus,
+        backend: (RawDiskImage) -> any BlockBackend = { $0 }, tracer: Tracer? = nil, counting: Bool = false
+    ) throws -> [Disk] {
+        let watched = counting || tracer?.categories.contains(.virtio) == true
+        var installations: [VirtioDevices.Installation] = [], parts: [(String, String, any BlockBackend, DiskMonitor?)] = []
+        for (index, configuration) in configurations.enumerated() {
+            let place = placement.places[index], name = Self.name(of: place), disk = backend(images[index])
+            let monitor = watched ? DiskMonitor(path: configuration.path, tracer: tracer) : nil
+            let block = VirtioBlock(name: name, backend: disk, readOnly: configuration.readOnly, observer: monitor)
+            installations.append(.init(device: block, place: place, io: configuration.io))
+            parts.append((name, configuration.path, disk, monitor))
         }
-        /// The service of `block`'s requests, whichever its transport: `notify` serves a queue.
-        func diskService(
-            of block: VirtioBlock, _ disk: DiskConfiguration, _ monitor: DiskMonitor?,
-            notify: @escaping @Sendable (Int) -> Void
-        ) -> DiskService {
-            let service = DiskService(
-                name: block.name, path: disk.path, backend: block.backend, vm: vm, monitor: monitor, notify: notify)
-            services.append(service)
-            return service
+        let services = try VirtioDevices.install(
+            installations, vm: vm, memory: memory, faults: faults, portBus: &portBus, mmioBus: &mmioBus)
+        return zip(parts, services).map { part, service in
+            Disk(name: part.0, path: part.1, backend: part.2, monitor: part.3, service: service)
         }
-        let router = MSIRouter(vm: vm)
+    }
+}
 
-        // virtio-pci disks, behind the host bridge.
-        var functions: [UInt8: PCIBus.Function] = [0: PCIBus.Function(DeviceSlot(PCIHostBridge()))]
-        var pciServices: [UInt8: DiskService] = [:]
-        var pending: [(DiskService, Int, VirtualMachine.IOEvent)] = []
-        for (index, disk) in pci.enumerated() {
-            let threaded = disk.configuration.io == .thread
-            let (block, monitor) = blockDevice(named: "virtio-blk-pci\(index)", disk.configuration, disk.image)
-            let slot = DeviceSlot(VirtioPCIFunction(
-                block, memory: memory, barAddress: disk.barAddress, interruptLine: UInt8(disk.gsi),
-                intx: KVMInterruptLine(vm: vm, irq: disk.gsi),
-                messages: threaded ? router as any MSIDelivery : SignalledMSI(vm: vm)))
-            functions[disk.device] = PCIBus.Function(slot)
-            let service = diskService(of: block, disk.configuration, monitor) { queue in slot.withLock { $0.notifyQueue(queue) } }
-            if threaded {
-                pciServices[disk.device] = service
-                for queue in block.queueSizes.indices {
-                    pending.append((service, queue, .init(
-                        address: UInt64(disk.barAddress) + VirtioPCILayout.notifyAddress(queue: queue),
-                        length: VirtioPCILayout.notifyWidth)))
-                }
-            }
-        }
-        let window = IOBus.Range(base: Layout.pciMMIOWindow.rawValue, length: Layout.pciMMIOWindowSize)
-        let bus = PCIBus(functions: functions) { [pciServices] device, _, new in
-            guard let service = pciServices[device] else { return }
-            // A BAR moved outside the window answers nowhere; neither do its notifications.
-            let bar = new.first { $0.bar == VirtioPCILayout.bar && $0.address >= window.base && $0.address + $0.size <= window.base + window.length }
-            service.moveNotifications(to: bar?.address, offset: VirtioPCILayout.notifyAddress(queue:))
-        }
-        try portBus.register(PCIConfigMechanism1(bus: bus), at: LegacyPorts.pciConfiguration)
-        try mmioBus.register(PCIMMIOWindow(bus: bus, base: window.base), at: window)
+/// One disk of the built machine: its device's name, its image, what watches it, and the
+/// service of its queue.
+final class Disk: Sendable {
+    /// The device's name ("virtio-blk-pci0").
+    let name: String
+    /// The image file, as the user named it.
+    let path: String
+    let backend: any BlockBackend
+    /// What counts and traces the disk's requests, when statistics or tracing are on.
+    let monitor: DiskMonitor?
+    let service: VirtioService
 
-        // virtio-mmio disks.
-        for (index, disk) in mmio.enumerated() {
-            let threaded = disk.configuration.io == .thread
-            let (block, monitor) = blockDevice(named: "virtio-blk-mmio\(index)", disk.configuration, disk.image)
-            let line: any InterruptLine = threaded ? try IRQFDInterruptLine(vm: vm, gsi: disk.gsi) : KVMInterruptLine(vm: vm, irq: disk.gsi)
-            let slot = try mmioBus.register(
-                VirtioMMIODevice(block, memory: memory, interrupt: line),
-                at: IOBus.Range(base: disk.base.rawValue, length: Layout.virtioMMIODeviceSize))
-            let service = diskService(of: block, disk.configuration, monitor) { queue in slot.withLock { $0.notifyQueue(queue) } }
-            if threaded {
-                for queue in block.queueSizes.indices {
-                    // QueueNotify takes the queue index: one address, matched per value.
-                    pending.append((service, queue, .init(
-                        address: disk.base.rawValue + UInt64(VIRTIO_MMIO_QUEUE_NOTIFY),
-                        length: VirtioMMIODevice<VirtioBlock>.registerWidth, value: UInt64(queue))))
-                }
-            }
-        }
-        for (service, queue, match) in pending { try service.serve(queue: queue, at: match) }
-        return services
+    init(name: String, path: String, backend: any BlockBackend, monitor: DiskMonitor?, service: VirtioService) {
+        self.name = name
+        self.path = path
+        self.backend = backend
+        self.monitor = monitor
+        self.service = service
+    }
+
+    /// Called once every vCPU has left KVM_RUN: stops the I/O thread after the request it
+    /// may be serving, makes everything acknowledged durable (fdatasync), then closes the
+    /// image, releasing its lock at once rather than whenever the last reference to it goes.
+    func stopAndFlush() throws {
+        service.stop()
+        defer { backend.close() }
+        try backend.flush()
     }
 }

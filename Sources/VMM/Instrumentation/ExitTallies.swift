@@ -9,8 +9,9 @@ struct ExitTallies {
     private(set) var all: [MachineStatistics.ExitTally] = []
     private var last = 0
 
-    /// Adds `count` exits of `reason` at `device` that took `nanoseconds` to handle.
-    mutating func add(_ reason: ExitReason, device: String?, count: Int, nanoseconds: UInt64) {
+    /// Adds `count` exits of `reason` (`VCPUExit.name`) at `device` that took
+    /// `nanoseconds` to handle.
+    mutating func add(_ reason: String, device: String?, count: Int, nanoseconds: UInt64) {
         if !(last < all.count && all[last].reason == reason && all[last].device == device) {
             if let index = all.firstIndex(where: { $0.reason == reason && $0.device == device }) {
                 last = index

@@ -4,8 +4,8 @@
 public struct MachineStatistics: Sendable, Equatable {
     /// Exits of one reason that reached one device.
     public struct ExitTally: Sendable, Equatable {
-        /// Why the vCPU exited.
-        public let reason: ExitReason
+        /// Why the vCPU exited, as traces name it (`VCPUExit.name`: "io-out", ...).
+        public let reason: String
         /// The device that handled it; nil for exits that reach no device (`interrupted`,
         /// ...), "unhandled" for an access where no device answers.
         public let device: String?
@@ -15,7 +15,7 @@ public struct MachineStatistics: Sendable, Equatable {
         public var handlingNanoseconds: UInt64
 
         /// A tally of `count` exits of `reason` at `device` that took `handlingNanoseconds`.
-        public init(reason: ExitReason, device: String?, count: Int, handlingNanoseconds: UInt64) {
+        public init(reason: String, device: String?, count: Int, handlingNanoseconds: UInt64) {
             self.reason = reason
             self.device = device
             self.count = count
@@ -93,13 +93,13 @@ public struct MachineStatistics: Sendable, Equatable {
         self.timeline = timeline
     }
 
-    /// The tallies added up by reason, in reason order.
+    /// The tallies added up by reason, the most frequent first.
     public var exitsByReason: [ExitTally] {
         var merged = ExitTallies()
         for tally in exits {
             merged.add(tally.reason, device: nil, count: tally.count, nanoseconds: tally.handlingNanoseconds)
         }
-        return merged.all.sorted { $0.reason < $1.reason }
+        return merged.all.sorted { $0.count != $1.count ? $0.count > $1.count : $0.reason < $1.reason }
     }
 
     /// The tallies of exits that reached the device bus, added up by device, busiest first.
@@ -115,7 +115,7 @@ public struct MachineStatistics: Sendable, Equatable {
     }
 
     /// The number of exits of `reason` that reached `device`.
-    public func count(_ reason: ExitReason, device: String?) -> Int {
+    public func count(_ reason: String, device: String?) -> Int {
         exits.first { $0.reason == reason && $0.device == device }?.count ?? 0
     }
 

@@ -29,11 +29,11 @@ final class Tracer: Sendable {
         self.writer = writer
     }
 
-    /// Whether exits of `reason` are shown.
-    func shows(_ reason: ExitReason) -> Bool {
-        switch reason {
-        case .ioIn, .ioOut: return !categories.isDisjoint(with: [.exits, .io])
-        case .mmioRead, .mmioWrite: return !categories.isDisjoint(with: [.exits, .mmio])
+    /// Whether `exit` is shown.
+    func shows(_ exit: VCPUExit) -> Bool {
+        switch exit {
+        case .portIO: return !categories.isDisjoint(with: [.exits, .io])
+        case .mmio: return !categories.isDisjoint(with: [.exits, .mmio])
         default: return categories.contains(.exits)
         }
     }
@@ -41,15 +41,15 @@ final class Tracer: Sendable {
     /// Writes the line (or lines) of one exit of vCPU `vcpu` at `time`, using `line` as
     /// scratch space; see `VCPUMonitor.trace` for `device` and `value`.
     func trace(
-        _ exit: VCPUExit, reason: ExitReason, vcpu: Int, at time: UInt64, device: String?,
+        _ exit: VCPUExit, vcpu: Int, at time: UInt64, device: String?,
         value: (Int) -> UInt64, line: inout TraceLine
     ) {
-        guard shows(reason) else { return }
+        guard shows(exit) else { return }
         func begin() {
             line.clear()
             line.time(time &- origin)
             line.word("vcpu", vcpu)
-            line.word(reason.rawValue)
+            line.word(exit.name)
         }
         switch exit {
         case .portIO(let io):
@@ -105,9 +105,16 @@ final class Tracer: Sendable {
             line.word("request")
             line.decimal("queue", UInt64(queue))
             line.text("type", request.typeName)
-            line.decimal("sector", request.sector)
+            if let sector = request.sector { line.decimal("sector", sector) }
             line.decimal("bytes", request.dataBytes)
             line.text("status", request.statusName)
+            if let failure = request.failure {
+                line.text("reason", failure.reason)
+                if case .hostIO(let error) = failure {
+                    line.text("call", error.call)
+                    line.text("errno", error.errno.name)
+                }
+            }
         case .interruptSent(let interrupt, let route):
             line.word("interrupt")
             switch interrupt {

@@ -5,7 +5,7 @@ import Locking
 /// of each exit, counts exits by reason and device, and writes trace lines.
 ///
 /// A machine has one per vCPU only when tracing or statistics are on; otherwise the run
-/// loop never reaches this type (`Machine.runLoop`). Its counters are the vCPU's own: the
+/// loop never reaches this type (`Machine.live`). Its counters are the vCPU's own: the
 /// lock around them is taken by that vCPU's thread alone until the machine stops and
 /// reads them, so it is never contended and no cache line moves between vCPUs.
 final class VCPUMonitor: Sendable {
@@ -52,23 +52,21 @@ final class VCPUMonitor: Sendable {
 
     /// One turn of the run loop, watched: KVM_RUN, then `handler` decides what the exit
     /// means, then the exit is counted and traced.
-    func step(_ vcpu: VCPU, handler: ExitHandler) throws(KVMError) -> ExitAction {
+    func step(_ vcpu: VCPU, handler: ExitHandler) throws(KVMError) -> StopReason? {
         let entered = MonotonicClock.now()
         let exit = try vcpu.run()
         let exited = MonotonicClock.now()
         let device = handler.deviceName(for: exit)
         // A read's line waits for the answer; any other exit's line comes before what
         // handling it causes (a virtio request's lines, say), so the trace reads in order.
-        let reason = ExitReason(exit)
-        let isRead = reason == .ioIn || reason == .mmioRead
-        if !isRead { trace(exit, device: device, at: exited) { Self.data(of: exit, item: $0, in: vcpu) } }
+        if !exit.isRead { trace(exit, device: device, at: exited) { Self.data(of: exit, item: $0, in: vcpu) } }
         // The handling time is the handler's alone, without the tracing around it.
         let handling = MonotonicClock.now()
-        let action = handler.handle(exit, vcpu: self.vcpu, data: vcpu)
+        let stopReason = handler.handle(exit, vcpu: self.vcpu, data: vcpu)
         let handled = MonotonicClock.now()
         count(exit, device: device, entered: entered, exited: exited, handling: handled - handling)
-        if isRead { trace(exit, device: device, at: exited) { Self.data(of: exit, item: $0, in: vcpu) } }
-        return action
+        if exit.isRead { trace(exit, device: device, at: exited) { Self.data(of: exit, item: $0, in: vcpu) } }
+        return stopReason
     }
 
     /// The data of item `item` of `exit`, as `vcpu`'s `kvm_run` holds it now.
@@ -80,13 +78,12 @@ final class VCPUMonitor: Sendable {
     /// Counts `exit`, which KVM_RUN returned at `exited` after entering the guest at
     /// `entered`, and which `device` took `handling` nanoseconds to handle.
     func count(_ exit: VCPUExit, device: String?, entered: UInt64, exited: UInt64, handling: UInt64) {
-        let reason = ExitReason(exit)
-        let device = Self.deviceName(device, reason)
+        let device = Self.deviceName(device, exit)
         state.withLock { state in
             if state.firstEntry == nil { state.firstEntry = entered }
             state.exits += 1
             state.inKVMRun += exited - entered
-            if countsExits { state.tallies.add(reason, device: device, count: 1, nanoseconds: handling) }
+            if countsExits { state.tallies.add(exit.name, device: device, count: 1, nanoseconds: handling) }
         }
     }
 
@@ -95,16 +92,15 @@ final class VCPUMonitor: Sendable {
     /// answer given to an IN or MMIO read.
     func trace(_ exit: VCPUExit, device: String?, at exited: UInt64, value: (Int) -> UInt64) {
         guard let tracer else { return }
-        let reason = ExitReason(exit)
-        let device = Self.deviceName(device, reason)
+        let device = Self.deviceName(device, exit)
         state.withLock { state in
-            tracer.trace(exit, reason: reason, vcpu: vcpu, at: exited, device: device, value: value, line: &state.line)
+            tracer.trace(exit, vcpu: vcpu, at: exited, device: device, value: value, line: &state.line)
         }
     }
 
     /// An access no device answered is "unhandled"; an exit that is no access has none.
-    private static func deviceName(_ device: String?, _ reason: ExitReason) -> String? {
-        reason.reachesDevice ? device ?? unhandled : nil
+    private static func deviceName(_ device: String?, _ exit: VCPUExit) -> String? {
+        exit.isAccess ? device ?? unhandled : nil
     }
 
     // MARK: Once the vCPU has stopped

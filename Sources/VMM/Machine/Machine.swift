@@ -1,6 +1,5 @@
 import Boot
 import Devices
-import Dispatch
 import GuestMemory
 import HostIO
 import KVM
@@ -24,12 +23,14 @@ public final class Machine: Sendable {
     let uart: DeviceSlot<Serial8250>
     let console: Console
     let lifecycle = Lifecycle()
+    /// Where the devices' failed host calls are reported; they may stop the machine.
+    let faults: HostFaults
     /// Run once every vCPU thread has left KVM_RUN (see `DeviceFlush`).
     let flushes: [DeviceFlush]
     /// What was loaded where, for messages.
     public let bootSummary: String
-    /// The disks' services (I/O threads, flushes).
-    let disks: [DiskService]
+    /// The disks: their devices, images and services (I/O threads, flushes).
+    let disks: [Disk]
     /// The devices the guest's ACPI tables describe.
     public let platform: ACPIPlatform
     /// Tracing, statistics and console checks, as asked for.
@@ -44,8 +45,8 @@ public final class Machine: Sendable {
     private init(
         configuration: MachineConfiguration, vm: VirtualMachine, memory: GuestMemory,
         threads: [VCPUThread], handler: ExitHandler, uart: DeviceSlot<Serial8250>,
-        console: Console, flushes: [DeviceFlush], bootSummary: String,
-        disks: [DiskService], platform: ACPIPlatform, instrumentation: Instrumentation,
+        console: Console, faults: HostFaults, flushes: [DeviceFlush], bootSummary: String,
+        disks: [Disk], platform: ACPIPlatform, instrumentation: Instrumentation,
         monitors: [VCPUMonitor], consoleWatch: ConsoleWatch?
     ) {
         self.configuration = configuration
@@ -55,6 +56,7 @@ public final class Machine: Sendable {
         self.handler = handler
         self.uart = uart
         self.console = console
+        self.faults = faults
         self.flushes = flushes
         self.bootSummary = bootSummary
         self.disks = disks
@@ -63,22 +65,27 @@ public final class Machine: Sendable {
         self.monitors = monitors
         self.consoleWatch = consoleWatch
         self.builtAt = MonotonicClock.now()
+        faults.whenStopping { [weak self] reason in self?.stop(reason) }
     }
 
     /// Builds a machine from `configuration`, with its serial console on `console`, and
-    /// the tracing, statistics and console checks `instrumentation` asks for.
+    /// the tracing, statistics and console checks `instrumentation` asks for. Warnings of
+    /// the running machine (`MachineReport.warnings`) are also written to `warnings`.
     public static func build(
         _ configuration: MachineConfiguration, console: Console,
-        instrumentation: Instrumentation = Instrumentation(), kvmPath: String = KVMSystem.defaultPath
+        instrumentation: Instrumentation = Instrumentation(), kvmPath: String = KVMSystem.defaultPath,
+        warnings: (any ByteSink)? = nil
     ) throws(MachineError) -> Machine {
-        try build(configuration, console: console, instrumentation: instrumentation, kvmPath: kvmPath, extraFlushes: [])
+        try build(configuration, console: console, instrumentation: instrumentation, kvmPath: kvmPath,
+                  warnings: warnings, extraFlushes: [])
     }
 
     /// `build`, with flushes to run after the machine's own (tests watch the order), and
     /// each disk image behind `diskBackend` (tests inject host I/O errors there).
     static func build(
         _ configuration: MachineConfiguration, console: Console, instrumentation: Instrumentation = Instrumentation(),
-        kvmPath: String, extraFlushes: [DeviceFlush], diskBackend: (RawDiskImage) -> any BlockBackend = { $0 }
+        kvmPath: String, warnings: (any ByteSink)? = nil, extraFlushes: [DeviceFlush],
+        diskBackend: (RawDiskImage) -> any BlockBackend = { $0 }
     ) throws(MachineError) -> Machine {
         // 1. User inputs first: nothing touches KVM until they are known to be good.
         let (kernelName, kernelBytes) = try loadKernel(configuration.kernel, ramSize: configuration.memorySize)
@@ -96,14 +103,14 @@ public final class Machine: Sendable {
         // Disks: images opened and locked, places chosen; virtio-mmio ones announced on
         // the command line.
         let disks = try VirtioDisks.prepare(configuration.disks)
-        let commandLine = ([configuration.commandLine] + disks.commandLineOptions).joined(separator: " ")
+        let commandLine = ([configuration.commandLine] + disks.placement.commandLineOptions).joined(separator: " ")
 
         let plan: BootPlan
         do {
             plan = try BootPlan.plan(
                 kernel: kernelBytes, initrdSize: initrd?.size,
                 commandLine: commandLine, ramSize: configuration.memorySize,
-                vcpuCount: configuration.vcpuCount, platform: disks.acpiPlatform)
+                vcpuCount: configuration.vcpuCount, platform: disks.placement.acpiPlatform)
         } catch {
             throw .boot(error, kernel: kernelName, initrd: initrd?.path)
         }
@@ -161,15 +168,16 @@ public final class Machine: Sendable {
         let consoleWatch = instrumentation.watchesConsole ? ConsoleWatch(
             output: console.output, readyMarker: instrumentation.readyMarker,
             expectedOutput: instrumentation.expectedOutput) : nil
+        let faults = HostFaults(output: warnings)
         var portBus = IOBus(), mmioBus = IOBus()
         let uart: DeviceSlot<Serial8250>
-        let diskServices: [DiskService]
+        let installedDisks: [Disk]
         do {
             uart = try LegacyPorts.install(
                 on: &portBus, serialOutput: consoleWatch ?? console.output,
-                serialInterrupt: KVMInterruptLine(vm: vm, irq: UInt32(LegacyPorts.com1IRQ)))
-            diskServices = try disks.install(
-                vm: vm, memory: memory, portBus: &portBus, mmioBus: &mmioBus, backend: diskBackend,
+                serialInterrupt: KVMInterruptLine(vm: vm, irq: UInt32(LegacyPorts.com1IRQ), device: "com1", faults: faults))
+            installedDisks = try disks.install(
+                vm: vm, memory: memory, faults: faults, portBus: &portBus, mmioBus: &mmioBus, backend: diskBackend,
                 tracer: tracer, counting: instrumentation.collectsStatistics)
         } catch let error as KVMError {
             throw .host(error)
@@ -181,7 +189,7 @@ public final class Machine: Sendable {
         let handler = ExitHandler(portBus: portBus, mmioBus: mmioBus)
         // Devices that hold guest data until it is written out (the disks) flush when
         // the machine stops.
-        let flushes = diskServices.map { disk in
+        let flushes = installedDisks.map { disk in
             DeviceFlush(device: "disk \(disk.path)") { try disk.stopAndFlush() }
         } + extraFlushes
 
@@ -208,108 +216,10 @@ public final class Machine: Sendable {
 
         return Machine(
             configuration: configuration, vm: vm, memory: memory, threads: threads,
-            handler: handler, uart: uart, console: console, flushes: flushes,
+            handler: handler, uart: uart, console: console, faults: faults, flushes: flushes,
             bootSummary: "\(kernelName): \(plan.summary)",
-            disks: diskServices, platform: disks.acpiPlatform, instrumentation: instrumentation,
+            disks: installedDisks, platform: disks.placement.acpiPlatform, instrumentation: instrumentation,
             monitors: monitors, consoleWatch: consoleWatch)
-    }
-
-    // MARK: Running
-
-    /// Runs the machine until it stops, and reports why. Blocks the calling thread;
-    /// returns only after every vCPU thread has left KVM_RUN and every device has
-    /// flushed. The first stop, from any vCPU or any other thread, stops every vCPU.
-    public func run() -> MachineReport {
-        VCPUThread.installKickHandler()
-        lifecycle.start()
-        consoleWatch?.whenExpectedOutputAppears { [weak self] in self?.stop(.expectedOutput) }
-        let timer = instrumentation.timeout.map { seconds in
-            let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "swiftvmm.timeout"))
-            timer.schedule(deadline: .now() + seconds)
-            timer.setEventHandler { [weak self] in self?.stop(.timedOut) }
-            timer.resume()
-            return timer
-        }
-        let group = DispatchGroup()
-        for thread in threads {
-            let monitor = monitors.isEmpty ? nil : monitors[thread.vcpu.id]
-            thread.start(group: group) { [self] vcpu in
-                if let monitor {
-                    monitor.loopStarted()
-                    runLoop(vcpu) { [handler] vcpu in try monitor.step(vcpu, handler: handler) }
-                    monitor.loopEnded()
-                } else {
-                    runLoop(vcpu) { [handler] vcpu in
-                        let exit = try vcpu.run()
-                        return handler.handle(exit, vcpu: vcpu.id, data: vcpu)
-                    }
-                }
-            }
-        }
-        console.startInput(
-            into: uart, isRunning: { [lifecycle] in lifecycle.isRunning },
-            onCommand: { [weak self] command in if command == .quit { self?.stop(.userQuit) } })
-        group.wait()
-        // The vCPU blocks are let go of on their worker threads a moment after the group
-        // is left; waiting for that makes whoever holds the machine last (the caller)
-        // close the VM, in order, instead of a worker thread at some later moment (under
-        // LeakSanitizer, at exit, that deadlocked against its stopped threads).
-        for thread in threads { thread.waitUntilReleased() }
-        timer?.cancel()
-        // Every vCPU thread is out of KVM_RUN: no guest request can reach a device now.
-        let flushErrors = DeviceFlush.runAll(flushes)
-        let reason = lifecycle.finishStopping()
-        let stoppedAt = MonotonicClock.now()
-        instrumentation.traceWriter?.flush()
-        return MachineReport(
-            reason: reason,
-            flushErrors: flushErrors,
-            unknownPortAccesses: handler.counters.unknownPortAccesses,
-            firstUnknownPort: handler.counters.firstUnknownPortNumber,
-            unknownMMIOAccesses: handler.counters.unknownMMIOAccesses,
-            statistics: instrumentation.collectsStatistics ? statistics(stoppedAt: stoppedAt) : nil,
-            lastConsoleLines: consoleWatch?.lastLines ?? [],
-            sawExpectedOutput: consoleWatch?.sawExpectedOutput ?? false)
-    }
-
-    /// Stops every vCPU. Safe from any thread (a vCPU, a signal handler's queue, the
-    /// console); the first reason given is the one reported.
-    public func stop(_ reason: StopReason) {
-        guard lifecycle.beginStopping(reason) else { return }
-        // A vCPU blocked writing the console (stdout a stalled pipe) must not hold the
-        // stop up: the kick interrupts the write, and the output gives up.
-        (console.output as? any StoppableSink)?.stopWaiting()
-        for thread in threads { thread.kick() }
-    }
-
-    /// A vCPU's loop: `step` (KVM_RUN, then handle the exit), repeat until the machine
-    /// stops.
-    ///
-    /// `run()` chooses `step` once per vCPU: with tracing and statistics off, it is KVM_RUN
-    /// and `ExitHandler.handle` alone, and the compiler makes a copy of this loop for it
-    /// with no clock read, no lock, no formatting and not even a test of whether tracing
-    /// is on. A `VCPUMonitor`'s step times, counts and traces around the same two calls.
-    ///
-    /// `step` throws untyped: with `throws(KVMError)`, the debug build leaked the
-    /// `ExitAction` the closure returned (LeakSanitizer found the `VCPUExit` data of an
-    /// emulation failure), and untyped costs nothing here but on the error path.
-    private func runLoop(_ vcpu: VCPU, step: (VCPU) throws -> ExitAction) {
-        while lifecycle.isRunning {
-            let action: ExitAction
-            do {
-                action = try step(vcpu)
-            } catch {
-                stop(.vcpuFailure(vcpu: vcpu.id, message: "\(error)"))
-                return
-            }
-            switch action {
-            case .resume, .checkState:
-                continue
-            case .stop(let reason):
-                stop(reason.withInstructionPointer(of: vcpu))
-                return
-            }
-        }
     }
 
     // MARK: Building blocks
@@ -338,52 +248,6 @@ public final class Machine: Sendable {
             guard size <= hostRAM else {
                 throw .configuration(.memoryAboveHost(size: size, host: hostRAM))
             }
-        }
-    }
-
-}
-
-/// How a run ended, for the CLI's exit status and messages.
-public struct MachineReport: Sendable {
-    /// Why the machine stopped (the first stop wins).
-    public let reason: StopReason
-    /// One message per device whose flush failed after the vCPUs stopped.
-    public let flushErrors: [String]
-    /// Port accesses no device answered (reads returned all ones).
-    public let unknownPortAccesses: Int
-    /// The first such port, for the message.
-    public let firstUnknownPort: UInt16?
-    /// MMIO accesses no device answered.
-    public let unknownMMIOAccesses: Int
-    /// The statistics, when `Instrumentation.collectsStatistics` asked for them.
-    public let statistics: MachineStatistics?
-    /// The console's last lines, when the console was watched (`ConsoleWatch`).
-    public let lastConsoleLines: [String]
-    /// Whether `Instrumentation.expectedOutput` appeared on the console.
-    public let sawExpectedOutput: Bool
-}
-
-/// An IRQ line of the in-kernel interrupt controllers, driven with KVM_IRQ_LINE.
-struct KVMInterruptLine: InterruptLine {
-    let vm: VirtualMachine
-    let irq: UInt32
-
-    func setLevel(_ high: Bool) {
-        // KVM_IRQ_LINE only fails for an IRQ number outside the irqchip; ours are fixed
-        // and valid, so a failure here would be a bug, not something a guest can cause.
-        try? vm.setIRQLine(irq, high: high)
-    }
-}
-
-extension StopReason {
-    /// Fills in the vCPU's RIP for stops that report where the guest was.
-    func withInstructionPointer(of vcpu: VCPU) -> StopReason {
-        let rip = try? vcpu.getRegisters().rip
-        switch self {
-        case .tripleFault(let id, nil): return .tripleFault(vcpu: id, rip: rip)
-        case .internalError(let id, nil, let error): return .internalError(vcpu: id, rip: rip, error: error)
-        case .failedEntry(let id, nil, let reason): return .failedEntry(vcpu: id, rip: rip, hardwareReason: reason)
-        default: return self
         }
     }
 }

@@ -16,20 +16,12 @@ public protocol ExitData {
 
 extension VCPU: ExitData {}
 
-/// What the vCPU loop does after an exit.
-public enum ExitAction: Sendable, Equatable {
-    /// Enter the guest again.
-    case resume
-    /// Stop the whole machine.
-    case stop(StopReason)
-    /// Resume, unless the machine is stopping (the exit was a kick).
-    case checkState
-}
-
-/// Turns a vCPU exit into an action: the one place where exits meet devices. A plain
-/// function of the exit and the buses, testable without KVM (as Firecracker's
-/// `handle_kvm_exit`). Reasons that need the vCPU's registers (a triple fault's RIP)
-/// are filled in by the caller.
+/// Turns a vCPU exit into what happens next: the one place where exits meet devices. A
+/// plain function of the exit and the buses, testable without KVM (as Firecracker's
+/// `handle_kvm_exit`). An exit passes through three types: the `VCPUExit` KVM_RUN
+/// decoded, the `DeviceEffect` of a device it reached, and the `StopReason` it ends the
+/// machine for, if any. Reasons that need the vCPU's registers (a triple fault's RIP) are
+/// filled in by the caller.
 public struct ExitHandler: Sendable {
     public let portBus: IOBus
     public let mmioBus: IOBus
@@ -43,33 +35,36 @@ public struct ExitHandler: Sendable {
         self.counters = counters
     }
 
-    /// Handles `exit` of vCPU `vcpu`.
-    public func handle(_ exit: VCPUExit, vcpu: Int, data: some ExitData) -> ExitAction {
+    /// Handles `exit` of vCPU `vcpu`: returns why the machine must stop, or nil for the
+    /// vCPU to enter the guest again.
+    public func handle(_ exit: VCPUExit, vcpu: Int, data: some ExitData) -> StopReason? {
         switch exit {
         case .portIO(let io):
             return handlePortIO(io, data: data)
         case .mmio(let access):
             return handleMMIO(access, data: data)
         case .interrupted:
-            return .checkState
+            // A signal or immediate_exit: the machine may be stopping, which the vCPU's
+            // loop asks before it enters the guest again.
+            return nil
         case .halt:
             // Only without an in-kernel local APIC; ours has one, so HLT never leaves KVM.
-            return .resume
+            return nil
         case .shutdown:
-            return .stop(.tripleFault(vcpu: vcpu, rip: nil))
+            return .tripleFault(vcpu: vcpu, rip: nil)
         case .internalError(let error):
-            return .stop(.internalError(vcpu: vcpu, rip: nil, error: error))
+            return .internalError(vcpu: vcpu, rip: nil, error: error)
         case .failedEntry(let reason):
-            return .stop(.failedEntry(vcpu: vcpu, rip: nil, hardwareReason: reason))
+            return .failedEntry(vcpu: vcpu, rip: nil, hardwareReason: reason)
         case .systemEvent:
             // KVM_SYSTEM_EVENT_SHUTDOWN, _RESET, _CRASH: the guest is done either way.
-            return .stop(.reset)
+            return .reset
         case .other(let reason):
-            return .stop(.vcpuFailure(vcpu: vcpu, message: "unexpected KVM exit reason \(reason)"))
+            return .unexpectedExit(vcpu: vcpu, reason: reason)
         }
     }
 
-    private func handlePortIO(_ io: VCPUExit.PortIO, data: some ExitData) -> ExitAction {
+    private func handlePortIO(_ io: VCPUExit.PortIO, data: some ExitData) -> StopReason? {
         let port = UInt64(io.port)
         for item in 0..<io.count {
             switch io.direction {
@@ -78,7 +73,7 @@ public struct ExitHandler: Sendable {
                     counters.recordUnknownPort(io.port)
                     continue
                 }
-                if let reason = Self.stopReason(for: effect) { return .stop(reason) }
+                if let reason = Self.stopReason(for: effect) { return reason }
             case .in:
                 let value = portBus.read(at: port, size: io.size)
                 if value == nil { counters.recordUnknownPort(io.port) }
@@ -86,22 +81,22 @@ public struct ExitHandler: Sendable {
                 data.setPortIOValue(value ?? AbsentDevice.floatingBus(size: io.size), item: item)
             }
         }
-        return .resume
+        return nil
     }
 
-    private func handleMMIO(_ access: VCPUExit.MMIOAccess, data: some ExitData) -> ExitAction {
+    private func handleMMIO(_ access: VCPUExit.MMIOAccess, data: some ExitData) -> StopReason? {
         if access.isWrite {
             guard let effect = mmioBus.write(at: access.address, size: access.size, value: access.value) else {
                 counters.recordUnknownMMIO()
-                return .resume
+                return nil
             }
-            if let reason = Self.stopReason(for: effect) { return .stop(reason) }
+            return Self.stopReason(for: effect)
         } else {
             let value = mmioBus.read(at: access.address, size: access.size)
             if value == nil { counters.recordUnknownMMIO() }
             data.setMMIOValue(value ?? AbsentDevice.floatingBus(size: access.size))
         }
-        return .resume
+        return nil
     }
 
     static func stopReason(for effect: DeviceEffect) -> StopReason? {

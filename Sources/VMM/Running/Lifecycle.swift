@@ -65,11 +65,8 @@ final class Lifecycle: Sendable {
                 state = .stopped(reason)
                 return reason
             case .created, .running:
-                // Every vCPU loop ended without a stop: treat it as a failure to report.
-                let reason = StopReason.vcpuFailure(vcpu: -1, message: "all vCPU loops ended")
-                state = .stopped(reason)
-                running.store(false, ordering: .releasing)
-                return reason
+                // A vCPU's life ends only once the machine is stopping (`Machine.run`).
+                preconditionFailure("the machine finished stopping without a stop")
             }
         }
     }

@@ -17,8 +17,13 @@ public enum StopReason: Sendable, Equatable {
     case internalError(vcpu: Int, rip: UInt64?, error: VCPUExit.InternalError)
     /// The hardware refused to enter the guest (KVM_EXIT_FAIL_ENTRY).
     case failedEntry(vcpu: Int, rip: UInt64?, hardwareReason: UInt64)
-    /// KVM_RUN itself failed, or an exit SwiftVMM does not know arrived.
-    case vcpuFailure(vcpu: Int, message: String)
+    /// KVM_RUN itself failed on vCPU `vcpu`.
+    case vcpuFailure(vcpu: Int, KVMError)
+    /// KVM_RUN returned with an exit reason SwiftVMM does not handle.
+    case unexpectedExit(vcpu: Int, reason: UInt32)
+    /// KVM refused a call a device needs to go on (raising its interrupt line): the
+    /// guest would wait for ever.
+    case hostFailure(device: String, KVMError)
     /// The `--expect` string appeared on the console: the boot check passed.
     case expectedOutput
     /// The `--timeout` ran out with the machine still running
@@ -37,8 +42,10 @@ public enum StopReason: Sendable, Equatable {
             return Int32(truncatingIfNeeded: (value << 1) | 1) & 0xff
         case .signal(let number):
             return 128 + number
-        case .tripleFault, .internalError, .failedEntry, .vcpuFailure:
+        case .tripleFault, .internalError, .failedEntry, .vcpuFailure, .unexpectedExit:
             return ExitStatus.guestCrashed
+        case .hostFailure:
+            return ExitStatus.hostError
         }
     }
 
@@ -58,7 +65,7 @@ public enum ExitStatus {
     /// Bad input: a usage error, a missing or broken kernel, initrd or size. No VM ran.
     public static let badInput: Int32 = 2
     /// The host cannot run the VM: /dev/kvm missing or not accessible, a KVM capability
-    /// or ioctl failed while building the machine.
+    /// or ioctl failed while building the machine, or a device's KVM call failed while it ran.
     public static let hostError: Int32 = 4
     /// The guest crashed: triple fault, KVM internal or emulation error, failed entry.
     public static let guestCrashed: Int32 = 6

@@ -5,8 +5,9 @@ import Locking
 import Glibc
 #endif
 
-/// One vCPU's run loop, on its own serial Dispatch queue (never a global queue: KVM_RUN
-/// blocks its thread for as long as the guest runs).
+/// One vCPU's thread: a serial Dispatch queue of its own (never a global queue: KVM_RUN
+/// blocks its thread for as long as the guest runs), whose one work item is the vCPU's
+/// whole life: take the kick signal, run, give the signal back and leave.
 ///
 /// Stopping a vCPU from another thread takes two steps (api.rst 5, "immediate_exit"):
 /// set `immediate_exit`, so a KVM_RUN about to start returns at once, then send the
@@ -18,6 +19,7 @@ final class VCPUThread: Sendable {
 
     let vcpu: VCPU
     private let queue: DispatchQueue
+    /// The thread the life runs on while it runs, for the kick.
     private let thread = Locked<pthread_t?>(nil)
 
     init(vcpu: VCPU) {
@@ -35,31 +37,24 @@ final class VCPUThread: Sendable {
         sigaction(kickSignal, &action, nil)
     }
 
-    /// Runs `loop` on this vCPU's queue, as part of `group`.
-    func start(group: DispatchGroup, loop: @escaping @Sendable (VCPU) -> Void) {
-        queue.async(group: group) { [self] in
-            // Dispatch worker threads start with signals blocked; the kick must get through.
+    /// Runs `life` on this vCPU's queue, as part of `group`, which it leaves when the
+    /// life ends. Dispatch's worker threads block every signal; the kick is let through
+    /// for the life's length, and blocked again before the thread goes back to Dispatch.
+    func start(group: DispatchGroup, life: @escaping @Sendable (VCPU) -> Void) {
+        queue.async(group: group) { [unowned self] in
             var kick = sigset_t()
             sigemptyset(&kick)
             sigaddset(&kick, Self.kickSignal)
             pthread_sigmask(SIG_UNBLOCK, &kick, nil)
             thread.withLock { $0 = pthread_self() }
-            loop(vcpu)
+            life(vcpu)
             thread.withLock { $0 = nil }
             pthread_sigmask(SIG_BLOCK, &kick, nil)
         }
     }
 
-    /// Returns once the run loop's block is finished and let go of. A DispatchGroup is
-    /// left when the block returns, but the block (and what it holds: the machine, this
-    /// vCPU) is released a moment later on its worker thread; a serial queue runs the
-    /// next block only after that, so an empty one marks the moment.
-    func waitUntilReleased() {
-        queue.sync {}
-    }
-
-    /// True while the run loop is on its thread (between KVM_RUNs or inside one).
-    var isRunningLoop: Bool { thread.withLock { $0 != nil } }
+    /// True while the vCPU's life runs on its thread (between KVM_RUNs or inside one).
+    var isLiving: Bool { thread.withLock { $0 != nil } }
 
     /// Makes the vCPU leave KVM_RUN promptly. Safe from any thread, at any time.
     func kick() {

@@ -4,7 +4,7 @@ import GuestMemory
 /// The common configuration structure (virtio v1.2, 4.1.4.3), `struct
 /// virtio_pci_common_cfg`: feature negotiation, device status and the selected queue's
 /// configuration. Offsets come from the kernel's definition of the struct.
-extension VirtioPCIFunction {
+extension VirtioPCIRegisters {
     private typealias Common = virtio_pci_common_cfg
     private static func at(_ field: PartialKeyPath<Common>) -> UInt64 { UInt64(MemoryLayout<Common>.offset(of: field)!) }
 

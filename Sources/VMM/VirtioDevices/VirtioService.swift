@@ -2,15 +2,13 @@ import Dispatch
 import KVM
 import Locking
 import Synchronization
-import Virtio
 
-/// Serves one disk's queues and flushes it when the machine stops.
-///
-/// With `DiskConfiguration.IOMode.thread`, a guest's queue notification is caught by an
-/// ioeventfd inside KVM, so the vCPU goes on at once, and the disk's own serial Dispatch
-/// queue (its I/O thread) serves the requests. With `.vcpu`, the notification exits to
-/// user space and the vCPU thread serves them itself; this object then only flushes.
-final class DiskService: Sendable {
+/// Serves one virtio device's queues on its own I/O thread (`VirtioIOMode.thread`): a
+/// guest's queue notification is caught by an ioeventfd inside KVM, so the vCPU goes on
+/// at once, and the device's serial Dispatch queue serves the requests (kvmtool serves
+/// each disk on a thread an eventfd wakes, `virtio/blk.c`). With `.vcpu` there is none:
+/// the notification exits to user space and the vCPU thread serves the queue itself.
+final class VirtioService: Sendable {
     /// A queue notification address, as KVM_IOEVENTFD matches it.
     struct Notification: Sendable {
         let queue: Int
@@ -20,56 +18,48 @@ final class DiskService: Sendable {
 
     /// The device's name ("virtio-blk-pci0").
     let name: String
-    /// The image file, as the user named it.
-    let path: String
-    /// What counts and traces the disk's requests, when statistics or tracing are on.
-    let monitor: DiskMonitor?
-    private let backend: any BlockBackend
     private let vm: VirtualMachine
+    private let faults: HostFaults
     private let queue: DispatchQueue
     /// Entered for every notification source, left when its cancellation has finished.
     private let cancelled = DispatchGroup()
-    /// Serves queue n under the device's lock.
-    private let notify: @Sendable (Int) -> Void
+    /// Serves queue n: the transport's `serveQueue`.
+    private let serve: @Sendable (Int) -> Void
     private let state = Locked<(notifications: [Notification], sources: [any DispatchSourceRead])>(([], []))
     private let wakeUps = Atomic<Int>(0)
 
     /// How many times the I/O thread was woken by a queue notification.
     var notificationsServed: Int { wakeUps.load(ordering: .relaxed) }
 
-    init(
-        name: String, path: String, backend: any BlockBackend, vm: VirtualMachine, monitor: DiskMonitor? = nil,
-        notify: @escaping @Sendable (Int) -> Void
-    ) {
+    /// The service of the device `name`, whose queue n `serve(n)` serves.
+    init(name: String, vm: VirtualMachine, faults: HostFaults, serve: @escaping @Sendable (Int) -> Void) {
         self.name = name
-        self.path = path
-        self.monitor = monitor
-        self.backend = backend
         self.vm = vm
-        self.notify = notify
+        self.faults = faults
+        self.serve = serve
         self.queue = DispatchQueue(label: "swiftvmm.\(name)")
     }
 
-    /// A machine built but never run still lets go of its eventfds (and so its image).
+    /// A machine built but never run still lets go of its eventfds.
     deinit {
         state.withLock { state in
             for source in state.sources { source.cancel() }
         }
     }
 
-    /// Starts serving queue `queue`'s notifications, which KVM matches as `match`, on
-    /// the I/O thread.
-    func serve(queue index: Int, at match: VirtualMachine.IOEvent) throws(KVMError) {
+    /// Starts serving queue `index`'s notifications, which KVM matches as `match`, on the
+    /// I/O thread.
+    func listen(queue index: Int, at match: VirtualMachine.IOEvent) throws(KVMError) {
         let event = try EventFD()
         try vm.assignIOEventFD(event, for: match)
         let source = DispatchSource.makeReadSource(fileDescriptor: event.rawValue, queue: queue)
-        source.setEventHandler { [notify, weak self] in
+        source.setEventHandler { [serve, weak self] in
             event.drain()
             self?.wakeUps.wrappingAdd(1, ordering: .relaxed)
-            notify(index)
+            serve(index)
         }
         // libdispatch lets go of the event handler (and the device it reaches) just
-        // before it runs the cancel handler: `stopAndFlush` waits for that.
+        // before it runs the cancel handler: `stop` waits for that.
         cancelled.enter()
         source.setCancelHandler { [cancelled] in cancelled.leave() }
         source.resume()
@@ -83,39 +73,44 @@ final class DiskService: Sendable {
     /// address does through KVM.
     func kick(queue index: Int) {
         state.withLock { state in
-            for notification in state.notifications where notification.queue == index { notification.event.signal() }
+            for notification in state.notifications where notification.queue == index { try? notification.event.signal() }
         }
     }
 
     /// The guest moved the registers the notifications are in to `base`, or turned them
-    /// off (nil): KVM must match queue n's notification at `base + offset(n)` now.
+    /// off (nil): KVM must match queue n's notification at `base + offset(n)` now. When
+    /// KVM refuses, the notification is not lost: the write exits to user space, where the
+    /// vCPU serves the queue itself. The machine says so once.
     func moveNotifications(to base: UInt64?, offset: (Int) -> UInt64) {
         state.withLock { state in
             state.notifications = state.notifications.map { notification in
-                try? vm.deassignIOEventFD(notification.event, for: notification.match)
+                do {
+                    try vm.deassignIOEventFD(notification.event, for: notification.match)
+                } catch {
+                    faults.warnOnce("\(name) ioeventfd", "\(name): cannot move a queue notification: \(error)")
+                }
                 guard let base else { return notification }
                 let match = VirtualMachine.IOEvent(
                     address: base + offset(notification.queue), length: notification.match.length,
                     value: notification.match.value)
-                // A failure leaves the queue to the vCPU path: writes then exit to user space.
-                try? vm.assignIOEventFD(notification.event, for: match)
+                do {
+                    try vm.assignIOEventFD(notification.event, for: match)
+                } catch {
+                    faults.warnOnce("\(name) ioeventfd", "\(name): cannot move a queue notification: \(error); "
+                        + "the vCPU that writes it serves the queue instead")
+                }
                 return Notification(queue: notification.queue, event: notification.event, match: match)
             }
         }
     }
 
     /// Called once every vCPU has left KVM_RUN: stops the I/O thread after the request it
-    /// may be serving, makes everything acknowledged durable (fdatasync), then closes the
-    /// image, releasing its lock at once rather than whenever the last reference to it
-    /// goes (the I/O thread's cancelled handlers are let go of asynchronously).
-    func stopAndFlush() throws {
+    /// may be serving, and returns once every handler is done and let go of (nothing on
+    /// the I/O thread still holds the device, its interrupt routes or the VM).
+    func stop() {
         state.withLock { state in
             for source in state.sources { source.cancel() }
         }
-        // Every handler is done and let go of: nothing on the I/O thread still holds the
-        // device, its interrupt routes or the VM.
         cancelled.wait()
-        defer { backend.close() }
-        try backend.flush()
     }
 }
