@@ -12,7 +12,7 @@ import PackageDescription
 // the virtio transports over their device) is specialized where it is used instead of
 // looking up type metadata at run time, about 3,000 instructions of every disk request
 // (docs/PERFORMANCE.md, figure 4).
-let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization", "-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release))]
 
 let package = Package(
     name: "SwiftVMM",
@@ -22,6 +22,8 @@ let package = Package(
     targets: [
         // The only C: Linux UAPI headers, ioctl numbers, non-variadic ioctl wrappers.
         .target(name: "CKVM"),
+        // The demo guest's bytes, assembled in from a copy of guest-images/testguest/testguest.elf.
+        .target(name: "CDemoGuest", exclude: ["testguest.elf"], cSettings: [.headerSearchPath(".")]),
         // The kernel's UAPI headers for boot data, ELF, PCI and virtio: no KVM, no ioctls.
         .systemLibrary(name: "CUAPI"),
         // errno written one way everywhere, and the failed system call that set it.
@@ -46,7 +48,7 @@ let package = Package(
         // The Linux x86-64 boot protocol: loaders, zero page, e820, page tables, GDT.
         .target(name: "Boot", dependencies: ["CUAPI", "GuestMemory"], swiftSettings: optimized),
         // The machine builder, vCPU loops, exit dispatch, lifecycle.
-        .target(name: "VMM", dependencies: ["KVM", "CUAPI", "GuestMemory", "Locking", "HostIO", "Devices", "Virtio", "Boot"], swiftSettings: optimized),
+        .target(name: "VMM", dependencies: ["CDemoGuest", "KVM", "CUAPI", "GuestMemory", "Locking", "HostIO", "Devices", "Virtio", "Boot"], swiftSettings: optimized),
         // The command line: flags -> configuration, the console, exit statuses.
         .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM", "HostIO"], swiftSettings: optimized),
         // Release builds link the Swift runtime into the executable: the dynamic loader

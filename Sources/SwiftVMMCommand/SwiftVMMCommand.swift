@@ -51,7 +51,8 @@ public enum SwiftVMMCommand {
     static func run(_ configuration: MachineConfiguration, options: RunOptions, origin: UInt64, kvmPath: String) -> Int32 {
         // A closed stdout must not kill the VMM; writes to it just fail.
         signal(SIGPIPE, SIG_IGN)
-        let console = Console(output: FileDescriptorSink(fd: STDOUT_FILENO), inputFD: STDIN_FILENO)
+        let stdout = FileDescriptorSink(fd: STDOUT_FILENO)
+        let console = Console(output: stdout, inputFD: STDIN_FILENO, stopWaiting: stdout.stopWaiting)
         let machine: Machine
         let traceWriter: TraceWriter?
         var statsJSON: Int32? = nil

@@ -11,14 +11,19 @@ import Glibc
 public final class Console: Sendable {
     /// Where the guest's serial output goes.
     public let output: any ByteSink
+    /// Tells an output that may block (a stalled pipe) to give up once the machine stops.
+    let stopWaiting: (@Sendable () -> Void)?
     private let inputFD: Int32?
     private let queue = DispatchQueue(label: "swiftvmm.console-input")
 
     /// - Parameters:
     ///   - output: the guest's serial output.
     ///   - inputFD: where typed bytes come from (stdin), or nil for no input.
-    public init(output: any ByteSink, inputFD: Int32?) {
+    ///   - stopWaiting: what makes a write to `output` blocked on a stalled reader give up,
+    ///     called when the machine stops (`FileDescriptorSink.stopWaiting`).
+    public init(output: any ByteSink, inputFD: Int32?, stopWaiting: (@Sendable () -> Void)? = nil) {
         self.output = output
+        self.stopWaiting = stopWaiting
         self.inputFD = inputFD
     }
 
@@ -68,18 +73,13 @@ public final class Console: Sendable {
     static let readSize = 256
 }
 
-/// An output the machine may tell to stop waiting: once it is stopping, a write blocked
-/// on a reader that does not read (a stalled pipe, a suspended terminal) gives up rather
-/// than keep a vCPU, and so the machine, from stopping.
-public protocol StoppableSink: ByteSink {
-    func stopWaiting()
-}
-
 /// Writes bytes to a file descriptor (stdout), promptly and unbuffered, so a console
 /// line appears the moment the guest sends it. A closed or broken output is ignored:
-/// the guest keeps running. A write interrupted by the machine's stop (the vCPU's kick
-/// signal makes a blocked write(2) return early) gives up, dropping the rest.
-public final class FileDescriptorSink: StoppableSink {
+/// the guest keeps running. Once the machine is stopping (`stopWaiting`), a write
+/// blocked on a reader that does not read (a stalled pipe, a suspended terminal) and
+/// interrupted by the vCPU's kick signal gives up, dropping the rest, rather than keep a
+/// vCPU, and so the machine, from stopping.
+public final class FileDescriptorSink: ByteSink {
     public let fd: Int32
     private let stopping = Atomic<Bool>(false)
 

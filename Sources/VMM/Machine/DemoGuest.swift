@@ -1,30 +1,13 @@
+import CDemoGuest
+
 /// The demo guest built into the executable: the project's test guest
 /// (guest-images/testguest), so that `swiftvmm run` with no kernel boots something.
-/// Its bytes are generated into DemoGuestImage.swift by guest-images/testguest/build.sh.
+/// Its ELF image is assembled into the executable as it is (the CDemoGuest target's
+/// copy, written by guest-images/testguest/build.sh): nothing is decoded to boot it.
 public enum DemoGuest {
-    /// The guest's ELF image.
-    public static var image: [UInt8] { decodeHex(imageHex) }
-
-    /// Decodes hexadecimal text, ignoring whitespace.
-    static func decodeHex(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count / 2)
-        var high: UInt8? = nil
-        for character in text.utf8 {
-            let nibble: UInt8
-            switch character {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = character - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = character - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = character - UInt8(ascii: "A") + 10
-            default: continue
-            }
-            if let value = high {
-                bytes.append(value << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
-        }
-        return bytes
+    /// The guest's ELF image. The one pointer of this layer: the executable's read-only
+    /// copy of the file, read once into an array.
+    public static var image: [UInt8] {
+        Array(UnsafeRawBufferPointer(start: cdemoguest_image(), count: Int(cdemoguest_image_size())))
     }
 }

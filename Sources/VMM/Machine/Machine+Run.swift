@@ -53,7 +53,7 @@ extension Machine {
         guard lifecycle.beginStopping(reason) else { return }
         // A vCPU blocked writing the console (stdout a stalled pipe) must not hold the
         // stop up: the kick interrupts the write, and the output gives up.
-        (console.output as? any StoppableSink)?.stopWaiting()
+        console.stopWaiting?()
         for thread in threads { thread.kick() }
     }
 
