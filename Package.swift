@@ -3,15 +3,15 @@
 //
 // Targets are layered; dependencies point down only (see README.md):
 //
-//   swiftvmm -> SwiftVMMCommand (CLI) -> VMM -> Devices, Virtio, Boot -> GuestMemory
+//   swiftvmm -> SwiftVMMCommand (CLI) -> VMM -> Devices, Virtio, Boot, HostIO -> GuestMemory
 //                     VMM -> KVM -> CKVM          VMM, Virtio, Devices -> Locking
 //   Devices, Virtio, Boot -> CUAPI (the kernel's boot, ELF, PCI and virtio headers)
+//   VMM -> CDemoGuest (the demo guest's bytes)
+//   KVM, GuestMemory, HostIO, Virtio -> SystemErrors (errno, and the call that failed)
 import PackageDescription
 
-// Release builds optimize across modules: generic code (GuestMemory's typed accessors,
-// the virtio transports over their device) is specialized where it is used instead of
-// looking up type metadata at run time, about 3,000 instructions of every disk request
-// (docs/PERFORMANCE.md, figure 4).
+// Release builds optimize across modules and reach type metadata through accessors, not
+// mangled names (what each buys: docs/PERFORMANCE.md, figures 2 and 4).
 let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization", "-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release))]
 
 let package = Package(
@@ -51,8 +51,8 @@ let package = Package(
         .target(name: "VMM", dependencies: ["CDemoGuest", "KVM", "CUAPI", "GuestMemory", "Locking", "HostIO", "Devices", "Virtio", "Boot"], swiftSettings: optimized),
         // The command line: flags -> configuration, the console, exit statuses.
         .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM", "HostIO"], swiftSettings: optimized),
-        // Release builds link the Swift runtime into the executable: the dynamic loader
-        // no longer relocates 15 shared libraries at every start (docs/PERFORMANCE.md).
+        // Release builds link the Swift runtime into the executable (docs/PERFORMANCE.md,
+        // start-up).
         .executableTarget(
             name: "swiftvmm", dependencies: ["SwiftVMMCommand"], swiftSettings: optimized,
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),

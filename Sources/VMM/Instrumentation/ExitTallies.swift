@@ -1,10 +1,7 @@
 /// Exit counts by reason and device, as a vCPU's monitor adds them up on the exit path.
 ///
-/// A short array, not a dictionary: a guest reaches a handful of devices, and it tends to
-/// hit the same one many times in a row (a UART's status and data registers, a POST
-/// port), so the last entry used is tried first and is nearly always the one. That
-/// costs two comparisons where hashing the device's name would cost a few hundred
-/// instructions.
+/// A short array with the last entry used tried first, not a dictionary (why:
+/// docs/PERFORMANCE.md, exit tracing and statistics).
 struct ExitTallies {
     private(set) var all: [MachineStatistics.ExitTally] = []
     private var last = 0

@@ -24,9 +24,9 @@ final class Lifecycle: Sendable {
     }
 
     private let state = Locked<State>(.created)
-    /// Whether `state` is `.running`, readable without the lock: every vCPU asks after
-    /// every exit, and copying and comparing the state under the lock cost more than
-    /// the rest of the loop. Written only with the lock held, as the state changes.
+    /// Whether `state` is `.running`, readable without the lock, as every vCPU asks after
+    /// every exit (why: docs/PERFORMANCE.md, the exit path). Written only with the lock
+    /// held, as the state changes.
     private let running = Atomic<Bool>(false)
 
     var current: State { state.withLock { $0 } }
