@@ -872,8 +872,9 @@ def figure_flush(ctx):
                 samples[name].append(flush_sample(vmm, transport, flushed, read_image))
             except RunFailed as error:
                 note(f"{name}: {error}")
-        # The host's reader spends per read the CPU time the guest's reads took in this
-        # repeat, less nothing: its pread is the one part that is not the guest's.
+        # After each read the host's reader spins for as long as one of the guest's reads
+        # took in this repeat (1 / its IOPS with disk 0 idle): it asks the disk as often
+        # as the guest did, and needs a CPU as much.
         first = samples[runners[0][0]]
         if ctx.args.flushref and first:
             try:
