@@ -4,22 +4,16 @@ import HostIO
 import KVM
 import Virtio
 
-/// The machine's disks: their images opened and locked and their places chosen before
-/// KVM is touched (`prepare`), then their virtio-blk devices installed (`install`).
+/// The machine's disks: their images opened and locked before KVM is touched
+/// (`prepare`), then, at the places the machine's `VirtioPlacement` gave them, a
+/// virtio-blk device each for `VirtioDevices.install` (`devices(at:)`).
 struct VirtioDisks {
     let configurations: [DiskConfiguration]
     let images: [RawDiskImage]
-    let placement: VirtioPlacement
 
-    /// Gives each disk its place and opens and locks every image. Touches no KVM state:
-    /// every error is the user's input, and nothing is left open.
+    /// Opens and locks every image. Touches no KVM state: every error is the user's
+    /// input, and nothing is left open.
     static func prepare(_ configurations: [DiskConfiguration]) throws(MachineError) -> VirtioDisks {
-        let placement: VirtioPlacement
-        do {
-            placement = try VirtioPlacement.place(configurations.map(\.transport))
-        } catch {
-            throw .configuration(error)
-        }
         var images: [RawDiskImage] = []
         for configuration in configurations {
             do {
@@ -29,7 +23,7 @@ struct VirtioDisks {
                 throw .file(error)
             }
         }
-        return VirtioDisks(configurations: configurations, images: images, placement: placement)
+        return VirtioDisks(configurations: configurations, images: images)
     }
 
     /// Each disk's device name: "virtio-blk-pci0", "virtio-blk-mmio0", ...
@@ -40,27 +34,35 @@ struct VirtioDisks {
         }
     }
 
-    /// Installs a virtio-blk device per disk (with the PCI bus, whether or not there are
-    /// PCI disks), each reaching its image through `backend(image)`: the image itself,
-    /// but for tests that inject faults. `tracer`, if given, and `counting` ask for a
-    /// `DiskMonitor` on each disk.
-    func install(
-        vm: VirtualMachine, memory: GuestMemory, faults: HostFaults, portBus: inout IOBus, mmioBus: inout IOBus,
-        backend: (RawDiskImage) -> any BlockBackend = { $0 }, tracer: Tracer? = nil, counting: Bool = false
-    ) throws -> [Disk] {
-        let watched = counting || tracer?.categories.contains(.virtio) == true
-        var installations: [VirtioDevices.Installation] = [], parts: [(String, String, any BlockBackend, DiskMonitor?)] = []
-        for (index, configuration) in configurations.enumerated() {
-            let place = placement.places[index], name = Self.name(of: place), disk = backend(images[index])
-            let monitor = watched ? DiskMonitor(path: configuration.path, tracer: tracer) : nil
-            let block = VirtioBlock(name: name, backend: disk, readOnly: configuration.readOnly, observer: monitor)
-            installations.append(.init(device: block, place: place, io: configuration.io))
-            parts.append((name, configuration.path, disk, monitor))
+    /// One disk's virtio-blk device, ready to install, and what the machine keeps of it.
+    struct Pending {
+        let installation: VirtioDevices.Installation
+        let path: String
+        let backend: any BlockBackend
+        let monitor: DiskMonitor?
+
+        /// The disk as the machine keeps it, its queue served by `service`.
+        func installed(_ service: VirtioService) -> Disk {
+            Disk(name: installation.device.name, path: path, backend: backend, monitor: monitor, service: service)
         }
-        let services = try VirtioDevices.install(
-            installations, vm: vm, memory: memory, faults: faults, portBus: &portBus, mmioBus: &mmioBus)
-        return zip(parts, services).map { part, service in
-            Disk(name: part.0, path: part.1, backend: part.2, monitor: part.3, service: service)
+    }
+
+    /// A virtio-blk device per disk, at `places` (one per disk, in order), each reaching
+    /// its image through `backend(image)`: the image itself, but for tests that inject
+    /// faults. `tracer`, if given, and `counting` ask for a `DiskMonitor` on each disk.
+    func devices(
+        at places: some Sequence<VirtioPlacement.Place>, backend: (RawDiskImage) -> any BlockBackend = { $0 },
+        tracer: Tracer? = nil, counting: Bool = false
+    ) -> [Pending] {
+        let watched = counting || tracer?.categories.contains(.virtio) == true
+        return zip(zip(configurations, images), places).map { disk, place in
+            let (configuration, image) = disk
+            let name = Self.name(of: place), reached = backend(image)
+            let monitor = watched ? DiskMonitor(path: configuration.path, tracer: tracer) : nil
+            let block = VirtioBlock(name: name, backend: reached, readOnly: configuration.readOnly, observer: monitor)
+            return Pending(
+                installation: .init(device: block, place: place, io: configuration.io),
+                path: configuration.path, backend: reached, monitor: monitor)
         }
     }
 }

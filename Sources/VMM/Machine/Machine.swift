@@ -100,17 +100,23 @@ public final class Machine: Sendable {
         }
         defer { if let initrd { close(initrd.fd) } }
         try checkMemorySize(configuration.memorySize)
-        // Disks: images opened and locked, places chosen; virtio-mmio ones announced on
-        // the command line.
+        // Every virtio device's place, which the ACPI tables and (for virtio-mmio) the
+        // command line announce; then the disks' images, opened and locked.
+        let placement: VirtioPlacement
+        do {
+            placement = try VirtioPlacement.place(configuration.disks.map(\.transport))
+        } catch {
+            throw .configuration(error)
+        }
         let disks = try VirtioDisks.prepare(configuration.disks)
-        let commandLine = ([configuration.commandLine] + disks.placement.commandLineOptions).joined(separator: " ")
+        let commandLine = ([configuration.commandLine] + placement.commandLineOptions).joined(separator: " ")
 
         let plan: BootPlan
         do {
             plan = try BootPlan.plan(
                 kernel: kernelBytes, initrdSize: initrd?.size,
                 commandLine: commandLine, ramSize: configuration.memorySize,
-                vcpuCount: configuration.vcpuCount, platform: disks.placement.acpiPlatform)
+                vcpuCount: configuration.vcpuCount, platform: placement.acpiPlatform)
         } catch {
             throw .boot(error, kernel: kernelName, initrd: initrd?.path)
         }
@@ -176,9 +182,13 @@ public final class Machine: Sendable {
             uart = try LegacyPorts.install(
                 on: &portBus, serialOutput: consoleWatch ?? console.output,
                 serialInterrupt: KVMInterruptLine(vm: vm, irq: UInt32(LegacyPorts.com1IRQ), device: "com1", faults: faults))
-            installedDisks = try disks.install(
-                vm: vm, memory: memory, faults: faults, portBus: &portBus, mmioBus: &mmioBus, backend: diskBackend,
-                tracer: tracer, counting: instrumentation.collectsStatistics)
+            // Every virtio device in one installation: the PCI bus holds them all.
+            let pendingDisks = disks.devices(
+                at: placement.places, backend: diskBackend, tracer: tracer, counting: instrumentation.collectsStatistics)
+            let services = try VirtioDevices.install(
+                pendingDisks.map(\.installation), vm: vm, memory: memory, faults: faults,
+                portBus: &portBus, mmioBus: &mmioBus)
+            installedDisks = zip(pendingDisks, services).map { $0.installed($1) }
         } catch let error as KVMError {
             throw .host(error)
         } catch let error as IOBus.OverlapError {
@@ -218,7 +228,7 @@ public final class Machine: Sendable {
             configuration: configuration, vm: vm, memory: memory, threads: threads,
             handler: handler, uart: uart, console: console, faults: faults, flushes: flushes,
             bootSummary: "\(kernelName): \(plan.summary)",
-            disks: installedDisks, platform: disks.placement.acpiPlatform, instrumentation: instrumentation,
+            disks: installedDisks, platform: placement.acpiPlatform, instrumentation: instrumentation,
             monitors: monitors, consoleWatch: consoleWatch)
     }
 

@@ -8,8 +8,11 @@ import Virtio
 /// the place `VirtioPlacement` gave it, its interrupts wired to KVM, and, for a device
 /// served on its own I/O thread, the ioeventfds of its queues' notifications.
 ///
-/// Any `VirtioDevice` goes through here the same way; the disks are the machine's first
-/// (`VirtioDisks`).
+/// Any `VirtioDevice` goes through here the same way, all of the machine's in one call
+/// (the PCI bus is built with every function on it): the disks are the first kind
+/// (`VirtioDisks`). A new kind of device is a `VirtioDevice` with a `VirtqueueHandler`
+/// per queue; `Machine.build` places it with the others (`VirtioPlacement.place`) and adds
+/// its installation here, and the transports stay as they are.
 enum VirtioDevices {
     /// One device to install.
     struct Installation {
