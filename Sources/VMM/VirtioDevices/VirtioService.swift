@@ -73,7 +73,13 @@ final class VirtioService: Sendable {
     /// address does through KVM.
     func kick(queue index: Int) {
         state.withLock { state in
-            for notification in state.notifications where notification.queue == index { try? notification.event.signal() }
+            for notification in state.notifications where notification.queue == index {
+                do {
+                    try notification.event.signal()
+                } catch {
+                    faults.warnOnce("\(name) kick", "\(name): cannot wake the I/O thread: \(error)")
+                }
+            }
         }
     }
 
