@@ -54,30 +54,9 @@ int ckvm_ioctl_pointer(int fd, unsigned long request, void *argument) {
     return ioctl(fd, request, argument);
 }
 
-unsigned long ckvm_cpuid2_size(unsigned int count) {
-    return sizeof(struct kvm_cpuid2) + (unsigned long)count * sizeof(struct kvm_cpuid_entry2);
-}
-
-unsigned long ckvm_msrs_size(unsigned int count) {
-    return sizeof(struct kvm_msrs) + (unsigned long)count * sizeof(struct kvm_msr_entry);
-}
-
-unsigned long ckvm_irq_routing_size(unsigned int count) {
-    return sizeof(struct kvm_irq_routing) +
-           (unsigned long)count * sizeof(struct kvm_irq_routing_entry);
-}
-
-struct kvm_cpuid_entry2 *ckvm_cpuid2_entry(struct kvm_cpuid2 *cpuid, unsigned int index) {
-    return &cpuid->entries[index];
-}
-
-struct kvm_msr_entry *ckvm_msrs_entry(struct kvm_msrs *msrs, unsigned int index) {
-    return &msrs->entries[index];
-}
-
-struct kvm_irq_routing_entry *ckvm_irq_routing_entry(struct kvm_irq_routing *routing, unsigned int index) {
-    return &routing->entries[index];
-}
+const unsigned long CKVM_CPUID2_ENTRIES_OFFSET = offsetof(struct kvm_cpuid2, entries);
+const unsigned long CKVM_MSRS_ENTRIES_OFFSET = offsetof(struct kvm_msrs, entries);
+const unsigned long CKVM_IRQ_ROUTING_ENTRIES_OFFSET = offsetof(struct kvm_irq_routing, entries);
 
 void ckvm_set_immediate_exit(struct kvm_run *run, unsigned char value) {
     __atomic_store_n(&run->immediate_exit, value, __ATOMIC_SEQ_CST);

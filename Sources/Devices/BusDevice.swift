@@ -15,6 +15,7 @@ public enum DeviceEffect: Sendable, Equatable {
 ///
 /// Devices are value types holding their register state. They hold no locks: the bus
 /// wraps each one in a mutex (`DeviceSlot`), so one access at a time reaches a device.
+/// (A device that must not serialize every access conforms to `SharedBusDevice` instead.)
 public protocol BusDevice: Sendable {
     /// A short name for messages and statistics ("serial0", "cmos").
     var name: String { get }

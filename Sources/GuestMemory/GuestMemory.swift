@@ -1,3 +1,4 @@
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,7 +77,7 @@ public final class GuestMemory: @unchecked Sendable {
             nil, Int(total) + slack, PROT_READ | PROT_WRITE,
             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
             reserved != MAP_FAILED
-        else { throw .mappingFailed(size: total, errno: errno) }
+        else { throw .mappingFailed(size: total, errno: .current) }
         let head = (slack - Int(UInt(bitPattern: reserved) % UInt(slack))) % slack
         let mapping = reserved + head
         if head > 0 { munmap(reserved, head) }

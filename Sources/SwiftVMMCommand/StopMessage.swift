@@ -21,8 +21,12 @@ enum StopMessage {
                 + "(KVM_EXIT_FAIL_ENTRY, hardware reason 0x\(String(reason, radix: 16)))"
         case .internalError(let vcpu, let rip, let error):
             return internalError(vcpu: vcpu, rip: rip, error: error)
-        case .vcpuFailure(let vcpu, let message):
-            return "vCPU \(vcpu) failed: \(message)"
+        case .vcpuFailure(let vcpu, let error):
+            return "vCPU \(vcpu) failed: \(error)"
+        case .unexpectedExit(let vcpu, let reason):
+            return "vCPU \(vcpu) failed: unexpected KVM exit reason \(reason)"
+        case .hostFailure(let device, let error):
+            return "\(device): \(error); the machine stopped, as its guest would wait for ever"
         }
     }
 
@@ -56,7 +60,8 @@ enum StopMessage {
         case .tripleFault: return "triple-fault"
         case .internalError: return "internal-error"
         case .failedEntry: return "failed-entry"
-        case .vcpuFailure: return "vcpu-failure"
+        case .vcpuFailure, .unexpectedExit: return "vcpu-failure"
+        case .hostFailure: return "host-failure"
         case .expectedOutput: return "expected-output"
         case .timedOut: return "timed-out"
         }

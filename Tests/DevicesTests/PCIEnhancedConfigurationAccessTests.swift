@@ -6,7 +6,7 @@ struct PCIEnhancedConfigurationAccessTests {
     /// A bus with the scratch function at device 3, and its ECAM window and mechanism #1.
     func machine() -> (ecam: PCIEnhancedConfigurationAccess, conf1: PCIConfigMechanism1, slot: DeviceSlot<ScratchFunction>) {
         let slot = DeviceSlot(ScratchFunction(barAddress: 0xc000_1000))
-        let bus = PCIBus(functions: [3: PCIBus.Function(slot)])
+        let bus = PCIBus(functions: [3: slot])
         return (PCIEnhancedConfigurationAccess(bus: bus), PCIConfigMechanism1(bus: bus), slot)
     }
 

@@ -97,7 +97,7 @@ struct CLIInputTests {
     func missingKernel() throws {
         let result = try SwiftVMMProcess.run(["run", "--kernel", "/nonexistent/vmlinuz"])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("kernel /nonexistent/vmlinuz: cannot open: No such file or directory"))
+        #expect(result.stderr.contains("kernel /nonexistent/vmlinuz: cannot open: No such file or directory (ENOENT)"))
     }
 
     @Test("a directory given as the kernel exits 2")
@@ -368,7 +368,7 @@ struct CLIInstrumentationTests {
     func unwritableStatsFile() throws {
         let result = try SwiftVMMProcess.run(["run", "--stats-json", "/nonexistent/stats.json"])
         #expect(result.status == 2)
-        #expect(result.stderr.contains("--stats-json /nonexistent/stats.json: cannot open: No such file or directory"))
+        #expect(result.stderr.contains("--stats-json /nonexistent/stats.json: cannot open: No such file or directory (ENOENT)"))
         #expect(result.stdout.isEmpty)
     }
 }

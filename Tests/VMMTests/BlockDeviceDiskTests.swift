@@ -1,5 +1,7 @@
 import Foundation
+import HostIO
 import Testing
+import Virtio
 @testable import VMM
 
 /// A loop device over `file`, for as long as the value lives; nil (with the reason
@@ -53,7 +55,7 @@ struct BlockDeviceDiskTests {
         let images = try DiskImages()
         let file = try images.make("loop.img", sectors: 64)
         let device = try #require(LoopDevice(backing: file))
-        let image = try RawDiskImage(path: device.path, readOnly: false)
+        let image = try RawDiskImage(path: device.path, readOnly: false, sectorSize: VirtioBlock.sectorSize)
         #expect(image.size == 64 * 512)
         #expect(image.serial.hasPrefix("blk-"))
         image.close()
@@ -61,7 +63,7 @@ struct BlockDeviceDiskTests {
         let (output, report) = try boot(
             commandLine: "console=ttyS0 testguest.quiet testguest.disk", disks: [DiskConfiguration(path: device.path)])
         #expect(report.reason == .reset)
-        #expect(report.flushErrors.isEmpty)
+        #expect(report.flushFailures.isEmpty)
         #expect(output.contains("disk0: read sector 0: fnv " + fnv1a(DiskImages.pattern(sectors: 64)[0..<512])), "\(output)")
         #expect(output.contains("disk0: write sector 1: ok"))
         #expect(output.contains("disk0: flush: ok"))

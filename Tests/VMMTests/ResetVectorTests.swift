@@ -44,6 +44,6 @@ struct ResetVectorTests {
         // The machine's own port bus takes that write as a reset.
         var bus = IOBus()
         try LegacyPorts.install(on: &bus, serialOutput: CapturedOutput(), serialInterrupt: NoInterrupt(), keyboardInterrupt: NoInterrupt())
-        #expect(ExitHandler(portBus: bus, mmioBus: IOBus()).handle(exit, vcpu: 0, data: vcpu) == .stop(.reset))
+        #expect(ExitHandler(portBus: bus, mmioBus: IOBus()).handle(exit, vcpu: 0, data: vcpu) == .reset)
     }
 }

@@ -72,18 +72,11 @@ int ckvm_ioctl_pointer(int fd, unsigned long request, void *_Nonnull argument);
 // MARK: - Flexible-array structs
 //
 // kvm_cpuid2, kvm_msrs and kvm_irq_routing end in a flexible array member, which Swift
-// cannot allocate. These helpers give the byte size of a struct with `count` entries.
-unsigned long ckvm_cpuid2_size(unsigned int count);
-unsigned long ckvm_msrs_size(unsigned int count);
-unsigned long ckvm_irq_routing_size(unsigned int count);
-
-/// A pointer to the n-th entry of a kvm_cpuid2's flexible array.
-struct kvm_cpuid_entry2 *_Nonnull ckvm_cpuid2_entry(struct kvm_cpuid2 *_Nonnull cpuid, unsigned int index);
-/// A pointer to the n-th entry of a kvm_msrs's flexible array.
-struct kvm_msr_entry *_Nonnull ckvm_msrs_entry(struct kvm_msrs *_Nonnull msrs, unsigned int index);
-/// A pointer to the n-th entry of a kvm_irq_routing's flexible array.
-struct kvm_irq_routing_entry *_Nonnull ckvm_irq_routing_entry(
-    struct kvm_irq_routing *_Nonnull routing, unsigned int index);
+// does not import. Where each one's entries begin, as the C compiler lays it out; the
+// KVM module's FlexibleArray builds every such ioctl argument from these.
+extern const unsigned long CKVM_CPUID2_ENTRIES_OFFSET;
+extern const unsigned long CKVM_MSRS_ENTRIES_OFFSET;
+extern const unsigned long CKVM_IRQ_ROUTING_ENTRIES_OFFSET;
 
 // MARK: - The host processor
 
