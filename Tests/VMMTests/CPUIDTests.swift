@@ -120,7 +120,7 @@ struct CPUIDUserSpaceTests {
         #expect(try #require(leaf(entries, 4, 1)).eax >> 26 == 3)                      // cores per package - 1
     }
 
-    @Test("the brand string comes from the host processor where KVM's leaves are empty, never past the maximum extended leaf")
+    @Test("the brand string and the L1 cache leaf come from the host processor where KVM's are empty, never past the maximum extended leaf")
     func brandString() throws {
         let name = [
             CPUIDEntry(function: 0x8000_0002, eax: 0x2044_4d41, ebx: 0x4359_5045),   // "AMD EPYC"
@@ -128,21 +128,28 @@ struct CPUIDUserSpaceTests {
         ]
         let withEmpty = hostCPUID + [CPUIDEntry(function: 0x8000_0000, eax: 0x8000_0008)]
             + (2...4).map { CPUIDEntry(function: 0x8000_0000 + UInt32($0)) }
-        let entries = CPUID.entries(for: 0, of: 1, host: CPUID.Host(supported: withEmpty, brandString: name))
+        let entries = CPUID.entries(for: 0, of: 1, host: CPUID.Host(supported: withEmpty, processor: name))
         #expect(leaf(entries, 0x8000_0002) == name[0])
         #expect(entries.filter { (0x8000_0002...0x8000_0004).contains($0.function) }.count == 3)
         // Missing from KVM's list (as Linux 6.1's KVM leaves them out): added, in order.
         let missing = (hostCPUID + [CPUIDEntry(function: 0x8000_0000, eax: 0x8000_001e)]).sorted { $0.function < $1.function }
-        let added = CPUID.entries(for: 0, of: 1, host: CPUID.Host(supported: missing, brandString: name))
+        let added = CPUID.entries(for: 0, of: 1, host: CPUID.Host(supported: missing, processor: name))
         let functions = added.map(\.function).filter { $0 >= 0x8000_0000 }
         #expect(functions == functions.sorted())
         #expect(leaf(added, 0x8000_0002) == name[0])
         // KVM names the processor itself: kept.
         let named = withEmpty.map { $0.function == 0x8000_0003 ? CPUIDEntry(function: $0.function, eax: 0x41) : $0 }
-        #expect(leaf(CPUID.entries(for: 0, of: 1, host: CPUID.Host(supported: named, brandString: name)), 0x8000_0002)
+        #expect(leaf(CPUID.entries(for: 0, of: 1, host: CPUID.Host(supported: named, processor: name)), 0x8000_0002)
                 == CPUIDEntry(function: 0x8000_0002))
         // A maximum extended leaf below 0x8000_0004: the guest would not read them.
         let short = hostCPUID.filter { $0.function < 0x8000_0000 } + [CPUIDEntry(function: 0x8000_0000, eax: 0x8000_0001)]
-        #expect(leaf(CPUID.entries(for: 0, of: 1, host: CPUID.Host(supported: short, brandString: name)), 0x8000_0002) == nil)
+        #expect(leaf(CPUID.entries(for: 0, of: 1, host: CPUID.Host(supported: short, processor: name)), 0x8000_0002) == nil)
+        // The L1 cache and TLB leaf, on its own: filled when KVM's is empty, as the name is.
+        let caches = CPUIDEntry(function: 0x8000_0005, eax: 0xff48_ff40, ebx: 0xff48_ff40, ecx: 0x2008_0140, edx: 0x2008_0140)
+        let filled = CPUID.entries(for: 0, of: 1, host: CPUID.Host(supported: withEmpty, processor: name + [caches]))
+        #expect(leaf(filled, 0x8000_0005) == caches)
+        let kept = withEmpty + [CPUIDEntry(function: 0x8000_0005, eax: 1)]
+        #expect(leaf(CPUID.entries(for: 0, of: 1, host: CPUID.Host(supported: kept, processor: name + [caches])), 0x8000_0005)
+                == CPUIDEntry(function: 0x8000_0005, eax: 1))
     }
 }

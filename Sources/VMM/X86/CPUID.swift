@@ -39,25 +39,27 @@ import KVM
 /// 4. The brand string, leaves 0x8000_0002-0x8000_0004: KVM reports zeros and leaves the
 ///    processor's name to user space. Where it does, the guest gets the host processor's
 ///    own (the one it runs on); without a name, Linux calls the CPU by its family's old
-///    name ("AMD Hammer").
+///    name ("AMD Hammer"). The same for leaf 0x8000_0005, the L1 caches and TLBs (AMD APM
+///    vol. 3, E.4.5), as Firecracker passes it through.
 ///
 /// Firecracker and Cloud Hypervisor make the same changes (Firecracker's
 /// cpu_config/x86_64/cpuid/normalize.rs; Cloud Hypervisor's arch/src/x86_64/mod.rs).
 /// `swiftvmm host --cpuid` prints KVM's list beside what a vCPU gets.
 public enum CPUID {
     /// What the host offers: the leaves KVM supports, whether KVM_CAP_TSC_DEADLINE_TIMER
-    /// is present, and the host processor's brand string leaves.
+    /// is present, and the host processor's own leaves that describe it.
     public struct Host: Sendable {
         public var supported: [CPUIDEntry]
         public var tscDeadlineTimer: Bool
-        public var brandString: [CPUIDEntry]
+        /// The host processor's leaves 0x8000_0002-0x8000_0005 (`describingLeaves`).
+        public var processor: [CPUIDEntry]
 
-        /// A host offering `supported`, the TSC-deadline timer if `tscDeadlineTimer`,
-        /// and the processor name in `brandString` (leaves 0x8000_0002-0x8000_0004).
-        public init(supported: [CPUIDEntry], tscDeadlineTimer: Bool = false, brandString: [CPUIDEntry] = []) {
+        /// A host offering `supported`, the TSC-deadline timer if `tscDeadlineTimer`, and
+        /// the processor's own name and L1 cache leaves in `processor`.
+        public init(supported: [CPUIDEntry], tscDeadlineTimer: Bool = false, processor: [CPUIDEntry] = []) {
             self.supported = supported
             self.tscDeadlineTimer = tscDeadlineTimer
-            self.brandString = brandString
+            self.processor = processor
         }
 
         /// What `system` and the processor it runs on offer.
@@ -65,12 +67,14 @@ public enum CPUID {
             Host(
                 supported: try system.supportedCPUID(),
                 tscDeadlineTimer: system.checkExtension(.tscDeadlineTimer) != 0,
-                brandString: brandStringLeaves.map { HostCPUID.query($0) })
+                processor: describingLeaves.flatMap { $0 }.map { HostCPUID.query($0) })
         }
     }
 
     static let maximumExtendedLeaf: UInt32 = 0x8000_0000
-    static let brandStringLeaves: ClosedRange<UInt32> = 0x8000_0002...0x8000_0004
+    /// Leaves that describe the processor and that KVM may leave empty, each group given
+    /// whole: the brand string (three leaves), and the L1 caches and TLBs.
+    static let describingLeaves: [ClosedRange<UInt32>] = [0x8000_0002...0x8000_0004, 0x8000_0005...0x8000_0005]
     static let featureLeaf: UInt32 = 0x1
     static let cacheParametersLeaf: UInt32 = 0x4
     static let extendedTopologyLeaf: UInt32 = 0xb
@@ -120,7 +124,8 @@ public enum CPUID {
         let coreBits = bitsToNumber(count)
         let tscDeadlineTimer = host.tscDeadlineTimer
         var result: [CPUIDEntry] = []
-        for entry in withBrandString(host.supported, from: host.brandString) {
+        let described = describingLeaves.reduce(host.supported) { filling($1, of: $0, from: host.processor) }
+        for entry in described {
             var entry = entry
             switch entry.function {
             case featureLeaf:
@@ -161,21 +166,20 @@ public enum CPUID {
         return result
     }
 
-    /// `supported` with the brand string leaves taken from `brandString` where KVM's are
-    /// zero or missing, and the host has a name to give; none are added past the
+    /// `supported` with the leaves `group` taken from the host `processor`'s where KVM's
+    /// are zero or missing, and the host has something to say; none are added past the
     /// maximum extended leaf KVM reports.
-    static func withBrandString(_ supported: [CPUIDEntry], from brandString: [CPUIDEntry]) -> [CPUIDEntry] {
+    static func filling(_ group: ClosedRange<UInt32>, of supported: [CPUIDEntry], from processor: [CPUIDEntry]) -> [CPUIDEntry] {
         func isEmpty(_ entry: CPUIDEntry) -> Bool { entry.eax | entry.ebx | entry.ecx | entry.edx == 0 }
         let maximum = supported.first { $0.function == maximumExtendedLeaf }?.eax ?? 0
-        let names = brandString.filter { brandStringLeaves.contains($0.function) }
-        guard maximum >= brandStringLeaves.upperBound, names.count == brandStringLeaves.count,
-              !names.allSatisfy(isEmpty),
-              supported.filter({ brandStringLeaves.contains($0.function) }).allSatisfy(isEmpty)
+        let host = processor.filter { group.contains($0.function) }
+        guard maximum >= group.upperBound, host.count == group.count, !host.allSatisfy(isEmpty),
+              supported.filter({ group.contains($0.function) }).allSatisfy(isEmpty)
         else { return supported }
-        var result = supported.filter { !brandStringLeaves.contains($0.function) }
+        var result = supported.filter { !group.contains($0.function) }
         // In order: before the first later extended leaf (the KVM leaves, 0x4000_0000 up, come last).
-        let position = result.firstIndex { $0.function > brandStringLeaves.lowerBound } ?? result.endIndex
-        result.insert(contentsOf: names, at: position)
+        let position = result.firstIndex { $0.function > group.lowerBound } ?? result.endIndex
+        result.insert(contentsOf: host, at: position)
         return result
     }
 
