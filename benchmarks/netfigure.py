@@ -73,7 +73,7 @@ def measure(ctx, run, RunFailed, note, QUIET, GUEST_EXIT):
     echo = Echo()
     echo.start()
     try:
-        print("\nFigure 6: virtio-net over a tap, virtio-mmio, the same guest (median of "
+        print("\nFigure 7: virtio-net over a tap, virtio-mmio, the same guest (median of "
               f"{repeats}; (run with COUNT - run with 0) / COUNT)")
         print(f"  {'':34} " + "  ".join(f"{vmm.name:>16}" for vmm in vmms) + "   ratio to qemu")
         for title, mode, count, unit, rate in workloads:

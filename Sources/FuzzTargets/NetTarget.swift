@@ -32,18 +32,21 @@ enum NetTarget: FuzzTarget {
         let backend = CheckedNetBackend(passesHeader: passesHeader, frames: frames, negotiated: negotiated)
         backend.busyEvery = busyEvery
         backend.failAfter = Int(failAfter)
-        var net = VirtioNet(name: "fuzz", mac: MACAddress(bytes: [2, 0, 0, 0, 0, 1]), backend: backend)
-        net.featuresNegotiated(negotiated)
+        let net = VirtioNet(name: "fuzz", mac: MACAddress(bytes: [2, 0, 0, 0, 0, 1]), backend: backend)
         let index = transmit ? VirtioNet.transmitQueue : VirtioNet.receiveQueue
+        var handler = net.queueHandler(for: index, features: negotiated)
         var usedSoFar = queue.nextUsed
         for _ in 0..<8 {
-            var completed = false
+            var served = ServedVirtqueue(queue, memory: memory)
             do {
-                try net.serveQueue(index, &queue, memory: memory, completed: &completed)
+                try handler.serve(&served)
             } catch {
                 return  // a malformed ring: DEVICE_NEEDS_RESET, the queue is not touched again
             }
-            require(net.heldChains.count <= Int(queue.size), "\(net.heldChains.count) chains held in a queue of \(queue.size)")
+            queue = served.virtqueue
+            if let receive = handler as? NetReceiveHandler {
+                require(receive.heldChainCount <= Int(queue.size), "\(receive.heldChainCount) chains held in a queue of \(queue.size)")
+            }
             checkUsed(from: usedSoFar, to: queue.nextUsed, queue: queue, memory: memory, transmit: transmit)
             usedSoFar = queue.nextUsed
             backend.busyEvery = 0

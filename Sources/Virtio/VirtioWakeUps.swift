@@ -1,11 +1,12 @@
 /// What a device that waits on something besides its driver asks of whoever serves it:
 /// a network device waits for its backend to have a frame (or room for one), an entropy
-/// device for its rate limit to allow more bytes. The machine answers with its device
-/// thread (ioeventfds, Dispatch sources, timers); tests answer with a fake.
+/// device for its rate limit to allow more bytes. Its queue handlers ask; the machine
+/// answers with the device's thread (`VirtioService`: the ioeventfds, the backend's
+/// descriptor and timers in one poll(2) loop); tests answer with a fake.
 ///
-/// Calls arrive with the device's lock held, on whichever thread serves it: an
-/// implementation must only take note (resume a source, arm a timer), never call back
-/// into the device.
+/// Calls arrive with a queue's lock (or the device's registers' lock) held, on whichever
+/// thread serves it: an implementation must only take note (watch a descriptor, arm a
+/// timer), never call back into the device.
 public protocol VirtioWakeUps: Sendable {
     /// Serve queue `queue` again in `nanoseconds`: a rate limit allows more then.
     func serveAgain(queue: Int, afterNanoseconds nanoseconds: UInt64)

@@ -14,7 +14,7 @@ extension Virtqueue {
     /// on (the driver notifies only when its index passes it), so nothing is written.
     public func suppressNotifications(memory: GuestMemory) throws(VirtqueueError) {
         guard !eventIndex else { return }
-        do { try memory.write(Self.noNotify, at: usedRing) } catch { throw .memory(error) }
+        do { try memory.storeReleasing(Self.noNotify, at: usedRing) } catch { throw .memory(error) }
     }
 
     /// Asks for notifications again (clears VIRTQ_USED_F_NO_NOTIFY, or arms
@@ -23,7 +23,7 @@ extension Virtqueue {
     public mutating func requestNotifications(memory: GuestMemory) throws(VirtqueueError) -> Bool {
         if eventIndex { return try armAvailableNotification(memory: memory) }
         do {
-            try memory.write(UInt16(0), at: usedRing)
+            try memory.storeReleasing(0, at: usedRing)
         } catch {
             throw .memory(error)
         }

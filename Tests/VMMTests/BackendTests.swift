@@ -1,5 +1,6 @@
 import Foundation
 import HostIO
+import SystemErrors
 import Testing
 import Virtio
 @testable import VMM
@@ -77,14 +78,15 @@ struct BackendTests {
 
     @Test("tap errors: no /dev/net/tun or no permission is the host's (status 4); a tap this user may not create, or one in use, is the input's (2)")
     func tapMessages() {
-        let missing = VirtioPeripherals.describe(.cannotOpenControl(path: "/dev/net/tun", errno: ENOENT), flag: "--net tap=t0", name: "t0")
+        func error(_ open: TapDevice.OpenError) -> MachineError { .network(NetworkError(open, flag: "--net tap=t0", name: "t0")) }
+        let missing = error(.cannotOpenControl(path: "/dev/net/tun", errno: Errno(ENOENT)))
         #expect(missing.exitStatus == 4 && "\(missing)".contains("modprobe tun"))
-        let denied = VirtioPeripherals.describe(.cannotOpenControl(path: "/dev/net/tun", errno: EACCES), flag: "--net tap=t0", name: "t0")
-        #expect(denied.exitStatus == 4 && "\(denied)".contains("Permission denied"))
-        let create = VirtioPeripherals.describe(.cannotAttach(name: "t0", errno: EPERM), flag: "--net tap=t0", name: "t0")
+        let denied = error(.cannotOpenControl(path: "/dev/net/tun", errno: Errno(EACCES)))
+        #expect(denied.exitStatus == 4 && "\(denied)".contains("Permission denied (EACCES)"))
+        let create = error(.cannotAttach(name: "t0", errno: Errno(EPERM)))
         #expect(create.exitStatus == 2)
         #expect("\(create)" == "--net tap=t0: tap t0 does not exist and this user may not create it: create it with ip tuntap add dev t0 mode tap user USER")
-        let busy = VirtioPeripherals.describe(.cannotAttach(name: "t0", errno: EBUSY), flag: "--net tap=t0", name: "t0")
+        let busy = error(.cannotAttach(name: "t0", errno: Errno(EBUSY)))
         #expect(busy.exitStatus == 2 && "\(busy)".contains("in use"))
     }
 }

@@ -1,3 +1,4 @@
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,7 @@ public final class ChildProcess: Sendable {
     /// Why a program could not be started.
     public struct SpawnError: Error, Equatable, Sendable {
         public let program: String
-        public let errno: Int32
+        public let errno: Errno
     }
 
     /// Starts `path` with `arguments` (argv[0] included), `descriptor` duplicated onto
@@ -27,7 +28,7 @@ public final class ChildProcess: Sendable {
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        guard result == 0 else { throw SpawnError(program: path, errno: result) }
+        guard result == 0 else { throw SpawnError(program: path, errno: Errno(result)) }
         self.pid = pid
     }
 

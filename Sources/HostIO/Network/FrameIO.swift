@@ -1,4 +1,5 @@
 import CKVM
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,7 @@ extension HostIO {
         /// The other side closed (a read of 0 bytes on a socket).
         case closed
         /// The call failed with this errno (EINTR is retried, never reported).
-        case failed(Int32)
+        case failed(Errno)
     }
 
     /// read(2) into `buffer[offset...]`: one frame from a tap, or what a socket has.
@@ -28,7 +29,7 @@ extension HostIO {
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK: return .wouldBlock
-            case let error: return .failed(error)
+            case let error: return .failed(Errno(error))
             }
         }
     }
@@ -44,7 +45,7 @@ extension HostIO {
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK: return .wouldBlock
-            case let error: return .failed(error)
+            case let error: return .failed(Errno(error))
             }
         }
     }
@@ -63,7 +64,4 @@ extension HostIO {
         }
         return Array(bytes[..<filled])
     }
-
-    /// strerror(3): "No such file or directory".
-    public static func describe(_ error: Int32) -> String { String(cString: strerror(error)) }
 }

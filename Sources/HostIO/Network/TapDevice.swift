@@ -1,4 +1,5 @@
 import CKVM
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,28 +29,28 @@ public final class TapDevice: Sendable {
     /// Why a tap device could not be opened.
     public enum OpenError: Error, Equatable, Sendable {
         /// open(2) of the control device failed.
-        case cannotOpenControl(path: String, errno: Int32)
+        case cannotOpenControl(path: String, errno: Errno)
         /// TUNSETIFF failed: the interface does not exist and this process may not create
         /// it (EPERM), or it is not a tap, or is in use (EBUSY), ...
-        case cannotAttach(name: String, errno: Int32)
+        case cannotAttach(name: String, errno: Errno)
         /// Another ioctl failed while setting the device up.
-        case setupFailed(ioctl: String, errno: Int32)
+        case setupFailed(ioctl: String, errno: Errno)
     }
 
     /// Attaches to the tap device `name`, creating it when it does not exist and the
     /// process may (CAP_NET_ADMIN); sets the virtio-net header size and no offloads.
     public init(name: String, controlPath: String = TapDevice.defaultControlPath) throws(OpenError) {
         let fd = open(controlPath, O_RDWR | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotOpenControl(path: controlPath, errno: errno) }
+        guard fd >= 0 else { throw .cannotOpenControl(path: controlPath, errno: .current) }
         var request = ckvm_tun_ifreq(name, Int16(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR))
         guard ckvm_ioctl_pointer(fd, CKVM_TUNSETIFF, &request) == 0 else {
-            let error = errno
+            let error = Errno.current
             close(fd)
             throw .cannotAttach(name: name, errno: error)
         }
         var headerSize = Self.virtioHeaderSize
         guard ckvm_ioctl_pointer(fd, CKVM_TUNSETVNETHDRSZ, &headerSize) == 0 else {
-            let error = errno
+            let error = Errno.current
             close(fd)
             throw .setupFailed(ioctl: "TUNSETVNETHDRSZ", errno: error)
         }
@@ -64,11 +65,11 @@ public final class TapDevice: Sendable {
     /// The offloads the reader of this descriptor takes (TUNSETOFFLOAD): with them, the
     /// kernel may hand over frames with partial checksums (TUN_F_CSUM) and TCP segments
     /// of up to 64 KiB (TUN_F_TSO4, TUN_F_TSO6) instead of finishing them itself.
-    public func setOffloads(checksum: Bool, tso4: Bool, tso6: Bool) -> Int32? {
+    public func setOffloads(checksum: Bool, tso4: Bool, tso6: Bool) -> Errno? {
         var flags: UInt = 0
         if checksum { flags |= UInt(TUN_F_CSUM) }
         if checksum && tso4 { flags |= UInt(TUN_F_TSO4) }
         if checksum && tso6 { flags |= UInt(TUN_F_TSO6) }
-        return ckvm_ioctl_value(fd, CKVM_TUNSETOFFLOAD, flags) == 0 ? nil : errno
+        return ckvm_ioctl_value(fd, CKVM_TUNSETOFFLOAD, flags) == 0 ? nil : .current
     }
 }

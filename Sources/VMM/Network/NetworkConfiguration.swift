@@ -30,12 +30,12 @@ public struct NetworkConfiguration: Sendable, Equatable {
     /// The device's MAC address; nil for a stable one derived from the backend and the
     /// device's place (`MACAddress.stable`).
     public var mac: MACAddress?
-    public var transport: DiskConfiguration.Transport
+    public var transport: VirtioTransport
     /// Whether the checksum and segmentation offloads are offered (tap only).
     public var offloads: Bool
 
     /// A network device over `backend`, as `--net` asks.
-    public init(backend: Backend, mac: MACAddress? = nil, transport: DiskConfiguration.Transport = .pci, offloads: Bool = true) {
+    public init(backend: Backend, mac: MACAddress? = nil, transport: VirtioTransport = .pci, offloads: Bool = true) {
         self.backend = backend
         self.mac = mac
         self.transport = transport
@@ -50,19 +50,5 @@ public struct NetworkConfiguration: Sendable, Equatable {
         case .tap(let name): return MACAddress.stable(seed: "tap:\(name)#\(index)")
         case .user: return MACAddress.stable(seed: "user#\(index)")
         }
-    }
-}
-
-/// `--rng`: a virtio entropy device.
-public struct RNGConfiguration: Sendable, Equatable {
-    public var transport: DiskConfiguration.Transport
-    /// Bytes a second the guest may read (`VirtioRNG.defaultRate` unless given), in
-    /// bursts of at most a second's worth (and `VirtioRNG.defaultBurst`).
-    public var rate: UInt64
-
-    /// An entropy device on `transport`, limited to `rate` bytes a second.
-    public init(transport: DiskConfiguration.Transport = .pci, rate: UInt64 = VirtioRNG.defaultRate) {
-        self.transport = transport
-        self.rate = rate
     }
 }

@@ -1,4 +1,5 @@
 import HostIO
+import SystemErrors
 import Virtio
 #if canImport(Glibc)
 import Glibc
@@ -13,8 +14,11 @@ import Glibc
 /// without a virtio-net header. Partial reads and writes are kept here (one frame's
 /// worth each way, so memory stays bounded).
 final class PasstBackend: NetBackend, @unchecked Sendable {
-    // @unchecked: the stream buffers are touched only by the device, under its lock.
+    // @unchecked: the incoming stream is touched only by the receive queue's handler, the
+    // outgoing one only by the transmit queue's, each under its queue's lock.
     static let lengthSize = 4
+    /// How messages name the input.
+    static let flag = "--net user"
     /// The descriptor number passt gets its end of the socket pair on.
     static let childDescriptor: Int32 = 3
 
@@ -37,9 +41,9 @@ final class PasstBackend: NetBackend, @unchecked Sendable {
     }
 
     /// Starts passt (`path`) on a new socket pair, with `forwards`.
-    static func start(path: String, forwards: [NetworkConfiguration.PortForward]) throws(MachineError) -> PasstBackend {
+    static func start(path: String, forwards: [NetworkConfiguration.PortForward]) throws(NetworkError) -> PasstBackend {
         guard let sockets = UnixSocketPair() else {
-            throw .setup("--net user: cannot create a socket pair: \(HostIO.describe(errno))")
+            throw .cannotCreateSocketPair(flag: Self.flag, .current)
         }
         var arguments = [path, "--fd", String(Self.childDescriptor), "--foreground", "--quiet"]
         for forward in forwards {
@@ -49,7 +53,7 @@ final class PasstBackend: NetBackend, @unchecked Sendable {
         do {
             process = try ChildProcess(path: path, arguments: arguments, passing: sockets.remote, as: Self.childDescriptor)
         } catch {
-            throw .setup("--net user: cannot start \(path): \(HostIO.describe(error.errno))")
+            throw .cannotStartPasst(flag: Self.flag, path: path, error.errno)
         }
         sockets.closeRemote()
         return PasstBackend(sockets: sockets, process: process)
@@ -85,7 +89,7 @@ final class PasstBackend: NetBackend, @unchecked Sendable {
             case .done(let count): end += count
             case .wouldBlock: return .empty
             case .closed: return .failed("passt closed the connection")
-            case .failed(let error): return .failed("passt: read failed: \(HostIO.describe(error))")
+            case .failed(let error): return .failed("passt: read failed: \(error)")
             }
         }
     }
@@ -103,14 +107,14 @@ final class PasstBackend: NetBackend, @unchecked Sendable {
             return outgoing.isEmpty ? .sent : .busy
         case .wouldBlock: return .busy
         case .closed: return .failed("passt closed the connection")
-        case .failed(let error): return .failed("passt: write failed: \(HostIO.describe(error))")
+        case .failed(let error): return .failed("passt: write failed: \(error)")
         }
     }
 
     /// Where passt is, or the message to give when it is not installed.
-    static func locate() throws(MachineError) -> String {
+    static func locate() throws(NetworkError) -> String {
         guard let path = ChildProcess.find("passt") else {
-            throw .setup("--net user: passt is not installed (or not on PATH); install it: apt-get install passt")
+            throw .passtMissing(flag: Self.flag)
         }
         return path
     }

@@ -1,4 +1,5 @@
 import HostIO
+import SystemErrors
 import Virtio
 #if canImport(Glibc)
 import Glibc
@@ -18,7 +19,7 @@ final class TapBackend: NetBackend {
         case .done(let count): return .frame(count)
         case .wouldBlock: return .empty
         case .closed: return .failed("tap \(tap.name): end of file")
-        case .failed(let error): return .failed("tap \(tap.name): read failed: \(HostIO.describe(error))")
+        case .failed(let error): return .failed("tap \(tap.name): read failed: \(error)")
         }
     }
 
@@ -28,10 +29,10 @@ final class TapBackend: NetBackend {
         case .wouldBlock: return .busy
         // The kernel refused this frame's header (tun_get_user: EINVAL), or the interface
         // is down (EIO) until someone brings it up: drop the frame, carry on.
-        case .failed(EINVAL): return .rejected("tap \(tap.name): frame refused (EINVAL)")
-        case .failed(EIO): return .rejected("tap \(tap.name): the interface is down")
+        case .failed(let error) where error.rawValue == EINVAL: return .rejected("tap \(tap.name): frame refused (EINVAL)")
+        case .failed(let error) where error.rawValue == EIO: return .rejected("tap \(tap.name): the interface is down")
         case .closed: return .failed("tap \(tap.name): closed")
-        case .failed(let error): return .failed("tap \(tap.name): write failed: \(HostIO.describe(error))")
+        case .failed(let error): return .failed("tap \(tap.name): write failed: \(error)")
         }
     }
 
@@ -40,9 +41,4 @@ final class TapBackend: NetBackend {
         // that accepted the offloads takes just the same.
         _ = tap.setOffloads(checksum: offloads.contains(.checksum), tso4: offloads.contains(.tso4), tso6: offloads.contains(.tso6))
     }
-}
-
-/// Entropy from the host kernel (getrandom(2)).
-struct HostEntropy: EntropySource {
-    func randomBytes(_ count: Int) -> [UInt8] { HostIO.randomBytes(count) }
 }

@@ -10,11 +10,13 @@ import GuestMemory
 /// GUEST_TSO4/6 and HOST_TSO4/6: the header goes through to the backend, so a Linux
 /// guest moves 64 KiB segments rather than 1,500-byte frames.
 ///
-/// Memory stays bounded whatever the guest does: the device holds at most one received
-/// frame and one frame to send, each in a buffer allocated once; it reads the backend
-/// only when the driver has posted a receive buffer (otherwise frames wait in the host
-/// kernel, which drops them when its queue is full); it refuses a transmit chain longer
-/// than `maximumFrame` before copying any of it.
+/// Each queue has its handler (`NetReceiveHandler`, `NetTransmitHandler`); what the two
+/// share, the backend and the link's state, is the device's `NetLink`. Memory stays
+/// bounded whatever the guest does: each handler holds at most one frame, in a buffer
+/// allocated once; the receive handler reads the backend only when the driver has
+/// posted a buffer (otherwise frames wait in the host kernel, which drops them when its
+/// queue is full); the transmit handler refuses a chain longer than `maximumFrame`
+/// before copying any of it.
 public struct VirtioNet: VirtioDevice {
     /// The queues (5.1.2): receiveq1 and transmitq1; no control queue.
     public static let receiveQueue = 0
@@ -26,7 +28,7 @@ public struct VirtioNet: VirtioDevice {
     public static let maximumFrame = 65_535 + 14 + 4
     /// The MTU offered (VIRTIO_NET_F_MTU): Ethernet's.
     public static let defaultMTU: UInt16 = 1500
-    /// Frames moved in one direction per call, after which the device asks to be
+    /// Frames moved in one direction per round, after which the device asks to be
     /// served again: a busy link in one direction never starves the other.
     static let framesPerServe = 64
 
@@ -35,34 +37,14 @@ public struct VirtioNet: VirtioDevice {
     /// The device's address, in the configuration space.
     public let mac: MACAddress
     public let mtu: UInt16
-    /// Where frames go and come from.
-    public let backend: any NetBackend
-    /// How the device asks to be served again when the backend has frames or room.
-    public let wakeUps: any VirtioWakeUps
+    /// The backend, the link's state, and how the handlers ask to be served again.
+    public let link: NetLink
     /// Whether the offloads are offered (they need a backend that passes the header).
     public let offersOffloads: Bool
 
-    /// The features the driver accepted.
-    public internal(set) var negotiated: VirtioFeatures = []
-    /// VIRTIO_NET_S_LINK_UP: true until the backend fails.
-    public internal(set) var isLinkUp = true
-    var linkChanged = false
-
-    // Receiving: the frame read from the backend, header room first, and the driver's
-    // chains taken for it.
-    var receiveBuffer: [UInt8]
-    var pendingReceive: Int? = nil
-    /// The receive chains taken for a frame that did not fit yet (at most the queue size).
-    public internal(set) var heldChains: [DescriptorChain] = []
-    var watchingInput = false
-
-    // Sending: a frame copied out of the driver's chain that the backend had no room for.
-    var transmitBuffer: [UInt8]
-    var pendingTransmit: Range<Int>? = nil
-    var watchingOutput = false
-
     /// A network device named `name` with address `mac`, over `backend`; `offloads`
     /// false keeps the offloads off even over a backend that could take them.
+    /// `wakeUps` is told when the device waits on its backend.
     public init(
         name: String, mac: MACAddress, mtu: UInt16 = VirtioNet.defaultMTU, backend: any NetBackend,
         offloads: Bool = true, wakeUps: any VirtioWakeUps = NoWakeUps(), observer: (any VirtioObserver)? = nil
@@ -70,13 +52,13 @@ public struct VirtioNet: VirtioDevice {
         self.name = name
         self.mac = mac
         self.mtu = mtu
-        self.backend = backend
         self.offersOffloads = offloads && backend.passesHeader
-        self.wakeUps = wakeUps
         self.observer = observer
-        self.receiveBuffer = [UInt8](repeating: 0, count: NetHeader.size + Self.maximumFrame)
-        self.transmitBuffer = [UInt8](repeating: 0, count: NetHeader.size + Self.maximumFrame)
+        self.link = NetLink(device: name, backend: backend, wakeUps: wakeUps, observer: observer)
     }
+
+    /// The backend frames go to and come from.
+    public var backend: any NetBackend { link.backend }
 
     /// VIRTIO_ID_NET: 1 (5 "Device Types").
     public var deviceID: UInt32 { UInt32(VIRTIO_ID_NET) }
@@ -94,78 +76,29 @@ public struct VirtioNet: VirtioDevice {
         var config = virtio_net_config()
         let m = mac.bytes
         config.mac = (m[0], m[1], m[2], m[3], m[4], m[5])
-        config.status = isLinkUp ? UInt16(VIRTIO_NET_S_LINK_UP) : 0
+        config.status = link.isUp ? UInt16(VIRTIO_NET_S_LINK_UP) : 0
         config.max_virtqueue_pairs = 1
         config.mtu = mtu
         return config
     }
 
+    /// Every field is read-only to the driver (mac is writable only in legacy devices).
     public func readConfiguration(offset: UInt64, size: Int) -> UInt64 {
         PlainBytes.read(PlainBytes.of(configuration), offset: offset, size: size)
     }
 
-    /// Every field is read-only to the driver (mac is writable only in legacy devices).
-    public mutating func writeConfiguration(offset: UInt64, size: Int, value: UInt64) {}
+    // MARK: Queues (5.1.6)
 
-    // MARK: Life cycle
-
-    public mutating func featuresNegotiated(_ features: VirtioFeatures) {
-        negotiated = features
-        backend.enableReceiveOffloads(ReceiveOffloads(negotiated: features))
-    }
-
-    /// A reset forgets the frames held and the chains taken (the driver forgot them
-    /// too) and stops reading the backend until buffers are posted again.
-    public mutating func reset() {
-        negotiated = []
-        pendingReceive = nil
-        heldChains = []
-        pendingTransmit = nil
-        watchInput(false)
-        watchOutput(false)
-    }
-
-    public mutating func takeConfigurationChange() -> Bool {
-        defer { linkChanged = false }
-        return linkChanged
-    }
-
-    public mutating func serveQueue(
-        _ index: Int, _ queue: inout Virtqueue, memory: GuestMemory, completed: inout Bool
-    ) throws(VirtqueueError) {
-        switch index {
-        case Self.receiveQueue: try serveReceive(&queue, memory: memory, completed: &completed)
-        case Self.transmitQueue: try serveTransmit(&queue, memory: memory, completed: &completed)
-        default: break
+    /// The receive queue's handler, or the transmit queue's. Enabling the receive queue
+    /// also tells the backend which receive offloads the driver accepted (the features
+    /// are final by then), so it may hand over partial checksums and 64 KiB segments.
+    /// A handler let go of (the queue disabled, the device reset) forgets the frame it
+    /// held and the chains it took, and stops watching the backend.
+    public func queueHandler(for queue: Int, features: VirtioFeatures) -> any VirtqueueHandler {
+        if queue == Self.receiveQueue {
+            link.backend.enableReceiveOffloads(ReceiveOffloads(negotiated: features))
+            return NetReceiveHandler(link: link, mergeable: features.contains(.netMergeableReceiveBuffers))
         }
-    }
-
-    /// The backend failed: the link goes down (VIRTIO_NET_S_LINK_UP cleared, the driver
-    /// told through a configuration change), and the device stops watching it.
-    mutating func backendFailed(_ reason: String) {
-        guard isLinkUp else { return }
-        isLinkUp = false
-        linkChanged = true
-        pendingReceive = nil
-        pendingTransmit = nil
-        watchInput(false)
-        watchOutput(false)
-        report(.backendFailed(reason))
-    }
-
-    mutating func watchInput(_ on: Bool) {
-        guard watchingInput != on else { return }
-        watchingInput = on
-        wakeUps.watchBackendInput(on)
-    }
-
-    mutating func watchOutput(_ on: Bool) {
-        guard watchingOutput != on else { return }
-        watchingOutput = on
-        wakeUps.watchBackendOutput(on)
-    }
-
-    func report(_ event: NetworkEvent) {
-        observer?.observe(.network(event), device: name)
+        return NetTransmitHandler(link: link, negotiated: features)
     }
 }

@@ -1,15 +1,16 @@
 import CUAPI
 import GuestMemory
+import Locking
 
 /// An entropy device (virtio v1.2, 5.4 "Entropy Device"): the smallest virtio device,
 /// and the one to read first.
 ///
 /// It has one queue, `requestq`; no feature bits of its own; no configuration space
-/// (5.4.4). The driver makes device-writable buffers available and notifies; the device
-/// fills them with random bytes from its `EntropySource` and returns them used, the
-/// used length saying how many bytes it wrote (5.4.6). Everything else, the status
-/// machine, feature negotiation, the rings and interrupts, is the shared machinery's
-/// (`VirtioDeviceState`, the transports).
+/// (5.4.4). The driver makes device-writable buffers available and notifies; the
+/// device's `EntropyQueueHandler` fills them with random bytes from its `EntropySource`
+/// and returns them used, the used length saying how many bytes it wrote (5.4.6).
+/// Everything else, the status machine, feature negotiation, the rings and interrupts,
+/// is the shared machinery's (`VirtioDeviceState`, `VirtqueueServer`, the transports).
 ///
 /// One addition of its own: a rate limit (`TokenBucket`, a token per byte). Without it
 /// a guest could keep a host thread busy generating bytes for as long as it likes; with
@@ -30,8 +31,9 @@ public struct VirtioRNG: VirtioDevice {
     public let source: any EntropySource
     /// How the device asks to be served again when the limit allows.
     public let wakeUps: any VirtioWakeUps
-    /// The rate limit, a token per byte.
-    public private(set) var limit: TokenBucket
+    /// The rate limit, a token per byte. It carries on across resets (each queue
+    /// handler shares it), or a guest could refill its bucket by resetting the device.
+    let limit: Locked<TokenBucket>
     /// The monotonic clock the limit runs on, in nanoseconds.
     private let clock: @Sendable () -> UInt64
 
@@ -45,7 +47,7 @@ public struct VirtioRNG: VirtioDevice {
         self.name = name
         self.source = source
         self.clock = clock
-        self.limit = TokenBucket(rate: rate, capacity: burst, now: clock())
+        self.limit = Locked(TokenBucket(rate: rate, capacity: burst, now: clock()))
         self.wakeUps = wakeUps
         self.observer = observer
     }
@@ -59,43 +61,10 @@ public struct VirtioRNG: VirtioDevice {
 
     /// No configuration space (5.4.4): every read is 0.
     public func readConfiguration(offset: UInt64, size: Int) -> UInt64 { 0 }
-    /// No configuration space: writes are ignored.
-    public mutating func writeConfiguration(offset: UInt64, size: Int, value: UInt64) {}
-    /// Nothing is negotiated; the rate limit carries on across resets, or a guest could
-    /// refill its bucket by resetting the device.
-    public mutating func reset() {}
 
-    /// Serves requests while the limit allows; when it stops them, asks to be served
-    /// again once a token has been earned. The chains left wait in the ring.
-    public mutating func serveQueue(
-        _ index: Int, _ queue: inout Virtqueue, memory: GuestMemory, completed: inout Bool
-    ) throws(VirtqueueError) {
-        repeat {
-            while try queue.hasAvailable(memory: memory) {
-                let delay = limit.delayUntilNextToken(now: clock())
-                if delay > 0 {
-                    wakeUps.serveAgain(queue: index, afterNanoseconds: delay)
-                    return
-                }
-                guard let chain = try queue.popAvailable(memory: memory) else { break }
-                let written = handle(chain, queue: index, memory: memory)
-                try queue.pushUsed(head: chain.head, length: written, memory: memory)
-                completed = true
-            }
-        } while try queue.armAvailableNotification(memory: memory)
-    }
-
-    /// Fills the chain's device-writable buffers with as many random bytes as the limit
-    /// allows (5.4.6.1: the device "MUST place one or more random bytes into the buffer,
-    /// but it MAY use less than the entire buffer length"); returns how many it wrote.
-    /// Device-readable buffers are ignored (5.4.6.2 says the driver offers none).
-    public mutating func handle(_ chain: DescriptorChain, queue: Int, memory: GuestMemory) -> UInt32 {
-        let wanted = chain.writableLength
-        guard wanted > 0 else { return 0 }
-        let allowed = limit.take(upTo: wanted, now: clock())
-        let bytes = source.randomBytes(Int(allowed))
-        let written = chain.writeWritable(bytes[...], memory: memory)
-        observer?.observe(.entropyRequest(queue: queue, requested: wanted, written: UInt64(written)), device: name)
-        return UInt32(written)
+    /// The request queue's handler, sharing the device's rate limit.
+    public func queueHandler(for queue: Int, features: VirtioFeatures) -> any VirtqueueHandler {
+        EntropyQueueHandler(
+            device: name, queue: queue, source: source, limit: limit, clock: clock, wakeUps: wakeUps, observer: observer)
     }
 }

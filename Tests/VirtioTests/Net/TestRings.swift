@@ -26,7 +26,7 @@ final class TestRings {
     func used(_ queue: Int) -> GuestAddress { GuestAddress(table(queue).rawValue + 0x2000) }
 
     /// Sets up and enables every queue of `state`, negotiating `features`, to DRIVER_OK.
-    func start<Device: VirtioDevice>(_ state: inout VirtioDeviceState<Device>, features: VirtioFeatures) {
+    func start(_ state: inout VirtioDeviceState, features: VirtioFeatures) {
         state.writeStatus(0)
         state.writeStatus(DeviceStatus([.acknowledge, .driver]).rawValue)
         state.writeDriverFeatures(word: 0, value: features.word(0))
@@ -91,6 +91,20 @@ final class TestRings {
     }
 
     func bytes(at address: GuestAddress, count: Int) -> [UInt8] { try! memory.readBytes(at: address, count: count) }
+}
+
+extension VirtioDeviceState {
+    /// The driver notified queue `index`: its server serves it, as a transport does, and
+    /// the interrupts owed come back.
+    mutating func queueNotified(_ index: Int) -> [VirtioInterrupt] {
+        queueServed(index, servers[index].serve())
+    }
+
+    /// Queue `index` served without a notification, as the device's thread does when its
+    /// backend or a timer wakes it.
+    mutating func serve(_ index: Int) -> [VirtioInterrupt] {
+        queueServed(index, servers[index].serve())
+    }
 }
 
 /// Records what a device asks of its service.

@@ -19,7 +19,7 @@ final class CountingEntropy: EntropySource {
 @Suite("virtio-rng (virtio v1.2, 5.4) and its rate limit")
 struct VirtioRNGTests {
     func device(rate: UInt64 = 1 << 20, burst: UInt64 = 64 << 10, clock: ManualClock, wakeUps: RecordingWakeUps, source: CountingEntropy)
-        -> (VirtioDeviceState<VirtioRNG>, TestRings)
+        -> (VirtioDeviceState, TestRings)
     {
         let rings = TestRings(queues: 1)
         var state = VirtioDeviceState(
