@@ -37,14 +37,15 @@ let package = Package(
         .target(name: "Locking", swiftSettings: optimized),
         // System calls on host files, with their buffers, so the layers above hold no
         // pointers: the user's input files, disk images (block devices' sizes through the
-        // C shim's BLKGETSIZE64), the console's reads and writes.
+        // C shim's BLKGETSIZE64), the console's reads and writes; tap devices (the shim's
+        // tun ioctls), socket pairs, passt's process, poll(2), getrandom(2).
         .target(name: "HostIO", dependencies: ["CKVM", "GuestMemory", "SystemErrors"], swiftSettings: optimized),
         // Device models: the 8250 UART, legacy ports, the I/O buses, PCI.
         .target(name: "Devices", dependencies: ["CUAPI", "GuestMemory", "Locking"], swiftSettings: optimized),
-        // virtio: split virtqueues, the device status machine, the block device, and the
-        // virtio-mmio and virtio-pci transports. Never imports KVM. It holds no unsafe
-        // code, and Swift's strict memory safety checking keeps it so (the flag's name is
-        // SwiftPM's for any compiler flag, not a sign of unsafety).
+        // virtio: split virtqueues, the device status machine, the block, network and
+        // entropy devices, and the virtio-mmio and virtio-pci transports. Never imports KVM.
+        // It holds no unsafe code, and Swift's strict memory safety checking keeps it so (the
+        // flag's name is SwiftPM's for any compiler flag, not a sign of unsafety).
         .target(name: "Virtio", dependencies: ["CUAPI", "GuestMemory", "Locking", "Devices", "SystemErrors"],
                 swiftSettings: [.unsafeFlags(["-strict-memory-safety"])] + optimized),
         // The Linux x86-64 boot protocol: loaders, zero page, e820, page tables, GDT.

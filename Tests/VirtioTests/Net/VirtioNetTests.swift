@@ -333,4 +333,18 @@ struct VirtioNetTests {
         var header = NetHeader(); header.bufferCount = 1
         #expect(rings.bytes(at: buffer, count: 22) == header.bytes + frame(10))
     }
+
+    @Test("a hostile driver disabling the receive queue while the device watches the backend: the watch ends with the queue's handler, so no thread wakes for a queue no one serves")
+    func disabledQueueStopsWatching() {
+        var setup = setUp()
+        setup.rings.postWritable(Self.rx, length: 1526)
+        _ = setup.state.queueNotified(Self.rx)
+        #expect(setup.wakeUps.input == [true])
+        setup.state.disableQueue(Self.rx)
+        #expect(setup.wakeUps.input == [true, false])
+        // A frame arriving now is left in the backend: nothing serves the queue.
+        setup.backend.queue(NetHeader().bytes + frame(60))
+        #expect(setup.state.serve(Self.rx).isEmpty)
+        #expect(setup.backend.pending == 1)
+    }
 }
