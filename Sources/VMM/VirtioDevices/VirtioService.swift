@@ -70,6 +70,9 @@ final class VirtioService: VirtioWakeUps {
         var timers: [(deadline: UInt64, queue: Int)] = []
         var started = false
         var stopped = false
+        /// What the loop polls, kept until a notification, the backend or what the device
+        /// watches it for changes: a wake-up then allocates nothing to build it.
+        var pollSet: (requests: [HostIO.PollRequest], actions: [Action])? = nil
     }
 
     /// How many times the I/O thread was woken by a queue notification.
@@ -102,7 +105,10 @@ final class VirtioService: VirtioWakeUps {
     func listen(queue index: Int, at match: VirtualMachine.IOEvent) throws(KVMError) {
         let event = try EventFD()
         try vm.assignIOEventFD(event, for: match)
-        state.withLock { $0.notifications.append(Notification(queue: index, event: event, match: match)) }
+        state.withLock { state in
+            state.notifications.append(Notification(queue: index, event: event, match: match))
+            state.pollSet = nil
+        }
         start()
         wakeLoop()
     }
@@ -110,7 +116,10 @@ final class VirtioService: VirtioWakeUps {
     /// Watches `backend` for what the device asks (`watchBackendInput`,
     /// `watchBackendOutput`).
     func watch(_ backend: Backend) {
-        state.withLock { $0.backend = backend }
+        state.withLock { state in
+            state.backend = backend
+            state.pollSet = nil
+        }
         wakeLoop()
     }
 
@@ -159,16 +168,20 @@ final class VirtioService: VirtioWakeUps {
 
     func watchBackendInput(_ watching: Bool) {
         let changed = state.withLock { state in
-            defer { state.watchingInput = watching }
-            return state.watchingInput != watching
+            guard state.watchingInput != watching else { return false }
+            state.watchingInput = watching
+            state.pollSet = nil
+            return true
         }
         if changed { wakeLoop() }
     }
 
     func watchBackendOutput(_ watching: Bool) {
         let changed = state.withLock { state in
-            defer { state.watchingOutput = watching }
-            return state.watchingOutput != watching
+            guard state.watchingOutput != watching else { return false }
+            state.watchingOutput = watching
+            state.pollSet = nil
+            return true
         }
         if changed { wakeLoop() }
     }
@@ -205,7 +218,7 @@ final class VirtioService: VirtioWakeUps {
 
 extension VirtioService {
     /// What a ready descriptor means.
-    private enum Action {
+    fileprivate enum Action {
         case control
         case notification(EventFD, queue: Int)
         case backend(Backend)
@@ -235,22 +248,25 @@ extension VirtioService {
     private func pollSet() -> ([HostIO.PollRequest], [Action], Int32)? {
         state.withLock { state in
             guard !state.stopped else { return nil }
-            var requests = [HostIO.PollRequest(fd: control.rawValue)]
-            var actions: [Action] = [.control]
-            for notification in state.notifications {
-                requests.append(HostIO.PollRequest(fd: notification.event.rawValue))
-                actions.append(.notification(notification.event, queue: notification.queue))
-            }
-            if let backend = state.backend, state.watchingInput || state.watchingOutput {
-                requests.append(HostIO.PollRequest(fd: backend.fd, readable: state.watchingInput, writable: state.watchingOutput))
-                actions.append(.backend(backend))
+            if state.pollSet == nil {
+                var requests = [HostIO.PollRequest(fd: control.rawValue)]
+                var actions: [Action] = [.control]
+                for notification in state.notifications {
+                    requests.append(HostIO.PollRequest(fd: notification.event.rawValue))
+                    actions.append(.notification(notification.event, queue: notification.queue))
+                }
+                if let backend = state.backend, state.watchingInput || state.watchingOutput {
+                    requests.append(HostIO.PollRequest(fd: backend.fd, readable: state.watchingInput, writable: state.watchingOutput))
+                    actions.append(.backend(backend))
+                }
+                state.pollSet = (requests, actions)
             }
             var timeout: Int32 = -1
-            if let next = state.timers.map(\.deadline).min() {
+            if let next = state.timers.lazy.map(\.deadline).min() {
                 let now = MonotonicClock.now()
                 timeout = next <= now ? 0 : Int32(min((next - now + 999_999) / 1_000_000, 60_000))
             }
-            return (requests, actions, timeout)
+            return (state.pollSet!.requests, state.pollSet!.actions, timeout)
         }
     }
 
@@ -274,13 +290,16 @@ extension VirtioService {
                 if result.writable || result.failed { server.woken(backend.outputQueue) }
             }
         }
-        let now = MonotonicClock.now()
         let due: [Int] = state.withLock { state in
+            guard !state.timers.isEmpty else { return [] }
+            let now = MonotonicClock.now()
             let due = state.timers.filter { $0.deadline <= now }.map(\.queue)
             state.timers.removeAll { $0.deadline <= now }
             return due
         }
-        for queue in Set(due) { server.woken(queue) }
+        if !due.isEmpty {
+            for queue in Set(due) { server.woken(queue) }
+        }
         return !state.withLock { $0.stopped }
     }
 }
