@@ -4,6 +4,7 @@
 // Targets are layered; dependencies point down only (see README.md):
 //
 //   swiftvmm -> SwiftVMMCommand (CLI) -> VMM -> Devices, Virtio, Boot -> GuestMemory
+//               SwiftVMMCommand -> FirecrackerAPI (the second front end) -> VMM, JSON
 //                     VMM -> KVM -> CKVM          VMM, Virtio, Devices -> Locking
 //   Devices, Virtio, Boot -> CUAPI (the kernel's boot, ELF, PCI and virtio headers)
 import PackageDescription
@@ -44,8 +45,14 @@ let package = Package(
         .target(name: "Boot", dependencies: ["CUAPI", "GuestMemory"], swiftSettings: optimized),
         // The machine builder, vCPU loops, exit dispatch, lifecycle.
         .target(name: "VMM", dependencies: ["KVM", "CUAPI", "GuestMemory", "Locking", "HostIO", "Devices", "Virtio", "Boot"], swiftSettings: optimized),
+        // JSON values: written for --stats-json and the API, read (strictly) for the API.
+        .target(name: "JSON", swiftSettings: optimized),
+        // The second front end: Firecracker's command line and REST API on a Unix socket
+        // (an HTTP/1.1 reader of its own, the API's resources, a controller that builds
+        // the same MachineConfiguration and runs the same Machine as the CLI).
+        .target(name: "FirecrackerAPI", dependencies: ["VMM", "JSON", "HostIO", "Locking"], swiftSettings: optimized),
         // The command line: flags -> configuration, the console, exit statuses.
-        .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM"], swiftSettings: optimized),
+        .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM", "JSON", "FirecrackerAPI"], swiftSettings: optimized),
         // Release builds link the Swift runtime into the executable: the dynamic loader
         // no longer relocates 15 shared libraries at every start (docs/PERFORMANCE.md).
         .executableTarget(
@@ -53,7 +60,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Fuzz targets: the code that takes outside input, driven by arbitrary bytes, with
         // invariants; swiftvmm-fuzz runs them (under libFuzzer: scripts/fuzz.sh).
-        .target(name: "FuzzTargets", dependencies: ["CUAPI", "Devices", "Virtio", "Boot", "GuestMemory", "Locking", "HostIO", "SwiftVMMCommand"]),
+        .target(name: "FuzzTargets", dependencies: ["CUAPI", "Devices", "Virtio", "Boot", "GuestMemory", "Locking", "HostIO", "SwiftVMMCommand", "FirecrackerAPI", "JSON"]),
         .executableTarget(name: "swiftvmm-fuzz", dependencies: ["FuzzTargets", "HostIO"]),
 
         .testTarget(name: "GuestMemoryTests", dependencies: ["GuestMemory"]),
@@ -61,7 +68,8 @@ let package = Package(
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "Devices", "GuestMemory", "CUAPI", "Locking"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CUAPI"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Virtio", "Boot", "GuestMemory", "Locking"]),
-        .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM", "Locking"]),
+        .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM", "Locking", "JSON"]),
+        .testTarget(name: "FirecrackerAPITests", dependencies: ["FirecrackerAPI", "JSON", "VMM", "HostIO", "Locking"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
     ]
 )

@@ -104,6 +104,8 @@ public struct I8042: ByteRegisterDevice {
     /// The command waiting for its data byte at port 0x60, if any.
     private var commandAwaitingData: UInt8?
     private var lastWriteWasCommand = false
+    /// Bytes from the keyboard waiting for the output buffer (`typeKeys`).
+    private var keyboardBytes: [UInt8] = []
 
     /// A controller after power-on: output buffer empty, nothing awaiting data.
     public init(name: String = "i8042") {
@@ -118,6 +120,7 @@ public struct I8042: ByteRegisterDevice {
                 lastOutput = output.byte
                 outputBuffer = nil
             }
+            if !keyboardBytes.isEmpty { outputBuffer = (keyboardBytes.removeFirst(), false) }
             return lastOutput
         case Port.command:
             return status
@@ -196,5 +199,47 @@ public struct I8042: ByteRegisterDevice {
         default:  // Command.writeAuxiliaryOutput
             outputBuffer = (value, true)
         }
+    }
+}
+
+extension I8042 {
+    /// Scan codes of the keys `typeKeys` knows, in the two sets a keyboard may speak
+    /// (IBM PC AT Technical Reference, "Keyboard Scan Codes"): set 2 is what the keyboard
+    /// sends; set 1 is what the controller hands the CPU when the command byte's XLATE
+    /// bit (0x40) asks it to translate, as firmware leaves it. A key's break code is its
+    /// make code with 0x80 set (set 1) or behind 0xf0 (set 2); 0xe0 marks extended keys.
+    public enum Key: Sendable, CaseIterable {
+        case leftControl, leftAlt, delete
+
+        /// The make code: (set 1, set 2).
+        var make: (set1: [UInt8], set2: [UInt8]) {
+            switch self {
+            case .leftControl: return ([0x1d], [0x14])
+            case .leftAlt: return ([0x38], [0x11])
+            case .delete: return ([0xe0, 0x53], [0xe0, 0x71])
+            }
+        }
+    }
+
+    /// The command byte's XLATE bit: translate set 2 to set 1.
+    static let translateBit: UInt8 = 0x40
+
+    /// Presses `keys` in order, then releases them in reverse, as a keyboard would send
+    /// them: the make and break codes go to the output buffer one at a time, each read
+    /// of port 0x60 bringing the next. Returns whether a byte is now waiting, so the
+    /// caller raises the keyboard interrupt (IRQ 1). Ctrl-Alt-Del is
+    /// `[.leftControl, .leftAlt, .delete]`.
+    public mutating func typeKeys(_ keys: [Key]) -> Bool {
+        let translated = commandByte & Self.translateBit != 0
+        var bytes: [UInt8] = []
+        for key in keys { bytes += translated ? key.make.set1 : key.make.set2 }
+        for key in keys.reversed() {
+            let make = translated ? key.make.set1 : key.make.set2
+            let prefix = make.count > 1 ? [make[0]] : []
+            bytes += translated ? prefix + [make.last! | 0x80] : prefix + [0xf0, make.last!]
+        }
+        keyboardBytes += bytes
+        if outputBuffer == nil { outputBuffer = (keyboardBytes.removeFirst(), false) }
+        return true
     }
 }

@@ -36,7 +36,7 @@ public struct IOBus: Sendable {
         public var description: String { "\(name) at \(range) overlaps \(existing)" }
     }
 
-    private struct Entry: Sendable {
+    struct Entry: Sendable {
         let range: Range
         /// The device offset that `range.base` reaches.
         let offset: UInt64
@@ -82,7 +82,7 @@ public struct IOBus: Sendable {
         ranges = entries.map(\.range)
     }
 
-    private func entry(at address: UInt64) -> Entry? {
+    func entry(at address: UInt64) -> Entry? {
         // Few devices, sorted: a linear scan beats anything cleverer at this size.
         guard let index = ranges.firstIndex(where: { $0.contains(address) }) else { return nil }
         return entries[index]

@@ -6,6 +6,9 @@ public enum Command: Sendable, Equatable {
     case run(MachineConfiguration, RunOptions = RunOptions())
     /// `swiftvmm host`: report what the host's KVM offers.
     case host
+    /// `swiftvmm firecracker ...` (or swiftvmm started as `firecracker`): the arguments
+    /// after the command, for Firecracker's front end (`FirecrackerFrontEnd`).
+    case firecracker([String])
     /// Print the help.
     case help
     /// Print the version.
@@ -83,8 +86,9 @@ public enum Arguments {
             }
             return rest.isEmpty ? .host : .help
         case "run": return try parseRun(rest)
+        case "firecracker": return .firecracker(rest)
         default:
-            throw UsageError(message: "unknown command '\(first)'; the commands are run, host and help")
+            throw UsageError(message: "unknown command '\(first)'; the commands are run, firecracker, host and help")
         }
     }
 

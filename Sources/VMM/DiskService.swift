@@ -104,6 +104,11 @@ final class DiskService: Sendable {
         }
     }
 
+    /// Returns once the I/O thread has finished what it was serving (the machine pauses).
+    func waitUntilIdle() {
+        queue.sync {}
+    }
+
     /// Called once every vCPU has left KVM_RUN: stops the I/O thread after the request it
     /// may be serving, makes everything acknowledged durable (fdatasync), then closes the
     /// image, releasing its lock at once rather than whenever the last reference to it

@@ -23,6 +23,8 @@ public final class Machine: Sendable {
     let uart: DeviceSlot<Serial8250>
     let console: Console
     let lifecycle = Lifecycle()
+    /// Where vCPUs wait while the machine is paused (`Machine+Control`).
+    let pauseGate = PauseGate()
     /// Run once every vCPU thread has left KVM_RUN (see `DeviceFlush`).
     let flushes: [DeviceFlush]
     /// What was loaded where, for messages.
@@ -268,6 +270,8 @@ public final class Machine: Sendable {
         // stop up: the kick interrupts the write, and the output gives up.
         (console.output as? any StoppableSink)?.stopWaiting()
         for thread in threads { thread.kick() }
+        // vCPUs parked by a pause go on to see the stop.
+        pauseGate.open()
     }
 
     /// A vCPU's loop: `step` (KVM_RUN, then handle the exit), repeat until the machine
@@ -291,7 +295,11 @@ public final class Machine: Sendable {
                 return
             }
             switch action {
-            case .resume, .checkState:
+            case .resume:
+                continue
+            case .checkState:
+                // A kick: the machine is stopping (the loop's test ends it) or pausing.
+                pauseGate.parkIfClosed()
                 continue
             case .stop(let reason):
                 stop(reason.withInstructionPointer(of: vcpu))
