@@ -15,15 +15,6 @@ public enum Command: Sendable, Equatable {
     case version
 }
 
-extension MachineConfiguration: Equatable {
-    /// Two configurations are equal when every field is.
-    public static func == (lhs: MachineConfiguration, rhs: MachineConfiguration) -> Bool {
-        lhs.kernel == rhs.kernel && lhs.initrdPath == rhs.initrdPath
-            && lhs.commandLine == rhs.commandLine && lhs.memorySize == rhs.memorySize
-            && lhs.vcpuCount == rhs.vcpuCount && lhs.disks == rhs.disks
-    }
-}
-
 /// A usage error: the message names the argument and what is wrong with it.
 public struct UsageError: Error, Equatable, CustomStringConvertible {
     /// What is wrong, naming the argument.

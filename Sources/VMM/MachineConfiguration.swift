@@ -1,5 +1,5 @@
 /// Everything needed to build a machine, as plain values (the CLI fills it from flags).
-public struct MachineConfiguration: Sendable {
+public struct MachineConfiguration: Sendable, Equatable {
     /// What to boot.
     public enum Kernel: Sendable, Equatable {
         /// A Linux bzImage or ELF vmlinux at this path.

@@ -9,6 +9,7 @@
  *   testguest.triplefault  testguest.int3  testguest.exit=N  testguest.disk
  *   [testguest.movebar]  testguest.diskbench=N[,...] (diskbench.c)  testguest.noacpi  testguest.hostile=NAME (hostile.c)
  *   testguest.writer  testguest.diskio [testguest.pause] (faults.c)
+ *   testguest.keyboard (keyboard.c)
  * and those of smp.c, which starts every CPU the ACPI MADT lists.
  * Integer-only, freestanding: no SSE, no x87, no int3 (KVM's instruction emulator, which
  * runs guests on hosts without VT-x/AMD-V, cannot execute them).
@@ -229,6 +230,7 @@ void guest_main(const u8 *params) {
     if ((option = find_option("testguest.diskbench"))) disk_bench(option);
     if ((option = find_option("testguest.hostile"))) hostile_main(option, params);
     fault_workloads();
+    if (find_option("testguest.keyboard")) keyboard_wait_ctrl_alt_del();
     if (find_option("testguest.triplefault")) do_triple_fault();
     if (find_option("testguest.int3")) do_int3();
 

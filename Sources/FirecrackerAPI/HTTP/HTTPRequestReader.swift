@@ -61,6 +61,7 @@ public struct HTTPRequestReader: Sendable {
                 if buffer.count > limits.headerBytes { return .refused(refusal(431, "The request header is larger than \(limits.headerBytes) bytes.")) }
                 return .incomplete(sendContinue: false)
             }
+            guard end >= 0 else { return .refused(refusal(400, "A line of the request header does not end in CRLF.")) }
             guard end <= limits.headerBytes else { return .refused(refusal(431, "The request header is larger than \(limits.headerBytes) bytes.")) }
             switch Head.parse(Array(buffer[0..<end - 4]), limits: limits) {
             case .success(let head): pending = (head, end)
@@ -81,16 +82,19 @@ public struct HTTPRequestReader: Sendable {
         return .request(HTTPRequest(method: head.method, path: head.path, keepAlive: head.keepAlive, body: body))
     }
 
-    /// The offset just past the CRLF CRLF that ends the header, if it has arrived.
+    /// The offset just past the CRLF CRLF that ends the header, if it has arrived; -1
+    /// when a line feed without its carriage return shows the header is malformed (it
+    /// would never end for a strict reader: refused at once instead of waited for).
     private mutating func headerEnd() -> Int? {
-        var index = max(scanned, 3)
+        var index = scanned
         while index < buffer.count {
-            if buffer[index] == 0x0a && buffer[index - 1] == 0x0d && buffer[index - 2] == 0x0a && buffer[index - 3] == 0x0d {
-                return index + 1
+            if buffer[index] == 0x0a {
+                guard index > 0, buffer[index - 1] == 0x0d else { return -1 }
+                if index >= 3 && buffer[index - 2] == 0x0a && buffer[index - 3] == 0x0d { return index + 1 }
             }
             index += 1
         }
-        scanned = max(buffer.count, 3)
+        scanned = buffer.count
         return nil
     }
 
