@@ -11,7 +11,12 @@ struct VMResources: Equatable {
         "boot-source", "machine-config", "drives", "network-interfaces", "vsock", "entropy", "logger", "metrics",
         "balloon", "cpu-config", "mmds-config", "serial", "memory-hotplug", "pmem",
     ]
-    static let unsupportedFields = ["balloon", "cpu-config", "mmds-config", "serial", "memory-hotplug", "pmem"]
+    /// Members naming what SwiftVMM does not have, with the words `APIRoute` uses for
+    /// the same resources.
+    static let unsupportedFields: [(String, String)] = [
+        ("balloon", "balloon"), ("cpu-config", "cpu-config"), ("mmds-config", "mmds"), ("serial", "serial"),
+        ("memory-hotplug", "hotplug"), ("pmem", "pmem"),
+    ]
 
     var bootSource: BootSource?
     var machine = MachineConfig.default
@@ -27,8 +32,8 @@ struct VMResources: Equatable {
     /// A whole document (`--config-file`).
     init(document body: [UInt8]) throws(APIError) {
         let object = try JSONObject(body: body, fields: Self.fields)
-        for name in Self.unsupportedFields where object.value(name) != nil {
-            throw .unsupported("the `\(name)` resource")
+        for (name, resource) in Self.unsupportedFields where object.value(name) != nil {
+            throw .unsupported(APIRoute.unsupportedResources[resource] ?? "`\(name)`")
         }
         if let value = object.value("boot-source") { bootSource = try BootSource(value) }
         if let value = object.value("machine-config") { machine = try MachineConfig(value) }
