@@ -27,7 +27,6 @@ public enum FirecrackerFrontEnd {
         USAGE
           swiftvmm firecracker [--api-sock PATH] [--config-file FILE] [--no-api] [--id ID]
                                [--level LEVEL] [--log-path PATH] [--metrics-path PATH]
-                               [--vsock cid=N,uds=PATH]
           firecracker ...        the same, when swiftvmm is started through a link so named
 
           --api-sock PATH     serve Firecracker's REST API on this Unix socket, created mode
@@ -39,7 +38,6 @@ public enum FirecrackerFrontEnd {
           --level LEVEL       log level: Off, Error, Warning, Info, Debug, Trace
           --log-path PATH     append log lines to this file or named pipe
           --metrics-path PATH FlushMetrics writes a JSON line here
-          --vsock cid=N,uds=PATH   a virtio-vsock device, as PUT /vsock
 
         The API: GET /, GET /version, GET|PUT|PATCH /machine-config, PUT /boot-source,
         PUT /drives/ID, PUT /vsock, PUT /logger, PUT /metrics, GET /vm/config,
@@ -90,7 +88,7 @@ public enum FirecrackerFrontEnd {
             return machine
         }
 
-        // Logger, metrics and vsock from the command line, then the configuration file:
+        // Logger and metrics from the command line, then the configuration file:
         // all checked before anything is served or run.
         do {
             try log.configure(level: options.level, path: options.logPath)
@@ -101,10 +99,6 @@ public enum FirecrackerFrontEnd {
                     return .status(ExitStatus.badInput)
                 }
                 try controller.configure(document: document)
-            }
-            if let vsock = options.vsock {
-                _ = controller.handle(HTTPRequest(method: .put, path: "/vsock", body: Array(
-                    "{\"guest_cid\":\(vsock.cid),\"uds_path\":\(JSONValue.quote(vsock.path))}".utf8)))
             }
         } catch {
             printError("firecracker: \(options.configFile.map { "--config-file \($0): " } ?? "")\(error.message)")

@@ -15,7 +15,6 @@ public struct FrontEndOptions: Sendable, Equatable {
     public var showLevel = false
     public var metricsPath: String?
     public var maximumPayload: Int?
-    public var vsock: (cid: UInt32, path: String)?
     public var help = false
     public var version = false
 
@@ -23,7 +22,6 @@ public struct FrontEndOptions: Sendable, Equatable {
         lhs.apiSocket == rhs.apiSocket && lhs.configFile == rhs.configFile && lhs.serveAPI == rhs.serveAPI
             && lhs.instanceID == rhs.instanceID && lhs.level == rhs.level && lhs.logPath == rhs.logPath
             && lhs.metricsPath == rhs.metricsPath && lhs.maximumPayload == rhs.maximumPayload
-            && lhs.vsock?.cid == rhs.vsock?.cid && lhs.vsock?.path == rhs.vsock?.path
             && lhs.help == rhs.help && lhs.version == rhs.version && lhs.showLevel == rhs.showLevel
     }
 
@@ -89,8 +87,6 @@ public struct FrontEndOptions: Sendable, Equatable {
                     throw UsageError(message: "--http-api-max-payload-size '\(text)': a number of bytes from 1 to 16 MiB")
                 }
                 options.maximumPayload = size
-            case "--vsock":
-                options.vsock = try parseVsock(try value(flag))
             case "--boot-timer":
                 throw UsageError(message: "--boot-timer: SwiftVMM has no boot timer device; use `swiftvmm run --stats`, whose boot timeline shows the same")
             case "--seccomp-filter":
@@ -105,30 +101,5 @@ public struct FrontEndOptions: Sendable, Equatable {
             throw UsageError(message: "--no-api needs --config-file: without the API, the file is the only way to configure the machine")
         }
         return options
-    }
-
-    /// `cid=N,uds=PATH`.
-    static func parseVsock(_ text: String) throws(UsageError) -> (UInt32, String) {
-        var cid: UInt32?, path: String?
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
-            guard pair.count == 2 else { throw UsageError(message: "--vsock '\(text)': '\(part)' is not key=value") }
-            switch pair[0] {
-            case "cid":
-                guard let number = UInt32(pair[1]), number >= 3 else {
-                    throw UsageError(message: "--vsock '\(text)': cid=\(pair[1]): a guest CID is a number from 3 to 4294967295")
-                }
-                cid = number
-            case "uds":
-                guard !pair[1].isEmpty, pair[1].utf8.count <= 96 else {
-                    throw UsageError(message: "--vsock '\(text)': uds needs a path of at most 96 bytes")
-                }
-                path = pair[1]
-            default:
-                throw UsageError(message: "--vsock '\(text)': unknown option '\(pair[0])'; the options are cid and uds")
-            }
-        }
-        guard let cid, let path else { throw UsageError(message: "--vsock '\(text)': needs cid=N,uds=PATH") }
-        return (cid, path)
     }
 }

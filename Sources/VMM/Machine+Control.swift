@@ -47,10 +47,12 @@ extension Machine {
             usleep(100)
         }
         for disk in disks { disk.waitUntilIdle() }
+        vsock?.quiesce()
     }
 
-    /// Resumes a paused machine: every vCPU re-enters the guest.
+    /// Resumes a paused machine: the devices go on, then every vCPU re-enters the guest.
     public func resume() {
+        vsock?.resume()
         // The kick that paused each vCPU left `immediate_exit` set: clear it before the
         // vCPUs go back, or their next KVM_RUN returns at once.
         for thread in threads { thread.vcpu.requestImmediateExit(false) }

@@ -41,13 +41,15 @@ public final class Machine: Sendable {
     let consoleWatch: ConsoleWatch?
     /// When `build` finished.
     let builtAt: UInt64
+    /// The host side of the virtio-vsock device, if the machine has one.
+    let vsock: VsockService?
 
     private init(
         configuration: MachineConfiguration, vm: VirtualMachine, memory: GuestMemory,
         threads: [VCPUThread], handler: ExitHandler, uart: DeviceSlot<Serial8250>,
         console: Console, flushes: [DeviceFlush], bootSummary: String,
         disks: [DiskService], platform: ACPIPlatform, instrumentation: Instrumentation,
-        monitors: [VCPUMonitor], consoleWatch: ConsoleWatch?
+        monitors: [VCPUMonitor], consoleWatch: ConsoleWatch?, vsock: VsockService?
     ) {
         self.configuration = configuration
         self.vm = vm
@@ -63,6 +65,7 @@ public final class Machine: Sendable {
         self.instrumentation = instrumentation
         self.monitors = monitors
         self.consoleWatch = consoleWatch
+        self.vsock = vsock
         self.builtAt = MonotonicClock.now()
     }
 
@@ -94,13 +97,17 @@ public final class Machine: Sendable {
         // the command line.
         let disks = try VirtioDisks.prepare(configuration.disks)
         let commandLine = ([configuration.commandLine] + disks.commandLineOptions).joined(separator: " ")
+        // The vsock device's socket is bound now: a path in use is the user's input.
+        let vsockPlacement = try configuration.vsock.map { _ throws(MachineError) in try VsockPlacement(after: disks) }
+        let vsock = try configuration.vsock.map { (vsock: VsockConfiguration) throws(MachineError) in try VsockService(vsock) }
+        let acpiPlatform = disks.acpiPlatform(adding: vsockPlacement)
 
         let plan: BootPlan
         do {
             plan = try BootPlan.plan(
                 kernel: kernelBytes, initrdSize: initrd?.size,
                 commandLine: commandLine, ramSize: configuration.memorySize,
-                vcpuCount: configuration.vcpuCount, platform: disks.acpiPlatform)
+                vcpuCount: configuration.vcpuCount, platform: acpiPlatform)
         } catch {
             throw .badInput(describe(error, kernel: kernelName, initrd: initrd?.path))
         }
@@ -160,9 +167,12 @@ public final class Machine: Sendable {
             uart = try LegacyPorts.install(
                 on: &portBus, serialOutput: consoleWatch ?? console.output,
                 serialInterrupt: KVMInterruptLine(vm: vm, irq: UInt32(LegacyPorts.com1IRQ)))
+            let vsockFunction = vsock.flatMap { service in vsockPlacement.map { $0.function(service, vm: vm, memory: memory) } }
             diskServices = try disks.install(
                 vm: vm, memory: memory, portBus: &portBus, mmioBus: &mmioBus, backend: diskBackend,
-                tracer: tracer, counting: instrumentation.collectsStatistics)
+                tracer: tracer, counting: instrumentation.collectsStatistics,
+                otherFunctions: vsockFunction.map { [vsockPlacement!.device: $0.0] } ?? [:])
+            if let vsock, let vsockFunction { vsock.start(deliver: vsockFunction.deliver) }
         } catch let error as KVMError {
             throw .host(error)
         } catch {
@@ -173,7 +183,8 @@ public final class Machine: Sendable {
         // the machine stops.
         let flushes = diskServices.map { disk in
             DeviceFlush(device: "disk \(disk.path)") { try disk.stopAndFlush() }
-        } + extraFlushes
+        } + (vsock.map { service in [DeviceFlush(device: "vsock \(service.configuration.udsPath)") { service.stop() }] } ?? [])
+            + extraFlushes
 
         // 5. vCPUs: the boot processor starts at the kernel's entry; the others wait in
         // KVM_RUN for the INIT and start-up IPIs the guest sends them.
@@ -200,8 +211,8 @@ public final class Machine: Sendable {
             configuration: configuration, vm: vm, memory: memory, threads: threads,
             handler: handler, uart: uart, console: console, flushes: flushes,
             bootSummary: "\(kernelName): \(plan.summary)",
-            disks: diskServices, platform: disks.acpiPlatform, instrumentation: instrumentation,
-            monitors: monitors, consoleWatch: consoleWatch)
+            disks: diskServices, platform: acpiPlatform, instrumentation: instrumentation,
+            monitors: monitors, consoleWatch: consoleWatch, vsock: vsock)
     }
 
     // MARK: Running

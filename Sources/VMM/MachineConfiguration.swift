@@ -23,6 +23,8 @@ public struct MachineConfiguration: Sendable, Equatable {
     public var vcpuCount: Int
     /// Virtio block devices, in the order given (`--disk`).
     public var disks: [DiskConfiguration]
+    /// A virtio-vsock device (`--vsock`), if any.
+    public var vsock: VsockConfiguration?
 
     /// A configuration; by default the demo guest, 512 MiB, one vCPU, no disks.
     public init(
@@ -31,7 +33,8 @@ public struct MachineConfiguration: Sendable, Equatable {
         commandLine: String = MachineConfiguration.defaultCommandLine,
         memorySize: UInt64 = MachineConfiguration.defaultMemorySize,
         vcpuCount: Int = 1,
-        disks: [DiskConfiguration] = []
+        disks: [DiskConfiguration] = [],
+        vsock: VsockConfiguration? = nil
     ) {
         self.kernel = kernel
         self.initrdPath = initrdPath
@@ -39,5 +42,6 @@ public struct MachineConfiguration: Sendable, Equatable {
         self.memorySize = memorySize
         self.vcpuCount = vcpuCount
         self.disks = disks
+        self.vsock = vsock
     }
 }

@@ -96,7 +96,7 @@ struct VirtioDisks {
     func install(
         vm: VirtualMachine, memory: GuestMemory, portBus: inout IOBus, mmioBus: inout IOBus,
         backend: (RawDiskImage) -> any BlockBackend = { $0 },
-        tracer: Tracer? = nil, counting: Bool = false
+        tracer: Tracer? = nil, counting: Bool = false, otherFunctions: [UInt8: PCIBus.Function] = [:]
     ) throws -> [DiskService] {
         var services: [DiskService] = []
         /// A disk's device model named `name`, and the monitor watching it, if asked for.
@@ -118,7 +118,8 @@ struct VirtioDisks {
         let router = MSIRouter(vm: vm)
 
         // virtio-pci disks, behind the host bridge.
-        var functions: [UInt8: PCIBus.Function] = [0: PCIBus.Function(DeviceSlot(PCIHostBridge()))]
+        // `otherFunctions`: the machine's other virtio-pci devices, placed after the disks.
+        var functions: [UInt8: PCIBus.Function] = otherFunctions.merging([0: PCIBus.Function(DeviceSlot(PCIHostBridge()))]) { $1 }
         var pciServices: [UInt8: DiskService] = [:]
         var pending: [(DiskService, Int, VirtualMachine.IOEvent)] = []
         for (index, disk) in pci.enumerated() {

@@ -28,12 +28,20 @@ public protocol VirtioDevice: Sendable {
     /// The driver reset the device: forget negotiated state.
     mutating func reset()
 
+    /// Whether the device takes a chain from queue `queue` now. A device that fills
+    /// buffers only when it has something for them (virtio-vsock's rx queue) answers
+    /// false while it has nothing, and the chains wait for it.
+    func takesChain(fromQueue queue: Int) -> Bool
+
     /// FEATURES_OK stuck: `features` are the ones negotiated (3.1.1, step 5), which some
     /// devices must behave by (a block device without VIRTIO_BLK_F_FLUSH writes through).
     mutating func featuresNegotiated(_ features: VirtioFeatures)
 }
 
 extension VirtioDevice {
+    /// By default every chain made available is served at once.
+    public func takesChain(fromQueue queue: Int) -> Bool { true }
+
     /// By default nothing: most devices behave the same whatever was negotiated.
     public mutating func featuresNegotiated(_ features: VirtioFeatures) {}
 }

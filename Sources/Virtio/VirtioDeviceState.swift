@@ -146,13 +146,16 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
         guard isLive, queues.indices.contains(index), queues[index].isReady else { return [] }
         var completed = false
         do {
+            var again = false
             repeat {
-                while let chain = try queues[index].popAvailable(memory: memory) {
+                while device.takesChain(fromQueue: index), let chain = try queues[index].popAvailable(memory: memory) {
                     let written = device.handle(chain, queue: index, memory: memory)
                     try queues[index].pushUsed(head: chain.head, length: written, memory: memory)
                     completed = true
                 }
-            } while try queues[index].armAvailableNotification(memory: memory)
+                // A device that takes no more chains now is called again when it will.
+                again = device.takesChain(fromQueue: index) ? try queues[index].armAvailableNotification(memory: memory) : false
+            } while again
             if completed, try queues[index].needsNotification(memory: memory) {
                 return [.usedBuffer(queue: index)]
             }

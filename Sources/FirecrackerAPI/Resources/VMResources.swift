@@ -90,7 +90,8 @@ struct VMResources: Equatable {
             vcpuCount: machine.vcpuCount,
             disks: ordered.map {
                 DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, io: $0.ioEngine == "Async" ? .thread : .vcpu)
-            })
+            },
+            vsock: vsock.map { VsockConfiguration(guestCID: $0.guestCID, udsPath: $0.udsPath) })
     }
 
     /// `GET /vm/config`: every resource, in Firecracker's `FullVmConfiguration` shape.

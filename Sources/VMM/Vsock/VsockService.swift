@@ -1,0 +1,172 @@
+import Dispatch
+import HostIO
+import KVM
+import Locking
+import Synchronization
+import Virtio
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension UnixSocket: VsockStream {}
+
+/// The host side of the machine's virtio-vsock device: the Unix socket at `udsPath`
+/// (mode 0600) and a thread of its own that accepts host programs, reads their
+/// `CONNECT PORT\n`, carries bytes between their sockets and the device's `VsockMuxer`,
+/// and hands the guest its packets (a notification of the rx queue, served under the
+/// device's lock).
+///
+/// Host sockets are read only as far as the guest has room (its credit), so a fast host
+/// program cannot make SwiftVMM buffer without bound; sockets are non-blocking.
+final class VsockService: Sendable {
+    /// A host program that connected and has not finished its CONNECT line.
+    private final class Handshake: Sendable {
+        let socket: UnixSocket
+        let line = Locked<[UInt8]>([])
+        let started = MonotonicClock.now()
+        init(socket: UnixSocket) { self.socket = socket }
+    }
+
+    /// The longest CONNECT line taken ("CONNECT 4294967295\n" is 19 bytes).
+    static let maximumLine = 32
+    /// How long a host program has to send its CONNECT line.
+    static let handshakeNanoseconds: UInt64 = 5_000_000_000
+
+    let configuration: VsockConfiguration
+    let muxer: VsockMuxer
+    private let listener: UnixSocket
+    private let wakeUp: EventFD
+    private let running = Atomic<Bool>(true)
+    private let queue = DispatchQueue(label: "swiftvmm.vsock")
+    private let finished = DispatchGroup()
+    /// Set by the machine once the device is on its bus: serves the rx queue.
+    private let deliver = Locked<(@Sendable () -> Void)?>(nil)
+    /// True while the machine is paused: no packet goes to the guest.
+    private let paused = Locked(false)
+
+    /// Binds the socket at `configuration.udsPath`; a path that exists or cannot be bound
+    /// is the user's input, reported before anything else is built.
+    init(_ configuration: VsockConfiguration) throws(MachineError) {
+        self.configuration = configuration
+        do {
+            listener = try UnixSocket.listen(at: configuration.udsPath)
+        } catch {
+            throw .badInput("vsock uds_path \(configuration.udsPath): cannot listen there: \(error)")
+        }
+        listener.setNonBlocking()
+        do { wakeUp = try EventFD() } catch { throw .host(error) }
+        let path = configuration.udsPath, wake = wakeUp
+        muxer = VsockMuxer(
+            guestCID: UInt64(configuration.guestCID),
+            connectToHost: { port in
+                guard let socket = try? UnixSocket.connect(to: "\(path)_\(port)") else { return nil }
+                socket.setNonBlocking()
+                return socket
+            },
+            wake: { wake.signal() })
+    }
+
+    /// Starts the thread; `deliver` serves the device's rx queue.
+    func start(deliver: @escaping @Sendable () -> Void) {
+        self.deliver.withLock { $0 = deliver }
+        finished.enter()
+        queue.async { [self] in
+            loop()
+            finished.leave()
+        }
+    }
+
+    /// Stops the thread and removes the socket file (the machine stops).
+    func stop() {
+        running.store(false, ordering: .releasing)
+        wakeUp.signal()
+        finished.wait()
+        removeSocketFile()
+    }
+
+    private let socketFileRemoved = Atomic<Bool>(false)
+
+    private func removeSocketFile() {
+        if !socketFileRemoved.exchange(true, ordering: .acquiringAndReleasing) { unlink(configuration.udsPath) }
+    }
+
+    /// A machine that failed to build after binding the socket leaves no file behind.
+    deinit { removeSocketFile() }
+
+    // MARK: Pausing
+
+    /// No packet reaches the guest until `resume()`; returns once none is on its way.
+    func quiesce() { paused.withLock { $0 = true } }
+
+    func resume() {
+        paused.withLock { $0 = false }
+        wakeUp.signal()
+    }
+
+    // MARK: The thread
+
+    private func loop() {
+        var handshakes: [Handshake] = []
+        while running.load(ordering: .acquiring) {
+            let interest = muxer.hostInterest()
+            var fds: [(fd: Int32, wantsWrite: Bool)] = [(wakeUp.rawValue, false), (listener.fd, false)]
+            fds += handshakes.map { ($0.socket.fd, false) }
+            // A connection with no read budget is polled for writing only (or not at all):
+            // its bytes wait in the socket until the guest has room.
+            let watched = interest.filter { $0.readBudget > 0 || $0.wantsWrite }
+            fds += watched.map { (($0.stream as! UnixSocket).fd, $0.wantsWrite) }
+            let ready = HostIO.poll(fds.map { ($0.fd, $0.wantsWrite) }, timeoutMilliseconds: 1000)
+            if ready[0].readable { wakeUp.drain() }
+            if ready[1].readable { acceptAll(into: &handshakes) }
+            handshakes = handshakes.enumerated().compactMap { index, handshake in
+                // Entries 0 and 1 are the wake-up and the listener; the handshakes follow.
+                let finishedNow = ready[2 + index].readable ? readHandshake(handshake) : false
+                let expired = MonotonicClock.now() - handshake.started > Self.handshakeNanoseconds
+                return finishedNow || expired ? nil : handshake
+            }
+            // The connections' entries come last.
+            for (offset, entry) in watched.enumerated() {
+                let state = ready[ready.count - watched.count + offset]
+                if state.writable && entry.wantsWrite { muxer.hostWritable(entry.stream) }
+                if state.readable && entry.readBudget > 0 { read(entry.stream as! UnixSocket, budget: entry.readBudget) }
+            }
+            deliverPackets()
+        }
+    }
+
+    private func acceptAll(into handshakes: inout [Handshake]) {
+        while handshakes.count < 64, let socket = listener.accept() {
+            socket.setNonBlocking()
+            handshakes.append(Handshake(socket: socket))
+        }
+    }
+
+    /// Reads what there is of a CONNECT line; true once the handshake is over (the line
+    /// was whole and the guest has been asked, or it was wrong and the socket closed).
+    private func readHandshake(_ handshake: Handshake) -> Bool {
+        guard case .bytes(let bytes) = handshake.socket.receive(upTo: Self.maximumLine) else { return true }
+        let line = handshake.line.withLock { $0 += bytes; return $0 }
+        guard let end = line.firstIndex(of: UInt8(ascii: "\n")) else { return line.count >= Self.maximumLine }
+        let text = String(decoding: line[..<end], as: UTF8.self)
+        let words = text.split(separator: " ")
+        guard words.count == 2, words[0] == "CONNECT", let port = UInt32(words[1]) else { return true }
+        // Past the connection limit the program is turned away: its socket closes.
+        _ = muxer.hostConnected(handshake.socket, port: port, early: Array(line[(end + 1)...]))
+        return true
+    }
+
+    private func read(_ socket: UnixSocket, budget: Int) {
+        switch socket.receive(upTo: min(budget, VirtioVsock.maximumPayload)) {
+        case .bytes(let bytes): muxer.hostSent(bytes, on: socket)
+        case .endOfFile, .failed: muxer.hostClosed(socket)
+        case .nothingYet: break
+        }
+    }
+
+    private func deliverPackets() {
+        guard muxer.hasPacketForGuest else { return }
+        paused.withLock { paused in
+            if !paused { deliver.withLock { $0 }?() }
+        }
+    }
+}
