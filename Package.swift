@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "GuestMemory", "CUAPI", "Locking"]),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "Devices", "GuestMemory", "CUAPI", "Locking"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CUAPI"]),
-        .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Virtio", "Boot", "GuestMemory", "Locking"]),
+        .testTarget(name: "VMMTests", dependencies: ["VMM", "KVM", "Devices", "Virtio", "Boot", "GuestMemory", "Locking", "HostIO"]),
         .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM", "Locking", "JSON"]),
         .testTarget(name: "FirecrackerAPITests", dependencies: ["FirecrackerAPI", "JSON", "VMM", "HostIO", "Locking"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),

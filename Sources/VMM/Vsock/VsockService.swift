@@ -117,13 +117,14 @@ final class VsockService: Sendable {
             fds += watched.map { (($0.stream as! UnixSocket).fd, $0.wantsWrite) }
             let ready = HostIO.poll(fds.map { ($0.fd, $0.wantsWrite) }, timeoutMilliseconds: 1000)
             if ready[0].readable { wakeUp.drain() }
-            if ready[1].readable { acceptAll(into: &handshakes) }
-            handshakes = handshakes.enumerated().compactMap { index, handshake in
-                // Entries 0 and 1 are the wake-up and the listener; the handshakes follow.
+            // Entries 0 and 1 are the wake-up and the listener; the handshakes follow.
+            let polled = handshakes
+            handshakes = polled.enumerated().compactMap { index, handshake in
                 let finishedNow = ready[2 + index].readable ? readHandshake(handshake) : false
                 let expired = MonotonicClock.now() - handshake.started > Self.handshakeNanoseconds
                 return finishedNow || expired ? nil : handshake
             }
+            if ready[1].readable { acceptAll(into: &handshakes) }
             // The connections' entries come last.
             for (offset, entry) in watched.enumerated() {
                 let state = ready[ready.count - watched.count + offset]

@@ -273,13 +273,23 @@ public final class VsockMuxer: Sendable {
         }
     }
 
-    /// The driver reset the device: every connection ends (5.10.6.1: the device's
-    /// connections do not survive a reset).
+    /// The driver reset the device (5.10.6.1: its connections do not survive it): every
+    /// connection the guest knew of ends. Host programs still waiting for the guest to
+    /// answer their CONNECT keep waiting, and are asked for again: a program that
+    /// connects before the guest's driver has started (which begins with a reset) is
+    /// served once it has.
     public func reset() {
         state.withLock { state in
-            for connection in state.connections.values { connection.stream.shutdownSending() }
-            state.connections.removeAll()
             state.control.removeAll()
+            for (key, connection) in state.connections {
+                if connection.state == .connecting {
+                    var waiting = connection
+                    state.control.append(header(.request, &waiting))
+                } else {
+                    connection.stream.shutdownSending()
+                    state.connections.removeValue(forKey: key)
+                }
+            }
         }
     }
 }
