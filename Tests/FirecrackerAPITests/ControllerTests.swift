@@ -56,13 +56,15 @@ struct ControllerTests {
         #expect(recorder.send(.patch, "/machine-config", "{\"mem_size_mib\":300}").status == 204)
         #expect(recorder.send(.put, "/drives/data", "{\"drive_id\":\"data\",\"path_on_host\":\"/d\",\"is_root_device\":false,\"is_read_only\":true,\"io_engine\":\"Async\"}").status == 204)
         #expect(recorder.send(.put, "/drives/rootfs", "{\"drive_id\":\"rootfs\",\"path_on_host\":\"/r\",\"is_root_device\":true,\"is_read_only\":false}").status == 204)
+        #expect(recorder.send(.put, "/vsock", "{\"guest_cid\":7,\"uds_path\":\"/tmp/v.sock\"}").status == 204)
         let start = recorder.send(.put, "/actions", "{\"action_type\":\"InstanceStart\"}")
         #expect(start.status == 400 && fault(start) == "no machine in this test")
         let configuration = recorder.configurations.withLock { $0.first }
         #expect(configuration == MachineConfiguration(
             kernel: .file("/k"), initrdPath: "/i", commandLine: "console=ttyS0 root=/dev/vda rw",
             memorySize: 300 << 20, vcpuCount: 2,
-            disks: [DiskConfiguration(path: "/r", readOnly: false, io: .vcpu), DiskConfiguration(path: "/d", readOnly: true, io: .thread)]))
+            disks: [DiskConfiguration(path: "/r", readOnly: false, io: .vcpu), DiskConfiguration(path: "/d", readOnly: true, io: .thread)],
+            vsock: VsockConfiguration(guestCID: 7, udsPath: "/tmp/v.sock")))
         // A failed start leaves the machine unstarted: still configurable.
         #expect(recorder.send(.get, "/").body?.contains("Not started") == true)
     }
