@@ -88,7 +88,7 @@ public struct FrontEndOptions: Sendable, Equatable {
                 }
                 options.maximumPayload = size
             case "--boot-timer":
-                throw UsageError(message: "--boot-timer: SwiftVMM has no boot timer device; use `swiftvmm run --stats`, whose boot timeline shows the same")
+                throw UsageError(message: "--boot-timer: SwiftVMM has no boot timer device; swiftvmm run --stats shows the boot timeline instead")
             case "--seccomp-filter":
                 throw UsageError(message: "--seccomp-filter: SwiftVMM installs no seccomp filter, so it cannot take one")
             default:
