@@ -172,7 +172,7 @@ public final class Machine: Sendable {
                 vm: vm, memory: memory, portBus: &portBus, mmioBus: &mmioBus, backend: diskBackend,
                 tracer: tracer, counting: instrumentation.collectsStatistics,
                 otherFunctions: vsockFunction.map { [vsockPlacement!.device: $0.0] } ?? [:])
-            if let vsock, let vsockFunction { vsock.start(deliver: vsockFunction.deliver) }
+            if let vsock, let vsockFunction { vsock.connect(deliver: vsockFunction.deliver) }
         } catch let error as KVMError {
             throw .host(error)
         } catch {
@@ -223,6 +223,7 @@ public final class Machine: Sendable {
     public func run() -> MachineReport {
         VCPUThread.installKickHandler()
         lifecycle.start()
+        vsock?.start()
         consoleWatch?.whenExpectedOutputAppears { [weak self] in self?.stop(.expectedOutput) }
         let timer = instrumentation.timeout.map { seconds in
             let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "swiftvmm.timeout"))

@@ -66,9 +66,13 @@ final class VsockService: Sendable {
             wake: { wake.signal() })
     }
 
-    /// Starts the thread; `deliver` serves the device's rx queue.
-    func start(deliver: @escaping @Sendable () -> Void) {
+    /// Hands the service what serves the device's rx queue, once the device is on its bus.
+    func connect(deliver: @escaping @Sendable () -> Void) {
         self.deliver.withLock { $0 = deliver }
+    }
+
+    /// Starts the thread (the machine starts running).
+    func start() {
         finished.enter()
         queue.async { [self] in
             loop()
@@ -76,7 +80,7 @@ final class VsockService: Sendable {
         }
     }
 
-    /// Stops the thread and removes the socket file (the machine stops).
+    /// Stops the thread, if it was started, and removes the socket file (the machine stops).
     func stop() {
         running.store(false, ordering: .releasing)
         wakeUp.signal()
