@@ -151,4 +151,27 @@ struct ControllerTests {
     func metricsFirst() {
         #expect(fault(Recorder().send(.put, "/actions", "{\"action_type\":\"FlushMetrics\"}"))?.contains("not initialized") == true)
     }
+
+    @Test("PUT /metrics then FlushMetrics writes one JSON line of counts; PUT /logger sends request lines to its file")
+    func metricsAndLogger() throws {
+        let directory = scratchDirectory()
+        let recorder = Recorder()
+        #expect(recorder.send(.put, "/logger", "{\"log_path\":\"\(directory)/log\",\"level\":\"debug\",\"show_level\":true}").status == 204)
+        #expect(recorder.send(.put, "/metrics", "{\"metrics_path\":\"\(directory)/metrics\"}").status == 204)
+        #expect(recorder.send(.put, "/metrics", "{\"metrics_path\":\"\(directory)/metrics\"}").status == 400, "metrics are set once")
+        _ = recorder.send(.get, "/nowhere")
+        #expect(recorder.send(.put, "/actions", "{\"action_type\":\"FlushMetrics\"}").status == 204)
+        let metrics = try String(contentsOfFile: directory + "/metrics", encoding: .utf8)
+        #expect(metrics.hasSuffix("\n") && metrics.split(separator: "\n").count == 1)
+        let value = try JSONParser.parse(String(metrics.dropLast()))
+        guard case .object(let members) = value, case .object(let api)? = members.first(where: { $0.0 == "api_server" })?.1 else {
+            Issue.record("no api_server member: \(metrics)")
+            return
+        }
+        #expect(api.first { $0.0 == "requests" }?.1 == .integer(4))
+        #expect(api.first { $0.0 == "failed_requests" }?.1 == .integer(2))
+        let log = try String(contentsOfFile: directory + "/log", encoding: .utf8)
+        #expect(log.contains("[test-vm:INFO] The API server received a GET request on \"/nowhere\"; answered 400."))
+        #expect(log.contains("[test-vm:ERROR] API request failed"))
+    }
 }
