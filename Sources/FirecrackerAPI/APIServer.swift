@@ -28,6 +28,8 @@ public final class APIServer: Sendable {
     private let acceptQueue = DispatchQueue(label: "swiftvmm.api.accept")
     /// Entered per connection and by the accept loop; `wait()` waits for all of them.
     private let active = DispatchGroup()
+    /// The open connections, so `stop()` can end them.
+    private let connections = Locked<[ObjectIdentifier: UnixSocket]>([:])
 
     /// A server on `listener` that answers each request with `handle`.
     public init(listener: UnixSocket, limits: Limits = Limits(), handle: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
@@ -50,8 +52,10 @@ public final class APIServer: Sendable {
                 open.wrappingAdd(1, ordering: .relaxed)
                 number += 1
                 active.enter()
+                connections.withLock { $0[ObjectIdentifier(connection)] = connection }
                 DispatchQueue(label: "swiftvmm.api.connection\(number)").async { [self] in
                     serve(connection)
+                    connections.withLock { $0[ObjectIdentifier(connection)] = nil }
                     open.wrappingSubtract(1, ordering: .relaxed)
                     active.leave()
                 }
@@ -59,9 +63,13 @@ public final class APIServer: Sendable {
         }
     }
 
-    /// Stops accepting; connections already open end as their clients leave or time out.
+    /// Stops accepting, and ends every open connection (a request being answered is
+    /// answered first).
     public func stop() {
         listener.shutdown()
+        connections.withLock { connections in
+            for connection in connections.values { connection.shutdown() }
+        }
     }
 
     /// Waits until the accept loop and every connection have ended (after `stop()`).

@@ -70,6 +70,7 @@ public enum FirecrackerFrontEnd {
         signal(SIGPIPE, SIG_IGN)
         let log = APILog(instanceID: options.instanceID)
         let finished = DispatchSemaphore(value: 0)
+        let machineQueue = DispatchQueue(label: "swiftvmm.machine")
         let report = Locked<MachineReport?>(nil)
         let console = Console(output: FileDescriptorSink(fd: STDOUT_FILENO), inputFD: STDIN_FILENO)
         let controller = VMController(instanceID: options.instanceID, log: log, origin: origin) { configuration throws(APIError) in
@@ -80,7 +81,7 @@ public enum FirecrackerFrontEnd {
             } catch {
                 throw APIError("Cannot start microvm: \(error)")
             }
-            DispatchQueue(label: "swiftvmm.machine").async {
+            machineQueue.async {
                 let ended = machine.run()
                 report.withLock { $0 = ended }
                 finished.signal()
@@ -123,6 +124,7 @@ public enum FirecrackerFrontEnd {
         // SIGINT and SIGTERM: stop the machine cleanly, or end at once before it runs.
         let signalQueue = DispatchQueue(label: "swiftvmm.signals")
         let interrupted = Locked<Int32?>(nil)
+        let cancelled = DispatchGroup()
         let sources = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
@@ -134,10 +136,24 @@ public enum FirecrackerFrontEnd {
                     finished.signal()
                 }
             }
+            cancelled.enter()
+            source.setCancelHandler { cancelled.leave() }
             source.resume()
             return source
         }
-        defer { sources.forEach { $0.cancel() } }
+        // At the end, this thread lets go of the machine last, so it closes here, in
+        // order: not on a worker thread while the process exits (which deadlocked
+        // LeakSanitizer, as `Machine.run` explains). The signal handlers, the machine's
+        // thread and every API connection let go of it first.
+        var heldMachine: Machine?
+        defer {
+            sources.forEach { $0.cancel() }
+            cancelled.wait()
+            server?.stop()
+            server?.wait()
+            machineQueue.sync {}
+            withExtendedLifetime(heldMachine) {}
+        }
 
         if options.configFile != nil {
             do {
@@ -150,7 +166,8 @@ public enum FirecrackerFrontEnd {
         let rawTerminal = TerminalMode.enterRaw()
         finished.wait()
         if rawTerminal { TerminalMode.restore() }
-        server?.stop()
+        // This thread holds the machine last (see the defer above): it closes there.
+        heldMachine = controller.detachMachine()
         if let number = interrupted.withLock({ $0 }) { return .status(128 + number) }
         guard let ended = report.withLock({ $0 }) else { return .status(ExitStatus.hostError) }
         return .machineStopped(ended)

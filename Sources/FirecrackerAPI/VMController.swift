@@ -70,6 +70,15 @@ public final class VMController: Sendable {
     /// The machine, once started.
     public var machine: Machine? { state.withLock { $0.machine } }
 
+    /// Lets go of the machine once it has stopped, handing it to the caller: whoever
+    /// still holds the controller (an API connection's thread) no longer holds it.
+    public func detachMachine() -> Machine? {
+        state.withLock { state in
+            defer { state.machine = nil }
+            return state.machine
+        }
+    }
+
     // MARK: Requests
 
     /// Answers one request.
