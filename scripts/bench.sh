@@ -7,7 +7,7 @@
 #
 #   --quick         fewer repeats, exits and configurations: under a minute (for CI)
 #   --no-install    do not apt-get anything; figures needing a missing tool say so
-#   --only LIST     some figures: exits,instructions,startup,memory,disk,ram,cpus
+#   --only LIST     some figures: exits,instructions,startup,memory,disk,ram,cpus,flush
 #   --variant NAME=ARGS         also measure `swiftvmm run ARGS ...` (e.g. tracing flags)
 #   --variant-binary NAME=PATH  also measure another swiftvmm binary
 #
@@ -78,6 +78,9 @@ swift build -c release --product swiftvmm >&2
 swiftvmm=$(swift build -c release --show-bin-path)/swiftvmm
 say "building the reference VMM: cc -O2 -o $out/refvmm benchmarks/refvmm.c"
 cc -O2 -Wall -Wextra -o "$out/refvmm" benchmarks/refvmm.c
+say "building the host's flush reference: cc -O2 -pthread -o $out/flushref benchmarks/flushref.c"
+cc -O2 -Wall -Wextra -pthread -o "$out/flushref" benchmarks/flushref.c
+bench_args+=(--flushref "$out/flushref")
 # valgrind 3.19 cannot read the DWARF 5 debug information Swift's clang writes; bench.py
 # profiles copies stripped of it (the symbol table, all the counts need, stays).
 strip_tool=$(command -v llvm-strip || command -v strip || true)

@@ -96,6 +96,7 @@ public struct BootPlan: Sendable {
             MemoryWrite(address: Layout.pageTables, bytes: PageTables.bytes[...], what: "page tables"),
             MemoryWrite(address: Layout.zeroPage, bytes: zeroPage[...], what: "zero page"),
             MemoryWrite(address: Layout.commandLine, bytes: (commandLineBytes + [0])[...], what: "command line"),
+            MemoryWrite(address: Layout.resetVector, bytes: ResetVector.code[...], what: "reset vector"),
         ] + acpi.writes
         return BootPlan(
             format: kernel.format, writes: writes, initrd: initrd,

@@ -27,7 +27,8 @@ public struct E820Map: Sendable, Equatable {
     /// - RAM from 0 up to the EBDA (conventional memory, below 640 KiB);
     /// - reserved from the EBDA to 1 MiB (EBDA, VGA window, BIOS ROM);
     /// - RAM from 1 MiB to the end of the first region;
-    /// - reserved for KVM's identity-map and TSS pages in the MMIO hole;
+    /// - reserved for PCI's configuration space (ECAM) and for KVM's identity-map and TSS
+    ///   pages in the MMIO hole;
     /// - RAM above 4 GiB, if there is any.
     public init(ramRegions regions: [(start: GuestAddress, size: UInt64)]) {
         var entries: [Entry] = []
@@ -43,6 +44,7 @@ public struct E820Map: Sendable, Equatable {
                 entries.append(Entry(start: region.start.rawValue, size: region.size, type: .ram))
             }
         }
+        entries.append(Entry(start: Layout.pciECAM.rawValue, size: Layout.pciECAMSize, type: .reserved))
         entries.append(Entry(start: Layout.kvmIdentityMap.rawValue, size: Layout.kvmPrivateSize, type: .reserved))
         self.entries = entries.sorted { $0.start < $1.start }
     }

@@ -1,6 +1,8 @@
 // The ioctl numbers Swift cannot import (they are function-like macros), exported as
 // constants, and ioctl(2) as non-variadic functions. See include/CKVM.h.
 #include "CKVM.h"
+#include <cpuid.h>
+#include <linux/fs.h>
 #include <stddef.h>
 
 const unsigned long CKVM_GET_API_VERSION = KVM_GET_API_VERSION;
@@ -40,6 +42,8 @@ const unsigned long CKVM_SET_LAPIC = KVM_SET_LAPIC;
 const unsigned long CKVM_GET_MP_STATE = KVM_GET_MP_STATE;
 const unsigned long CKVM_SET_MP_STATE = KVM_SET_MP_STATE;
 
+const unsigned long CKVM_BLKGETSIZE64 = BLKGETSIZE64;
+
 int ckvm_ioctl_none(int fd, unsigned long request) { return ioctl(fd, request, 0); }
 
 int ckvm_ioctl_value(int fd, unsigned long request, unsigned long value) {
@@ -50,31 +54,14 @@ int ckvm_ioctl_pointer(int fd, unsigned long request, void *argument) {
     return ioctl(fd, request, argument);
 }
 
-unsigned long ckvm_cpuid2_size(unsigned int count) {
-    return sizeof(struct kvm_cpuid2) + (unsigned long)count * sizeof(struct kvm_cpuid_entry2);
-}
-
-unsigned long ckvm_msrs_size(unsigned int count) {
-    return sizeof(struct kvm_msrs) + (unsigned long)count * sizeof(struct kvm_msr_entry);
-}
-
-unsigned long ckvm_irq_routing_size(unsigned int count) {
-    return sizeof(struct kvm_irq_routing) +
-           (unsigned long)count * sizeof(struct kvm_irq_routing_entry);
-}
-
-struct kvm_cpuid_entry2 *ckvm_cpuid2_entry(struct kvm_cpuid2 *cpuid, unsigned int index) {
-    return &cpuid->entries[index];
-}
-
-struct kvm_msr_entry *ckvm_msrs_entry(struct kvm_msrs *msrs, unsigned int index) {
-    return &msrs->entries[index];
-}
-
-struct kvm_irq_routing_entry *ckvm_irq_routing_entry(struct kvm_irq_routing *routing, unsigned int index) {
-    return &routing->entries[index];
-}
+const unsigned long CKVM_CPUID2_ENTRIES_OFFSET = offsetof(struct kvm_cpuid2, entries);
+const unsigned long CKVM_MSRS_ENTRIES_OFFSET = offsetof(struct kvm_msrs, entries);
+const unsigned long CKVM_IRQ_ROUTING_ENTRIES_OFFSET = offsetof(struct kvm_irq_routing, entries);
 
 void ckvm_set_immediate_exit(struct kvm_run *run, unsigned char value) {
     __atomic_store_n(&run->immediate_exit, value, __ATOMIC_SEQ_CST);
+}
+
+void ckvm_host_cpuid(unsigned int function, unsigned int index, unsigned int registers[4]) {
+    __cpuid_count(function, index, registers[0], registers[1], registers[2], registers[3]);
 }

@@ -6,7 +6,10 @@
 /// apart from accesses that are worth reporting. Drivers take the all-ones answer as
 /// "nothing here": Linux's 8250 driver finds no UART because IER does not read back,
 /// the PCI probe finds no configuration mechanism because 0xcf8 does not.
-public struct AbsentDevice: BusDevice {
+///
+/// It holds no state, so it needs no lock: every vCPU reaches it at once (Linux's
+/// `io_delay` writes port 0x80 all the time).
+public final class AbsentDevice: SharedBusDevice {
     public let name: String
 
     /// Absent hardware where the PC might have `name`.
@@ -15,12 +18,12 @@ public struct AbsentDevice: BusDevice {
     }
 
     /// Every bit reads 1: nobody drives the ISA data lines.
-    public mutating func read(offset: UInt64, size: Int) -> UInt64 {
+    public func read(offset: UInt64, size: Int) -> UInt64 {
         Self.floatingBus(size: size)
     }
 
     /// Goes nowhere.
-    public mutating func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
+    public func write(offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
         .none
     }
 

@@ -2,8 +2,10 @@
 public enum DeviceEffect: Sendable, Equatable {
     /// Nothing beyond the access itself.
     case none
-    /// The guest asked for a machine reset (i8042 command 0xfe, what `reboot=k` does).
+    /// The guest asked for a machine reset (i8042 command 0xfe, how Linux restarts a PC).
     case reset
+    /// The guest powered the machine off (ACPI sleep state S5, Linux's `poweroff`).
+    case powerOff
     /// The guest wrote `value` to a QEMU-compatible isa-debug-exit port.
     case debugExit(value: UInt32)
 }
@@ -13,6 +15,7 @@ public enum DeviceEffect: Sendable, Equatable {
 ///
 /// Devices are value types holding their register state. They hold no locks: the bus
 /// wraps each one in a mutex (`DeviceSlot`), so one access at a time reaches a device.
+/// (A device that must not serialize every access conforms to `SharedBusDevice` instead.)
 public protocol BusDevice: Sendable {
     /// A short name for messages and statistics ("serial0", "cmos").
     var name: String { get }

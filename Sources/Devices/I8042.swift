@@ -1,18 +1,21 @@
-/// The PC's keyboard controller, an Intel 8042 (ports 0x60 and 0x64), as far as guests
-/// need one: with no keyboard and no mouse plugged in.
+/// The PC's keyboard controller, an Intel 8042 (ports 0x60 and 0x64), with a PS/2
+/// keyboard (`PS2Keyboard`) on its first port and nothing on its second (mouse) port.
 ///
-/// What guests use it for is the reset line: command 0xfe pulses the CPU reset, which is
-/// how Linux's `reboot=k` (and its fallback when ACPI reset fails) restarts a PC.
-/// Beyond that the model answers the controller commands Linux's i8042 driver sends
-/// while probing, so the probe finds a controller quickly and ports with nothing behind
-/// them: the self-test, the command byte, enabling and disabling the ports, and the
-/// loopback commands it uses to find the mouse port.
+/// Guests use it for three things. The reset line: command 0xfe pulses the CPU reset,
+/// how Linux restarts a PC (through the FADT's reset register, with `reboot=k`, and from
+/// the reset vector's code, `ResetVector`). The
+/// keyboard: Linux's i8042 and atkbd drivers probe the controller and the keyboard and
+/// bind them, so the machine can press Ctrl-Alt-Delete for the user. And the probes in
+/// between: the self-test, the command byte, enabling and disabling the ports, the
+/// loopback commands.
 ///
-/// The model raises no interrupts: nothing attached could send a byte unasked, and
-/// replies to controller commands are polled through the status register's OBF bit
-/// (Linux's `i8042_command` polls). Bytes written for the keyboard are dropped, as no
-/// keyboard is attached; the guest's keyboard driver times out and finds none (Linux's
-/// `i8042.nokbd` and `i8042.noaux` skip those probes).
+/// Interrupts: the keyboard's bytes raise IRQ 1 while the command byte enables it (bit
+/// 0), one byte at a time, as the hardware does: a byte moves into the output buffer,
+/// the line goes high; the guest reads port 0x60, the line drops, and the next byte
+/// follows. Replies to controller commands are polled through the status register's OBF
+/// bit (Linux's `i8042_command` polls) and raise no interrupt. The mouse port has no
+/// interrupt: nothing is plugged in there, and IRQ 12 serves virtio-mmio devices; the
+/// ACPI tables list no mouse, so Linux does not probe one.
 ///
 /// Port 0x60 is offset `Port.data` and port 0x64 offset `Port.command`, so the machine
 /// registers one slot at both ports (`IOBus.register(_:at:offset:)`). Command and bit
@@ -44,16 +47,20 @@ public struct I8042: ByteRegisterDevice {
 
     /// Command byte ("controller configuration byte") bits.
     enum CommandByte {
+        /// INT: interrupt (IRQ 1) when a keyboard byte is in the output buffer.
+        static let keyboardInterrupt: UInt8 = 0x01
         /// SYS: system flag, reported in the status register.
         static let systemFlag: UInt8 = 0x04
         /// EN (inverted): keyboard interface disabled.
         static let keyboardDisabled: UInt8 = 0x10
         /// EN2 (inverted): auxiliary interface disabled.
         static let auxiliaryDisabled: UInt8 = 0x20
-        /// The command byte as firmware leaves it: keyboard interrupt enabled (0x01),
-        /// SYS set, scan code translation on (0x40). Only SYS and the two disable bits
-        /// mean anything to this model; the rest is stored and read back.
-        static let reset: UInt8 = 0x45
+        /// XLATE: translate the keyboard's scan code set 2 to set 1.
+        static let translate: UInt8 = 0x40
+        /// The command byte as firmware leaves it: keyboard interrupt enabled, SYS set,
+        /// scan code translation on. The mouse interrupt bit (0x02) is stored and read
+        /// back; there is no mouse to interrupt.
+        static let reset: UInt8 = keyboardInterrupt | systemFlag | translate
     }
 
     /// Controller commands (port 0x64, write).
@@ -78,6 +85,9 @@ public struct I8042: ByteRegisterDevice {
         /// I8042_CMD_AUX_LOOP, with which it looks for an active multiplexer and an
         /// auxiliary port).
         static let writeAuxiliaryOutput: UInt8 = 0xd3
+        /// Send the next data byte to the mouse (Linux's I8042_CMD_AUX_SEND). There is no
+        /// mouse: the byte is dropped.
+        static let writeAuxiliary: UInt8 = 0xd4
         /// Commands 0xf0-0xff pulse the output port lines whose bit is 0 in the low
         /// nibble; bit 0 is the CPU reset line. 0xfe pulses reset alone.
         static let pulseOutputPort: ClosedRange<UInt8> = 0xf0...0xff
@@ -85,7 +95,7 @@ public struct I8042: ByteRegisterDevice {
     }
 
     /// The command that resets the machine: pulse the output port with only the reset
-    /// line (bit 0) low. What Linux's `reboot=k` writes to port 0x64, and the value the
+    /// line (bit 0) low. What Linux writes to port 0x64 to restart a PC, and the value the
     /// FADT's reset register names.
     public static let resetCommand: UInt8 = Command.pulseOutputPort.upperBound & ~Command.pulseResetLine
 
@@ -96,20 +106,34 @@ public struct I8042: ByteRegisterDevice {
 
     public let name: String
     private var commandByte = CommandByte.reset
-    /// The output buffer: the byte port 0x60 reads next, and whether it is from the
-    /// auxiliary port.
-    private var outputBuffer: (byte: UInt8, fromAuxiliary: Bool)?
+    /// The keyboard on the first port.
+    private var keyboard = PS2Keyboard()
+    /// IRQ 1, driven while a keyboard byte waits and the command byte enables it.
+    private let keyboardInterrupt: any InterruptLine
+    private var keyboardInterruptLevel = false
+    /// Who put a byte in the output buffer: the controller (a command's reply), the
+    /// keyboard, or the auxiliary port (a loopback byte).
+    enum Source { case controller, keyboard, auxiliary }
+    /// The output buffer: the byte port 0x60 reads next, and where it came from.
+    private var outputBuffer: (byte: UInt8, source: Source)?
     /// Port 0x60 keeps returning the last byte once the buffer is empty.
     private var lastOutput: UInt8 = 0
     /// The command waiting for its data byte at port 0x60, if any.
     private var commandAwaitingData: UInt8?
     private var lastWriteWasCommand = false
-    /// Bytes from the keyboard waiting for the output buffer (`typeKeys`).
-    private var keyboardBytes: [UInt8] = []
 
-    /// A controller after power-on: output buffer empty, nothing awaiting data.
-    public init(name: String = "i8042") {
+    /// A controller after power-on: output buffer empty, nothing awaiting data, its
+    /// keyboard's bytes raising `keyboardInterrupt` (IRQ 1).
+    public init(name: String = "i8042", keyboardInterrupt: any InterruptLine) {
         self.name = name
+        self.keyboardInterrupt = keyboardInterrupt
+    }
+
+    /// Presses `keys` on the keyboard, then releases them (Ctrl-Alt-Delete, for one);
+    /// their scan codes reach the guest as a keyboard's would.
+    public mutating func press(_ keys: [PS2Keyboard.Key]) {
+        keyboard.press(keys, translated: translates)
+        deliverKeyboardBytes()
     }
 
     /// Port 0x60 reads (and empties) the output buffer; port 0x64 reads the status register.
@@ -119,8 +143,11 @@ public struct I8042: ByteRegisterDevice {
             if let output = outputBuffer {
                 lastOutput = output.byte
                 outputBuffer = nil
+                // The line drops with the byte taken, before the next byte raises it
+                // again: IRQ 1 is edge-triggered, and each byte needs its own edge.
+                setKeyboardInterrupt(false)
+                deliverKeyboardBytes()
             }
-            if !keyboardBytes.isEmpty { outputBuffer = (keyboardBytes.removeFirst(), false) }
             return lastOutput
         case Port.command:
             return status
@@ -136,10 +163,13 @@ public struct I8042: ByteRegisterDevice {
         case Port.data:
             lastWriteWasCommand = false
             writeData(value)
+            deliverKeyboardBytes()
             return .none
         case Port.command:
             lastWriteWasCommand = true
-            return execute(value)
+            let effect = execute(value)
+            deliverKeyboardBytes()
+            return effect
         default:
             return .none
         }
@@ -149,28 +179,49 @@ public struct I8042: ByteRegisterDevice {
         var status = Status.keyboardNotInhibited
         if let output = outputBuffer {
             status |= Status.outputBufferFull
-            if output.fromAuxiliary { status |= Status.auxiliaryData }
+            if output.source == .auxiliary { status |= Status.auxiliaryData }
         }
         if commandByte & CommandByte.systemFlag != 0 { status |= Status.systemFlag }
         if lastWriteWasCommand { status |= Status.lastWriteWasCommand }
         return status
     }
 
+    private var translates: Bool { commandByte & CommandByte.translate != 0 }
+
+    /// Moves the keyboard's next byte into an empty output buffer, unless the keyboard
+    /// interface is disabled, and drives IRQ 1 to match: high while a keyboard byte waits
+    /// and the command byte enables the interrupt.
+    private mutating func deliverKeyboardBytes() {
+        if outputBuffer == nil, commandByte & CommandByte.keyboardDisabled == 0, let byte = keyboard.takePending() {
+            outputBuffer = (byte, .keyboard)
+        }
+        setKeyboardInterrupt(outputBuffer?.source == .keyboard && commandByte & CommandByte.keyboardInterrupt != 0)
+    }
+
+    /// Drives IRQ 1, telling the line only of changes.
+    private mutating func setKeyboardInterrupt(_ raised: Bool) {
+        if raised != keyboardInterruptLevel {
+            keyboardInterruptLevel = raised
+            keyboardInterrupt.setLevel(raised)
+        }
+    }
+
     private mutating func execute(_ command: UInt8) -> DeviceEffect {
         commandAwaitingData = nil
         switch command {
         case Command.readCommandByte:
-            outputBuffer = (commandByte, false)
-        case Command.writeCommandByte, Command.writeKeyboardOutput, Command.writeAuxiliaryOutput:
+            outputBuffer = (commandByte, .controller)
+        case Command.writeCommandByte, Command.writeKeyboardOutput, Command.writeAuxiliaryOutput,
+            Command.writeAuxiliary:
             commandAwaitingData = command
         case Command.disableAuxiliary:
             commandByte |= CommandByte.auxiliaryDisabled
         case Command.enableAuxiliary:
             commandByte &= ~CommandByte.auxiliaryDisabled
         case Command.testAuxiliary, Command.testKeyboard:
-            outputBuffer = (Self.interfaceTestPassed, false)
+            outputBuffer = (Self.interfaceTestPassed, .controller)
         case Command.selfTest:
-            outputBuffer = (Self.selfTestPassed, false)
+            outputBuffer = (Self.selfTestPassed, .controller)
         case Command.disableKeyboard:
             commandByte |= CommandByte.keyboardDisabled
         case Command.enableKeyboard:
@@ -187,7 +238,10 @@ public struct I8042: ByteRegisterDevice {
 
     private mutating func writeData(_ value: UInt8) {
         guard let command = commandAwaitingData else {
-            // A byte for the keyboard, and there is no keyboard.
+            // A byte for the keyboard. Sending it enables the keyboard interface, as an
+            // 8042 does: the keyboard could not answer otherwise.
+            commandByte &= ~CommandByte.keyboardDisabled
+            keyboard.receive(value, translated: translates)
             return
         }
         commandAwaitingData = nil
@@ -195,51 +249,11 @@ public struct I8042: ByteRegisterDevice {
         case Command.writeCommandByte:
             commandByte = value
         case Command.writeKeyboardOutput:
-            outputBuffer = (value, false)
-        default:  // Command.writeAuxiliaryOutput
-            outputBuffer = (value, true)
+            outputBuffer = (value, .keyboard)
+        case Command.writeAuxiliaryOutput:
+            outputBuffer = (value, .auxiliary)
+        default:  // Command.writeAuxiliary: no mouse to take it
+            break
         }
-    }
-}
-
-extension I8042 {
-    /// Scan codes of the keys `typeKeys` knows, in the two sets a keyboard may speak
-    /// (IBM PC AT Technical Reference, "Keyboard Scan Codes"): set 2 is what the keyboard
-    /// sends; set 1 is what the controller hands the CPU when the command byte's XLATE
-    /// bit (0x40) asks it to translate, as firmware leaves it. A key's break code is its
-    /// make code with 0x80 set (set 1) or behind 0xf0 (set 2); 0xe0 marks extended keys.
-    public enum Key: Sendable, CaseIterable {
-        case leftControl, leftAlt, delete
-
-        /// The make code: (set 1, set 2).
-        var make: (set1: [UInt8], set2: [UInt8]) {
-            switch self {
-            case .leftControl: return ([0x1d], [0x14])
-            case .leftAlt: return ([0x38], [0x11])
-            case .delete: return ([0xe0, 0x53], [0xe0, 0x71])
-            }
-        }
-    }
-
-    /// The command byte's XLATE bit: translate set 2 to set 1.
-    static let translateBit: UInt8 = 0x40
-
-    /// Presses `keys` in order, then releases them in reverse, as a keyboard would send
-    /// them: the make and break codes go to the output buffer one at a time, each read
-    /// of port 0x60 bringing the next. Returns whether a byte is now waiting, so the
-    /// caller raises the keyboard interrupt (IRQ 1). Ctrl-Alt-Del is
-    /// `[.leftControl, .leftAlt, .delete]`.
-    public mutating func typeKeys(_ keys: [Key]) -> Bool {
-        let translated = commandByte & Self.translateBit != 0
-        var bytes: [UInt8] = []
-        for key in keys { bytes += translated ? key.make.set1 : key.make.set2 }
-        for key in keys.reversed() {
-            let make = translated ? key.make.set1 : key.make.set2
-            let prefix = make.count > 1 ? [make[0]] : []
-            bytes += translated ? prefix + [make.last! | 0x80] : prefix + [0xf0, make.last!]
-        }
-        keyboardBytes += bytes
-        if outputBuffer == nil { outputBuffer = (keyboardBytes.removeFirst(), false) }
-        return true
     }
 }

@@ -1,8 +1,8 @@
 /// An address space of devices: the x86 I/O port space, or the MMIO hole.
 ///
 /// Devices are registered while the machine is built; after that the bus is read-only
-/// and is shared by every vCPU thread without a lock of its own (each device has its
-/// own, in its `DeviceSlot`).
+/// and is shared by every vCPU thread without a lock of its own: each device keeps its
+/// own state consistent (`SharedBusDevice`), most behind the mutex of a `DeviceSlot`.
 public struct IOBus: Sendable {
     /// Where a device answers: [base, base + length).
     public struct Range: Sendable, Equatable, CustomStringConvertible {
@@ -36,26 +36,26 @@ public struct IOBus: Sendable {
         public var description: String { "\(name) at \(range) overlaps \(existing)" }
     }
 
-    struct Entry: Sendable {
+    private struct Entry: Sendable {
         let range: Range
         /// The device offset that `range.base` reaches.
         let offset: UInt64
-        let slot: any AnyDeviceSlot
+        let device: any SharedBusDevice
 
         func deviceOffset(of address: UInt64) -> UInt64 { offset + (address - range.base) }
     }
 
     /// Entries sorted by base address.
     private var entries: [Entry] = []
-    /// Their ranges, in the same order: what a lookup scans. Plain integers, so the scan
-    /// copies no device references (one retain and release per entry, otherwise).
+    /// Their ranges, in the same order: what a lookup scans, plain integers (see
+    /// docs/PERFORMANCE.md, figure 1).
     private var ranges: [Range] = []
 
     /// A bus with no devices.
     public init() {}
 
-    /// Places `device` at `range` and returns its slot, through which other threads may
-    /// reach the same device under the same lock.
+    /// Places `device` at `range` behind a lock of its own and returns its slot, through
+    /// which other threads may reach the same device under the same lock.
     @discardableResult
     public mutating func register<Device: BusDevice>(
         _ device: Device, at range: Range
@@ -65,25 +65,25 @@ public struct IOBus: Sendable {
         return slot
     }
 
-    /// Places an existing slot at `range` (one device may answer at several ranges).
+    /// Places a device that serializes its own accesses (a slot, a virtio transport) at
+    /// `range`; one device may answer at several ranges.
     ///
     /// An access at `range.base` reaches the device at `offset`: a device whose ports are
     /// scattered sees them as one register map. The i8042, say, answers at ports 0x60
     /// and 0x64, registered as offsets 0 and 4.
-    public mutating func register<Device: BusDevice>(
-        _ slot: DeviceSlot<Device>, at range: Range, offset: UInt64 = 0
+    public mutating func register(
+        _ device: some SharedBusDevice, at range: Range, offset: UInt64 = 0
     ) throws(OverlapError) {
         precondition(range.length > 0, "a device range cannot be empty")
         if let clash = entries.first(where: { $0.range.overlaps(range) }) {
-            throw OverlapError(name: slot.name, range: range, existing: clash.slot.name)
+            throw OverlapError(name: device.name, range: range, existing: clash.device.name)
         }
-        entries.append(Entry(range: range, offset: offset, slot: slot))
+        entries.append(Entry(range: range, offset: offset, device: device))
         entries.sort { $0.range.base < $1.range.base }
         ranges = entries.map(\.range)
     }
 
-    func entry(at address: UInt64) -> Entry? {
-        // Few devices, sorted: a linear scan beats anything cleverer at this size.
+    private func entry(at address: UInt64) -> Entry? {
         guard let index = ranges.firstIndex(where: { $0.contains(address) }) else { return nil }
         return entries[index]
     }
@@ -92,18 +92,18 @@ public struct IOBus: Sendable {
     /// `BusDevice.deviceName(at:)`).
     public func deviceName(at address: UInt64) -> String? {
         guard let entry = entry(at: address) else { return nil }
-        return entry.slot.deviceName(at: entry.deviceOffset(of: address))
+        return entry.device.deviceName(at: entry.deviceOffset(of: address))
     }
 
     /// Reads from the device at `address`; nil when no device answers there.
     public func read(at address: UInt64, size: Int) -> UInt64? {
         guard let entry = entry(at: address) else { return nil }
-        return entry.slot.read(offset: entry.deviceOffset(of: address), size: size)
+        return entry.device.read(offset: entry.deviceOffset(of: address), size: size)
     }
 
     /// Writes to the device at `address`; nil when no device answers there.
     public func write(at address: UInt64, size: Int, value: UInt64) -> DeviceEffect? {
         guard let entry = entry(at: address) else { return nil }
-        return entry.slot.write(offset: entry.deviceOffset(of: address), size: size, value: value)
+        return entry.device.write(offset: entry.deviceOffset(of: address), size: size, value: value)
     }
 }

@@ -4,7 +4,8 @@
 ///  port          device                          model
 ///  0x0020-0x0021 PIC 1 (8259A)                   in KVM (KVM_CREATE_IRQCHIP)
 ///  0x0040-0x0043 PIT (8254)                      in KVM (KVM_CREATE_PIT2)
-///  0x0060        keyboard controller, data       I8042
+///  0x0060        keyboard controller, data,      I8042, with a PS2Keyboard
+///                keyboard IRQ 1
 ///  0x0061        port B (PIT gate 2, speaker)    in KVM (KVM_CREATE_PIT2)
 ///  0x0064        keyboard controller, status     I8042
 ///  0x0070-0x0071 RTC and CMOS RAM                CMOS
@@ -23,6 +24,7 @@
 ///  0x03f7        floppy digital input register   absent
 ///  0x03f8-0x03ff serial port COM1, IRQ 4         Serial8250
 ///  0x04d0-0x04d1 ELCR (PIC trigger modes)        in KVM (KVM_CREATE_IRQCHIP)
+///  0x0600-0x0601 ACPI sleep control and status   ACPISleepRegisters (power off)
 ///  0x0cf8-0x0cff PCI configuration mechanism #1  PCIConfigMechanism1 (placed by the
 ///                                                machine with its PCI bus)
 /// ```
@@ -44,6 +46,13 @@ public enum LegacyPorts {
     public static let i8042Data = IOBus.Range(base: 0x60, length: 1)
     /// The keyboard controller's status and command port.
     public static let i8042Command = IOBus.Range(base: 0x64, length: 1)
+    /// The keyboard's interrupt: ISA IRQ 1, by PC convention.
+    public static let keyboardIRQ: UInt32 = 1
+
+    /// The ACPI sleep control and status registers (the FADT's SLEEP_CONTROL_REG and
+    /// SLEEP_STATUS_REG). No PC device claims 0x600; Cloud Hypervisor's power-off
+    /// register sits there too.
+    public static let acpiSleep = IOBus.Range(base: 0x600, length: ACPISleepRegisters.size)
 
     /// QEMU's default port for isa-debug-exit (`-device isa-debug-exit,iobase=0xf4`).
     /// In the PC/AT this range (0xf0-0xff) belongs to the math coprocessor, which no
@@ -82,12 +91,20 @@ public enum LegacyPorts {
     /// nothing.
     public static let pciConfiguration = IOBus.Range(base: 0xcf8, length: PCIConfigMechanism1.portCount)
 
-    /// Registers every device above on `bus` and returns the UART's slot, through which
-    /// the console's input reader feeds COM1 (`slot.withLock { $0.receive(bytes) }`).
+    /// The devices the machine reaches after installation: the console's input reader
+    /// feeds COM1 (`serial.withLock { $0.receive(bytes) }`), and the machine presses keys
+    /// on the keyboard (`keyboardController.withLock { $0.press(keys) }`).
+    public struct Installed: Sendable {
+        public let serial: DeviceSlot<Serial8250>
+        public let keyboardController: DeviceSlot<I8042>
+    }
+
+    /// Registers every device above on `bus`.
     ///
     /// - Parameters:
     ///   - serialOutput: where COM1's transmitted bytes go.
     ///   - serialInterrupt: COM1's interrupt line (IRQ `com1IRQ`).
+    ///   - keyboardInterrupt: the keyboard's interrupt line (IRQ `keyboardIRQ`).
     ///   - clock: the RTC's time source.
     ///   - withDebugExit: whether to place `DebugExit` at `debugExitPort`.
     @discardableResult
@@ -95,17 +112,19 @@ public enum LegacyPorts {
         on bus: inout IOBus,
         serialOutput: any ByteSink,
         serialInterrupt: any InterruptLine,
+        keyboardInterrupt: any InterruptLine,
         clock: @escaping CMOS.Clock = CMOS.systemClock,
         withDebugExit: Bool = true
-    ) throws(IOBus.OverlapError) -> DeviceSlot<Serial8250> {
+    ) throws(IOBus.OverlapError) -> Installed {
         let serial = try bus.register(
             Serial8250(name: "com1", output: serialOutput, interrupt: serialInterrupt),
             at: com1)
         try bus.register(CMOS(clock: clock), at: cmos)
 
-        let keyboardController = DeviceSlot(I8042())
+        let keyboardController = DeviceSlot(I8042(keyboardInterrupt: keyboardInterrupt))
         try bus.register(keyboardController, at: i8042Data, offset: I8042.Port.data)
         try bus.register(keyboardController, at: i8042Command, offset: I8042.Port.command)
+        try bus.register(ACPISleepRegisters(), at: acpiSleep)
 
         if withDebugExit {
             try bus.register(DebugExit(), at: debugExitPort)
@@ -113,6 +132,6 @@ public enum LegacyPorts {
         for (name, range) in absentRanges {
             try bus.register(AbsentDevice(name: name), at: range)
         }
-        return serial
+        return Installed(serial: serial, keyboardController: keyboardController)
     }
 }

@@ -72,7 +72,10 @@ public enum FirecrackerFrontEnd {
         let finished = DispatchSemaphore(value: 0)
         let machineQueue = DispatchQueue(label: "swiftvmm.machine")
         let report = Locked<MachineReport?>(nil)
-        let console = Console(output: FileDescriptorSink(fd: STDOUT_FILENO), inputFD: STDIN_FILENO)
+        // The console as `swiftvmm run` has it: written a line at a time.
+        let stdout = ConsoleOutput(fd: STDOUT_FILENO)
+        let console = Console(
+            output: stdout, inputFD: STDIN_FILENO, stopWaiting: stdout.stopWaiting, finishWriting: stdout.finishWriting)
         let controller = VMController(instanceID: options.instanceID, log: log, origin: origin) { configuration throws(APIError) in
             let machine: Machine
             do {

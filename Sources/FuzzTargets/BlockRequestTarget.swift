@@ -17,10 +17,11 @@ enum BlockRequestTarget: FuzzTarget {
         let memory = FuzzMemory.fresh()
         var (queue, features) = VirtqueueTarget.queue(from: &input, memory: memory)
         guard (try? queue.activate(features: features, memory: memory)) != nil else { return }
-        var block = VirtioBlock(name: "fuzz", backend: CheckedDisk(sectors: sectors, readOnly: readOnly), readOnly: readOnly)
+        let block = VirtioBlock(name: "fuzz", backend: CheckedDisk(sectors: sectors, readOnly: readOnly), readOnly: readOnly)
+        var handler = block.queueHandler(for: 0, features: features)
         for _ in 0..<VirtqueueTarget.maximumPops {
             guard let chain = try? queue.popAvailable(memory: memory) else { return }
-            let used = block.handle(chain, queue: 0, memory: memory)
+            let used = handler.handle(chain, memory: memory)
             require(UInt64(used) <= chain.writableLength, "used \(used) of \(chain.writableLength) writable bytes")
         }
     }

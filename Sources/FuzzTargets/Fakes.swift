@@ -1,3 +1,4 @@
+import SystemErrors
 import Devices
 import GuestMemory
 import Locking
@@ -58,13 +59,13 @@ final class CheckedDisk: BlockBackend {
         require(memory.contains(address, length: UInt64(count)), "the guest buffer at \(address) is RAM")
     }
 
-    func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+    func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(SystemCallError) {
         check(offset, count, memory, address)
         let data = bytes.withLock { Array($0[Int(offset)..<Int(offset) + count]) }
         do { try memory.write(bytes: data, at: address) } catch { require(false, "a checked buffer is writable") }
     }
 
-    func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+    func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(SystemCallError) {
         check(offset, count, memory, address)
         require(!readOnly, "a read-only disk is never written")
         let data: [UInt8]
@@ -72,7 +73,7 @@ final class CheckedDisk: BlockBackend {
         bytes.withLock { $0.replaceSubrange(Int(offset)..<Int(offset) + count, with: data) }
     }
 
-    func flush() throws(BlockIOError) {}
+    func flush() throws(SystemCallError) {}
 }
 
 /// Guest RAM reused by the runs on one thread (mapping it anew for every input would

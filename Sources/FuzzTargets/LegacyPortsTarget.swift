@@ -12,7 +12,7 @@ enum LegacyPortsTarget: FuzzTarget {
 
     /// Ports a guest plausibly touches, so most accesses reach a device.
     static let interestingPorts: [UInt16] = [
-        0x60, 0x64, 0x70, 0x71, 0x80, 0xed, 0xf4, 0x2f8, 0x3bc, 0x3c0, 0x3f0, 0x3f8, 0x3f9, 0x3fa,
+        0x60, 0x64, 0x70, 0x71, 0x80, 0xed, 0xf4, 0x600, 0x601, 0x2f8, 0x3bc, 0x3c0, 0x3f0, 0x3f8, 0x3f9, 0x3fa,
         0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff, 0xcf8, 0xcfc,
     ]
 
@@ -22,6 +22,7 @@ enum LegacyPortsTarget: FuzzTarget {
         do {
             try LegacyPorts.install(
                 on: &bus, serialOutput: CountingSink(), serialInterrupt: CheckedLine(onlyChanges: true),
+                keyboardInterrupt: CheckedLine(onlyChanges: true),
                 clock: { 1_700_000_000 })
         } catch {
             fatalError("the PC's ports overlap: \(error)")

@@ -24,11 +24,11 @@ enum VirtioMMIOTarget: FuzzTarget {
     static func run(_ bytes: [UInt8]) { _ = device(after: bytes) }
 
     /// Runs `bytes` and returns the device as they left it.
-    static func device(after bytes: [UInt8]) -> VirtioMMIODevice<VirtioBlock> {
+    static func device(after bytes: [UInt8]) -> VirtioMMIODevice {
         var input = FuzzInput(bytes)
         let memory = FuzzMemory.fresh()
         let readOnly = input.bool()
-        var device = VirtioMMIODevice(
+        let device = VirtioMMIODevice(
             VirtioBlock(name: "fuzz", backend: CheckedDisk(sectors: 16, readOnly: readOnly), readOnly: readOnly),
             memory: memory, interrupt: CheckedLine(onlyChanges: false))
         for _ in 0..<maximumOperations where !input.isEmpty {
@@ -45,8 +45,8 @@ enum VirtioMMIOTarget: FuzzTarget {
                 let chunk = input.bytes(Int(input.integer(UInt16.self)))
                 try? memory.write(bytes: chunk, at: address)
             }
-            require(device.read(offset: magicOffset, size: 4) == UInt64(VirtioMMIODevice<VirtioBlock>.magicValue), "MagicValue")
-            require(device.read(offset: versionOffset, size: 4) == UInt64(VirtioMMIODevice<VirtioBlock>.version), "Version")
+            require(device.read(offset: magicOffset, size: 4) == UInt64(VirtioMMIODevice.magicValue), "MagicValue")
+            require(device.read(offset: versionOffset, size: 4) == UInt64(VirtioMMIODevice.version), "Version")
         }
         return device
     }

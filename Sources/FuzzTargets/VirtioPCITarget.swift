@@ -25,16 +25,16 @@ enum VirtioPCITarget: FuzzTarget {
         var ports = IOBus()
         var window = IOBus()
         let bridge: DeviceSlot<PCIHostBridge>
-        let disk: DeviceSlot<VirtioPCIFunction<VirtioBlock>>
+        let disk: VirtioPCIFunction
     }
 
     static func machine(memory: GuestMemory, readOnly: Bool) -> Machine {
         let bridge = DeviceSlot(PCIHostBridge())
-        let disk = DeviceSlot(VirtioPCIFunction(
+        let disk = VirtioPCIFunction(
             VirtioBlock(name: "fuzz", backend: CheckedDisk(sectors: 16, readOnly: readOnly), readOnly: readOnly),
             memory: memory, barAddress: UInt32(windowBase), interruptLine: 16,
-            intx: CheckedLine(onlyChanges: false), messages: DiscardedMessages()))
-        let bus = PCIBus(functions: [0: .init(bridge), 1: .init(disk)])
+            intx: CheckedLine(onlyChanges: false), messages: DiscardedMessages())
+        let bus = PCIBus(functions: [0: bridge, 1: disk])
         var machine = Machine(bridge: bridge, disk: disk)
         do {
             try machine.ports.register(PCIConfigMechanism1(bus: bus), at: IOBus.Range(base: configurationAddress, length: PCIConfigMechanism1.portCount))
@@ -85,8 +85,8 @@ enum VirtioPCITarget: FuzzTarget {
     }
 
     /// Vendor and device ID (bytes 0-3), revision and class code (bytes 8-11).
-    static func identity<Function: PCIFunction>(_ slot: DeviceSlot<Function>) -> [UInt32] {
-        slot.withLock { function in [0, 8].map { function.configurationSpace.read(offset: $0, size: 4) } }
+    static func identity(_ function: any SharedPCIFunction) -> [UInt64] {
+        [0, 8].map { function.readConfiguration(offset: $0, size: 4) }
     }
 
     // MARK: Seeds

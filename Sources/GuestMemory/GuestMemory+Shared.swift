@@ -9,27 +9,40 @@ import Glibc
 /// The driver writes a descriptor, then publishes it by advancing an index; the device
 /// must see the descriptor once it sees the index, and the driver must see a used entry
 /// once it sees the used index (virtio v1.2, 2.7.13 "Virtqueue Operation" and its
-/// memory-barrier notes). These calls pair each index access with the fence that
-/// gives it acquire or release order.
+/// memory-barrier notes). Indices are therefore read and written as atomics with
+/// acquire and release order, as vm-memory's `load` and `store` with an `Ordering` do.
 extension GuestMemory {
-    /// Reads an index the guest publishes with: loads after this one cannot be moved
-    /// before it (acquire).
-    public func readAcquiring<T: FixedWidthInteger>(_ type: T.Type, at address: GuestAddress) throws(GuestMemoryError) -> T {
-        let value = try read(type, at: address)
-        atomicMemoryFence(ordering: .acquiring)
-        return value
+    /// Reads a 16-bit index the guest publishes, as an atomic load with acquire order:
+    /// what the guest wrote before publishing it is seen by every read after this one.
+    /// The address must be 2-byte aligned (ring indices are: virtio v1.2, 2.7).
+    public func loadAcquiring(_ type: UInt16.Type, at address: GuestAddress) throws(GuestMemoryError) -> UInt16 {
+        UInt16(littleEndian: try atomicIndex(at: address).pointee.load(ordering: .acquiring))
     }
 
-    /// Writes an index that publishes earlier writes: they are visible before it (release).
-    public func writeReleasing<T: FixedWidthInteger>(_ value: T, at address: GuestAddress) throws(GuestMemoryError) {
-        atomicMemoryFence(ordering: .releasing)
-        try write(value, at: address)
+    /// Writes a 16-bit index that publishes earlier writes, as an atomic store with
+    /// release order: the guest that sees it also sees everything written before it.
+    public func storeReleasing(_ value: UInt16, at address: GuestAddress) throws(GuestMemoryError) {
+        try atomicIndex(at: address).pointee.store(value.littleEndian, ordering: .releasing)
     }
 
-    /// A full fence: the used index written before it is visible before the driver's
-    /// notification-suppression fields are read after it (virtio v1.2, 2.7.7.2).
+    /// A full fence, for the one ordering acquire and release cannot give: a store
+    /// (the used index, `avail_event`) seen by the guest before a later load (its
+    /// `used_event`, flags or available index) is performed. Without it each side could
+    /// miss the other's update and neither would notify (virtio v1.2, 2.7.7.2 and
+    /// 2.7.10; Linux's virtio_ring uses virtio_mb() there).
     public func fullFence() {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
+    }
+
+    /// The 16-bit index at `address` as an atomic. The host mapping is page-aligned, so
+    /// a guest address's alignment is the host address's.
+    private func atomicIndex(at address: GuestAddress) throws(GuestMemoryError) -> UnsafeMutablePointer<Atomic<UInt16>> {
+        let alignment = MemoryLayout<Atomic<UInt16>>.alignment
+        guard address.rawValue % UInt64(alignment) == 0 else { throw .misaligned(address: address, alignment: alignment) }
+        let offset = try hostOffset(address, UInt64(MemoryLayout<UInt16>.size))
+        // Guest RAM is raw memory that nothing binds to a type; the atomic view of these
+        // two bytes is the only typed access to them.
+        return (base + offset).assumingMemoryBound(to: Atomic<UInt16>.self)
     }
 
     /// Copies a plain value (a C struct such as `vring_desc`) out of guest memory in one

@@ -22,6 +22,7 @@
 ///  0x000e_0000 +----------------------------+  acpiTables
 ///              | ACPI: RSDP, XSDT, FADT,    |  up to acpiTablesCapacity
 ///              | DSDT, MADT                 |  (the BIOS area, reserved)
+///  0x000f_fff0 | reset vector (16 bytes)    |  resetVector
 ///  0x0010_0000 +----------------------------+  kernelStart (1 MiB)
 ///              | kernel, then free RAM,     |
 ///              | initrd at the top          |
@@ -31,6 +32,8 @@
 ///              | PCI BARs (256 MiB)         |
 ///  0xd000_0000 +----------------------------+  virtioMMIODevices
 ///              | virtio-mmio, 4 KiB each    |
+///              :                            :
+///  0xe000_0000 | PCI ECAM, bus 0 (1 MiB)    |  pciECAM (reserved in e820)
 ///              :                            :
 ///  0xfe00_0000 | never a device (one page)  |  unbackedMMIO
 ///  0xfec0_0000 | I/O APIC                   |  ioAPIC
@@ -86,6 +89,13 @@ public enum Layout {
     /// Room for the tables: up to 0xF0000, leaving the top 64 KiB of the BIOS area free.
     public static let acpiTablesCapacity: UInt64 = 0x1_0000
 
+    /// The real-mode reset vector, F000:FFF0: where a PC's firmware begins after a reset,
+    /// and where Linux jumps when its other ways to restart the machine have not worked
+    /// (`machine_real_restart`, arch/x86/kernel/reboot.c). The last 16 bytes below 1 MiB,
+    /// in the reserved BIOS area. SwiftVMM has no firmware; `ResetVector` puts there the
+    /// one thing firmware would end up doing: resetting the machine.
+    public static let resetVector = GuestAddress(0xf_fff0)
+
     // MARK: The MMIO hole and RAM above 4 GiB
 
     /// RAM stops here below 4 GiB; the space up to 4 GiB belongs to devices.
@@ -98,6 +108,12 @@ public enum Layout {
     /// Each virtio-mmio device's register page (virtio v1.2, 4.2.2: registers up to 0x100,
     /// then the device-specific configuration space).
     public static let virtioMMIODeviceSize: UInt64 = 0x1000
+    /// PCI Express's memory-mapped configuration space (ECAM) for bus 0: 4 KiB per
+    /// function, 32 devices of 8 functions (PCI Express Base Specification 4.0, 7.2.2).
+    /// The MCFG table points here; the e820 map reserves it, as Linux wants of an MCFG
+    /// region (arch/x86/pci/mmconfig-shared.c, pci_mmcfg_check_reserved).
+    public static let pciECAM = GuestAddress(0xe000_0000)
+    public static let pciECAMSize: UInt64 = 0x10_0000
     /// A page in the hole that no device is ever placed at, so guest accesses there
     /// exit to the VMM and reach nothing: the test guest's `testguest.mmio=N` writes
     /// here to measure the MMIO exit round trip (benchmarks/, docs/PERFORMANCE.md).

@@ -1,3 +1,5 @@
+import CKVM
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +13,7 @@ public enum HostIO {
         case bytes([UInt8])
         case endOfFile
         /// The read failed with this errno (EINTR is retried, never reported).
-        case failed(Int32)
+        case failed(Errno)
     }
 
     /// read(2): up to `count` bytes from `fd`'s current position, retrying after EINTR.
@@ -21,7 +23,8 @@ public enum HostIO {
             let result = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if result > 0 { return .bytes(Array(buffer[0..<result])) }
             if result == 0 { return .endOfFile }
-            if errno != EINTR { return .failed(errno) }
+            let error = Errno.current
+            if error.rawValue != EINTR { return .failed(error) }
         }
     }
 
@@ -30,7 +33,7 @@ public enum HostIO {
         /// The file ended at this byte, before `size`.
         case endedAt(Int)
         /// pread(2) failed with this errno.
-        case failed(Int32)
+        case failed(Errno)
     }
 
     /// pread(2) of bytes 0 to `size` of `fd`, whole, retrying after EINTR and short reads.
@@ -41,9 +44,12 @@ public enum HostIO {
             let count = bytes.withUnsafeMutableBytes {
                 pread(fd, $0.baseAddress! + offset, $0.count - offset, off_t(offset))
             }
-            if count < 0 && errno == EINTR { continue }
             if count == 0 { throw .endedAt(offset) }
-            guard count > 0 else { throw .failed(errno) }
+            if count < 0 {
+                let error = Errno.current
+                if error.rawValue == EINTR { continue }
+                throw .failed(error)
+            }
             offset += count
         }
         return bytes
@@ -91,5 +97,25 @@ public enum HostIO {
             if offset < raw.count && giveUp() { return false }
         }
         return true
+    }
+
+    /// Whether `fd` takes a write now, or within `milliseconds` (poll(2) for POLLOUT). For
+    /// a pipe, it means room for at least PIPE_BUF bytes, which a write of that many
+    /// then never waits for.
+    public static func isWritable(_ fd: Int32, within milliseconds: Int32 = 0) -> Bool {
+        var request = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        while true {
+            let ready = poll(&request, 1, milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            return ready == 1 && request.revents & Int16(POLLOUT) != 0
+        }
+    }
+
+    /// BLKGETSIZE64: the size in bytes of the block device open at `fd`.
+    public static func blockDeviceSize(_ fd: Int32) throws(SystemCallError) -> UInt64 {
+        var size: UInt64 = 0
+        let result = withUnsafeMutablePointer(to: &size) { ckvm_ioctl_pointer(fd, CKVM_BLKGETSIZE64, $0) }
+        guard result == 0 else { throw SystemCallError("BLKGETSIZE64", .current) }
+        return size
     }
 }

@@ -1,3 +1,4 @@
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,15 +7,20 @@ import Glibc
 /// a connection. The file descriptor is closed when the value goes. The layers above
 /// exchange arrays of bytes with it and hold no pointers.
 public final class UnixSocket: Sendable {
-    /// Why a socket could not be made.
-    public struct Error: Swift.Error, Equatable, CustomStringConvertible {
+    /// Why a socket could not be made: "bind /tmp/v.sock: Address already in use (EADDRINUSE)".
+    public struct Error: Swift.Error, Equatable, Sendable, CustomStringConvertible {
         /// What failed ("bind", "connect"), the path, and errno.
         public let operation: String
         public let path: String
-        public let errno: Int32
-        public var description: String {
-            "\(operation) \(path): \(String(cString: strerror(errno)))"
+        public let errno: Errno
+
+        init(operation: String, path: String, errno: Int32) {
+            self.operation = operation
+            self.path = path
+            self.errno = Errno(errno)
         }
+
+        public var description: String { "\(operation) \(path): \(errno)" }
     }
 
     /// What a receive found.
@@ -23,7 +29,7 @@ public final class UnixSocket: Sendable {
         case endOfFile
         /// Nothing arrived within the time allowed (or, non-blocking, nothing is there).
         case nothingYet
-        case failed(Int32)
+        case failed(Errno)
     }
 
     public let fd: Int32
@@ -70,10 +76,14 @@ public final class UnixSocket: Sendable {
         return socket
     }
 
-    /// A connection to the socket listening at `path`.
-    public static func connect(to path: String) throws(Error) -> UnixSocket {
+    /// A connection to the socket listening at `path`. With `waiting` false the socket is
+    /// non-blocking from the start, and so is the connection: where the listener's backlog
+    /// is full, connect(2) fails at once with EAGAIN instead of waiting for it to accept
+    /// (unix(7)), so a program that never accepts holds up no thread of the caller's.
+    public static func connect(to path: String, waiting: Bool = true) throws(Error) -> UnixSocket {
         guard let address = address(path) else { throw Error(operation: "connect", path: path, errno: ENAMETOOLONG) }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let flags = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | (waiting ? 0 : Int32(SOCK_NONBLOCK.rawValue))
+        let fd = socket(AF_UNIX, flags, 0)
         guard fd >= 0 else { throw Error(operation: "socket", path: path, errno: errno) }
         let socket = UnixSocket(fd: fd)
         while withAddress(address, { Glibc.connect(fd, $0, $1) }) != 0 {
@@ -109,7 +119,7 @@ public final class UnixSocket: Sendable {
                 let ready = poll(&entry, 1, timeoutMilliseconds)
                 if ready == 0 { return .nothingYet }
                 if ready > 0 { break }
-                if errno != EINTR { return .failed(errno) }
+                if errno != EINTR { return .failed(.current) }
             }
         }
         var buffer = [UInt8](repeating: 0, count: count)
@@ -119,7 +129,7 @@ public final class UnixSocket: Sendable {
             if result == 0 { return .endOfFile }
             if errno == EINTR { continue }
             if errno == EAGAIN || errno == EWOULDBLOCK { return .nothingYet }
-            return .failed(errno)
+            return .failed(.current)
         }
     }
 
@@ -169,8 +179,8 @@ extension HostIO {
     /// poll(2) on `fds`, each for reading (and for writing where `wantsWrite` says so),
     /// waiting at most `timeoutMilliseconds`. Returns, per descriptor, whether it is
     /// readable (or hung up) and whether it is writable.
-    public static func poll(
-        _ fds: [(fd: Int32, wantsWrite: Bool)], timeoutMilliseconds: Int32
+    public static func readiness(
+        of fds: [(fd: Int32, wantsWrite: Bool)], timeoutMilliseconds: Int32
     ) -> [(readable: Bool, writable: Bool)] {
         var entries = fds.map { pollfd(fd: $0.fd, events: Int16(POLLIN) | ($0.wantsWrite ? Int16(POLLOUT) : 0), revents: 0) }
         while true {

@@ -40,35 +40,4 @@ public struct CPUIDEntry: Sendable, Equatable {
         return entry
     }
 
-    /// Allocates a `kvm_cpuid2` with room for `capacity` entries, lets `body` fill it
-    /// through an ioctl, and returns the entries the kernel reported.
-    static func withBuffer(
-        capacity: UInt32, _ body: (UnsafeMutableRawPointer) throws(KVMError) -> Int32
-    ) throws(KVMError) -> [CPUIDEntry] {
-        let size = Int(ckvm_cpuid2_size(capacity))
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
-        defer { raw.deallocate() }
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-        let cpuid = raw.assumingMemoryBound(to: kvm_cpuid2.self)
-        cpuid.pointee.nent = capacity
-        _ = try body(raw)
-        return (0..<cpuid.pointee.nent).map { CPUIDEntry(ckvm_cpuid2_entry(cpuid, $0).pointee) }
-    }
-
-    /// Builds a `kvm_cpuid2` holding `entries` and lends it to `body`.
-    static func withKernelValue(
-        _ entries: [CPUIDEntry], _ body: (UnsafeMutableRawPointer) throws(KVMError) -> Int32
-    ) throws(KVMError) {
-        let count = UInt32(entries.count)
-        let size = Int(ckvm_cpuid2_size(count))
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
-        defer { raw.deallocate() }
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-        let cpuid = raw.assumingMemoryBound(to: kvm_cpuid2.self)
-        cpuid.pointee.nent = count
-        for (i, entry) in entries.enumerated() {
-            ckvm_cpuid2_entry(cpuid, UInt32(i)).pointee = entry.kernelValue
-        }
-        _ = try body(raw)
-    }
 }

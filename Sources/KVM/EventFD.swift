@@ -1,4 +1,5 @@
 import CKVM
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,17 +15,21 @@ public final class EventFD: Sendable {
     /// than waiting) and closed on exec.
     public init() throws(KVMError) {
         let raw = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
-        guard raw >= 0 else { throw .eventFDFailed(errno: errno) }
+        guard raw >= 0 else { throw .eventFDFailed(errno: .current) }
         fd = FileDescriptor(raw)
     }
 
     /// The file descriptor, for a Dispatch read source to watch.
     public var rawValue: Int32 { fd.rawValue }
 
-    /// Adds 1 to the counter, waking whoever waits on it.
-    public func signal() {
+    /// Adds 1 to the counter, waking whoever waits on it. Fails only if the counter is
+    /// full (2^64 - 2 signals nobody read) or the descriptor is gone.
+    public func signal() throws(KVMError) {
         var one: UInt64 = 1
-        _ = write(fd.rawValue, &one, MemoryLayout<UInt64>.size)
+        while write(fd.rawValue, &one, MemoryLayout<UInt64>.size) < 0 {
+            let error = Errno.current
+            guard error.rawValue == EINTR else { throw .eventFDFailed(errno: error) }
+        }
     }
 
     /// Reads and resets the counter: how many signals arrived since the last drain

@@ -1,4 +1,5 @@
 import CKVM
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -84,7 +85,7 @@ final class FileDescriptor: Sendable {
     }
 
     private func check(_ request: IoctlRequest, _ result: Int32) throws(KVMError) -> Int32 {
-        if result < 0 { throw .ioctlFailed(name: request.name, errno: errno) }
+        if result < 0 { throw .ioctlFailed(name: request.name, errno: .current) }
         return result
     }
 }

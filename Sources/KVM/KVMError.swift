@@ -1,3 +1,4 @@
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,36 +9,35 @@ import Glibc
 /// never a bare errno.
 public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An ioctl returned -1.
-    case ioctlFailed(name: String, errno: Int32)
+    case ioctlFailed(name: String, errno: Errno)
     /// /dev/kvm could not be opened.
-    case cannotOpen(path: String, errno: Int32)
+    case cannotOpen(path: String, errno: Errno)
     /// KVM_GET_API_VERSION answered something other than 12.
     case unsupportedAPIVersion(Int32)
     /// KVM_CHECK_EXTENSION said no to capabilities SwiftVMM relies on.
     case missingCapabilities([String])
     /// mmap of a vCPU's kvm_run area failed.
-    case mmapFailed(what: String, errno: Int32)
+    case mmapFailed(what: String, errno: Errno)
     /// KVM_SET_MSRS set fewer MSRs than asked; the first one refused is named.
     case msrRefused(index: UInt32)
-    /// eventfd(2) failed (too many open files, say).
-    case eventFDFailed(errno: Int32)
+    /// eventfd(2) failed (too many open files, say), or a write to one did.
+    case eventFDFailed(errno: Errno)
 
     public var description: String {
         switch self {
         case .ioctlFailed(let name, let errno):
-            return "\(name) failed: \(Self.describe(errno))"
+            return "\(name) failed: \(errno)"
         case .cannotOpen(let path, let errno):
-            let reason = Self.describe(errno)
-            switch errno {
+            switch errno.rawValue {
             case ENOENT:
-                return "cannot open \(path): \(reason). KVM is not available on this host: "
+                return "cannot open \(path): \(errno). KVM is not available on this host: "
                     + "load the kvm module (modprobe kvm_intel or kvm_amd) or enable "
                     + "virtualization in the firmware."
             case EACCES, EPERM:
-                return "cannot open \(path): \(reason). Add your user to the group that "
+                return "cannot open \(path): \(errno). Add your user to the group that "
                     + "owns it (usually 'kvm': sudo usermod -aG kvm $USER, then log in again)."
             default:
-                return "cannot open \(path): \(reason)"
+                return "cannot open \(path): \(errno)"
             }
         case .unsupportedAPIVersion(let version):
             return "KVM_GET_API_VERSION returned \(version); SwiftVMM needs the stable API, version 12"
@@ -45,26 +45,11 @@ public enum KVMError: Error, Equatable, Sendable, CustomStringConvertible {
             return "this host's KVM lacks capabilities SwiftVMM needs: "
                 + names.joined(separator: ", ")
         case .mmapFailed(let what, let errno):
-            return "mmap of \(what) failed: \(Self.describe(errno))"
+            return "mmap of \(what) failed: \(errno)"
         case .msrRefused(let index):
             return "KVM_SET_MSRS refused MSR 0x\(String(index, radix: 16))"
         case .eventFDFailed(let errno):
-            return "eventfd failed: \(Self.describe(errno))"
+            return "eventfd failed: \(errno)"
         }
     }
-
-    /// "Invalid argument (EINVAL)": strerror plus the symbolic name.
-    static func describe(_ errno: Int32) -> String {
-        let message = String(cString: strerror(errno))
-        if let name = errnoNames[errno] { return "\(message) (\(name))" }
-        return "\(message) (errno \(errno))"
-    }
-
-    private static let errnoNames: [Int32: String] = [
-        EPERM: "EPERM", ENOENT: "ENOENT", EINTR: "EINTR", EIO: "EIO", ENXIO: "ENXIO",
-        E2BIG: "E2BIG", EBADF: "EBADF", EAGAIN: "EAGAIN", ENOMEM: "ENOMEM",
-        EACCES: "EACCES", EFAULT: "EFAULT", EBUSY: "EBUSY", EEXIST: "EEXIST",
-        ENODEV: "ENODEV", EINVAL: "EINVAL", ENOSPC: "ENOSPC", ENOSYS: "ENOSYS",
-        ENOTTY: "ENOTTY", EOPNOTSUPP: "EOPNOTSUPP", EMFILE: "EMFILE", EISDIR: "EISDIR", ENOTDIR: "ENOTDIR",
-    ]
 }

@@ -1,4 +1,5 @@
 import CKVM
+import SystemErrors
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +18,7 @@ public final class KVMSystem: Sendable {
     /// (`requireCapabilities()`) so `swiftvmm host` can report on a host that lacks some.
     public init(path: String = KVMSystem.defaultPath) throws(KVMError) {
         let raw = open(path, O_RDWR | O_CLOEXEC)
-        guard raw >= 0 else { throw .cannotOpen(path: path, errno: errno) }
+        guard raw >= 0 else { throw .cannotOpen(path: path, errno: .current) }
         fd = FileDescriptor(raw)
         apiVersion = try fd.ioctl(.getAPIVersion)
         guard apiVersion == Self.stableAPIVersion else { throw .unsupportedAPIVersion(apiVersion) }
@@ -49,18 +50,24 @@ public final class KVMSystem: Sendable {
     }
 
     /// KVM_GET_SUPPORTED_CPUID: the CPUID leaves this host's KVM can present to a guest.
-    public func supportedCPUID() throws(KVMError) -> [CPUIDEntry] {
-        var capacity: UInt32 = 128
+    /// The kernel refuses an array too small for them all with E2BIG (api.rst 4.46), so
+    /// the array doubles from `startingCapacity` until they fit.
+    public func supportedCPUID(startingCapacity: Int = 128) throws(KVMError) -> [CPUIDEntry] {
+        var capacity = startingCapacity
         while true {
+            let cpuid = FlexibleArray<kvm_cpuid2>(capacity: capacity)
             do {
-                return try CPUIDEntry.withBuffer(capacity: capacity) { (buffer) throws(KVMError) in
-                    try fd.ioctl(.getSupportedCPUID, buffer: buffer)
-                }
-            } catch .ioctlFailed(_, E2BIG) where capacity < 4096 {
-                capacity *= 2  // api.rst 4.46: E2BIG means the array was too small
+                try cpuid.withArgument { (argument) throws(KVMError) in try fd.ioctl(.getSupportedCPUID, buffer: argument) }
+                return cpuid.entries.map(CPUIDEntry.init)
+            } catch .ioctlFailed(_, let errno) where errno.rawValue == E2BIG && capacity < Self.cpuidCapacityLimit {
+                capacity *= 2
             }
         }
     }
+
+    /// Far more CPUID leaves than any host reports (KVM_MAX_CPUID_ENTRIES is 256): past
+    /// it, E2BIG is an error, not a reason to grow the array again.
+    static let cpuidCapacityLimit = 4096
 
     /// KVM_CREATE_VM: a new virtual machine of the default type.
     public func createVM() throws(KVMError) -> VirtualMachine {

@@ -63,27 +63,16 @@ extension VCPU {
 
     /// KVM_SET_CPUID2: what CPUID reports inside the guest (api.rst 4.73).
     public func setCPUID2(_ entries: [CPUIDEntry]) throws(KVMError) {
-        try CPUIDEntry.withKernelValue(entries) { (buffer) throws(KVMError) in
-            try fd.ioctl(.setCPUID2, buffer: buffer)
+        try FlexibleArray<kvm_cpuid2>(entries.map(\.kernelValue)).withArgument { (argument) throws(KVMError) in
+            try fd.ioctl(.setCPUID2, buffer: argument)
         }
     }
 
     /// KVM_SET_MSRS: model-specific registers (api.rst 4.19). Throws naming the first
     /// MSR the kernel refused when it sets fewer than asked.
     public func setMSRs(_ msrs: [(index: UInt32, value: UInt64)]) throws(KVMError) {
-        let count = UInt32(msrs.count)
-        let size = Int(ckvm_msrs_size(count))
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
-        defer { raw.deallocate() }
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-        let list = raw.assumingMemoryBound(to: kvm_msrs.self)
-        list.pointee.nmsrs = count
-        for (i, msr) in msrs.enumerated() {
-            let entry = ckvm_msrs_entry(list, UInt32(i))
-            entry.pointee.index = msr.index
-            entry.pointee.data = msr.value
-        }
-        let set = try fd.ioctl(.setMSRs, buffer: raw)
+        let list = FlexibleArray<kvm_msrs>(msrs.map { kvm_msr_entry(index: $0.index, reserved: 0, data: $0.value) })
+        let set = try list.withArgument { (argument) throws(KVMError) in try fd.ioctl(.setMSRs, buffer: argument) }
         if set < msrs.count { throw .msrRefused(index: msrs[Int(set)].index) }
     }
 }

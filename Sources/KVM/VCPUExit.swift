@@ -21,6 +21,8 @@ public enum VCPUExit: Sendable, Equatable {
     case internalError(InternalError)
     /// KVM_EXIT_SYSTEM_EVENT: the guest asked for shutdown, reset or crash (PSCI, etc.).
     case systemEvent(type: UInt32)
+    /// The system event type of a power-off (KVM_SYSTEM_EVENT_SHUTDOWN).
+    public static let shutdownEvent = UInt32(KVM_SYSTEM_EVENT_SHUTDOWN)
     /// Any other exit reason.
     case other(reason: UInt32)
 
@@ -81,5 +83,41 @@ public enum VCPUExit: Sendable, Equatable {
         }
 
         public var isEmulationFailure: Bool { suberror == UInt32(KVM_INTERNAL_ERROR_EMULATION) }
+    }
+}
+
+extension VCPUExit {
+    /// The exit's name in traces and statistics: `io-in`, `io-out`, `mmio-read`,
+    /// `mmio-write` (KVM_EXIT_IO and KVM_EXIT_MMIO by direction), `interrupted`, `halt`,
+    /// `shutdown`, `internal-error`, `fail-entry`, `system-event` or `other`.
+    public var name: String {
+        switch self {
+        case .portIO(let io): return io.direction == .in ? "io-in" : "io-out"
+        case .mmio(let access): return access.isWrite ? "mmio-write" : "mmio-read"
+        case .interrupted: return "interrupted"
+        case .halt: return "halt"
+        case .shutdown: return "shutdown"
+        case .internalError: return "internal-error"
+        case .failedEntry: return "fail-entry"
+        case .systemEvent: return "system-event"
+        case .other: return "other"
+        }
+    }
+
+    /// Whether the exit is an access that reaches a device, or none: port I/O or MMIO.
+    public var isAccess: Bool {
+        switch self {
+        case .portIO, .mmio: return true
+        default: return false
+        }
+    }
+
+    /// Whether the exit reads (an IN, an MMIO read): its answer is known only once handled.
+    public var isRead: Bool {
+        switch self {
+        case .portIO(let io): return io.direction == .in
+        case .mmio(let access): return !access.isWrite
+        default: return false
+        }
     }
 }

@@ -18,17 +18,9 @@ extension VirtualMachine {
     /// (api.rst, KVM_SET_GSI_ROUTING). Include `GSIRoute.irqChipDefaults()`, or every
     /// interrupt line of the irqchip is cut off.
     public func setGSIRouting(_ routes: [GSIRoute]) throws(KVMError) {
-        let count = UInt32(routes.count)
-        let size = Int(ckvm_irq_routing_size(count))
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
-        defer { raw.deallocate() }
-        raw.initializeMemory(as: UInt8.self, repeating: 0, count: size)
-        let routing = raw.assumingMemoryBound(to: kvm_irq_routing.self)
-        routing.pointee.nr = count
-        for (index, route) in routes.enumerated() {
-            ckvm_irq_routing_entry(routing, UInt32(index)).pointee = route.kernelValue
+        try FlexibleArray<kvm_irq_routing>(routes.map(\.kernelValue)).withArgument { (argument) throws(KVMError) in
+            try fd.ioctl(.setGSIRouting, buffer: argument)
         }
-        try fd.ioctl(.setGSIRouting, buffer: raw)
     }
 
     /// KVM_IRQFD: from now on, a signal on `event` raises GSI `gsi` as an edge (the line

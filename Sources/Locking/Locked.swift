@@ -47,6 +47,16 @@ public final class Locked<Value> {
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value.pointee)
     }
+
+    /// Runs `body` with the lock held if the lock is free now; nil, without waiting, if
+    /// another thread holds it (pthread_mutex_trylock).
+    public func withLockIfAvailable<Result>(
+        _ body: (inout sending Value) -> sending Result
+    ) -> sending Result? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&value.pointee)
+    }
 }
 
 // The value is only ever reached with the lock held, and goes in and out as `sending`.

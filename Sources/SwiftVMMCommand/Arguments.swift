@@ -4,8 +4,9 @@ import VMM
 public enum Command: Sendable, Equatable {
     /// `swiftvmm run`: build the machine and run it, as `RunOptions` says.
     case run(MachineConfiguration, RunOptions = RunOptions())
-    /// `swiftvmm host`: report what the host's KVM offers.
-    case host
+    /// `swiftvmm host`: report what the host's KVM offers; with `--cpuid`, also the
+    /// CPUID leaves KVM supports beside those vCPU 0 of a `cpuidVCPUs`-vCPU machine gets.
+    case host(cpuidVCPUs: Int? = nil)
     /// `swiftvmm firecracker ...` (or swiftvmm started as `firecracker`): the arguments
     /// after the command, for Firecracker's front end (`FirecrackerFrontEnd`).
     case firecracker([String])
@@ -72,16 +73,48 @@ public enum Arguments {
         switch first {
         case "-h", "--help", "help": return .help
         case "-V", "--version", "version": return .version
-        case "host":
-            if let extra = rest.first(where: { $0 != "-h" && $0 != "--help" }) {
-                throw UsageError(message: "'host' takes no arguments, got '\(extra)'")
-            }
-            return rest.isEmpty ? .host : .help
+        case "host": return try parseHost(rest)
         case "run": return try parseRun(rest)
         case "firecracker": return .firecracker(rest)
         default:
             throw UsageError(message: "unknown command '\(first)'; the commands are run, firecracker, host and help")
         }
+    }
+
+    /// A `--cpus` value: a whole number from 1 to what x86 can number.
+    static func parseVCPUCount(_ value: String) throws(UsageError) -> Int {
+        guard let count = Int(value), count >= 1 else {
+            throw UsageError(message: "--cpus '\(value)': not a whole number of at least 1")
+        }
+        // x2APIC IDs are 32 bits (Intel SDM vol. 3A, 11.12): no x86 machine has more.
+        guard count <= Arguments.maximumVCPUs else {
+            throw UsageError(message: "--cpus \(value): more CPUs than x86's 32-bit APIC IDs can number")
+        }
+        return count
+    }
+
+    /// `host [--cpuid [--cpus N]]`.
+    static func parseHost(_ arguments: [String]) throws(UsageError) -> Command {
+        if arguments.contains("-h") || arguments.contains("--help") { return .help }
+        var cpuid = false
+        var vcpus: Int? = nil
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            switch argument {
+            case "--cpuid":
+                cpuid = true
+            case "--cpus":
+                guard index < arguments.count else { throw UsageError(message: "--cpus needs a value") }
+                vcpus = try parseVCPUCount(arguments[index])
+                index += 1
+            default:
+                throw UsageError(message: "unknown option '\(argument)' for 'host'; it takes --cpuid and --cpus N")
+            }
+        }
+        if vcpus != nil && !cpuid { throw UsageError(message: "host: --cpus goes with --cpuid") }
+        return .host(cpuidVCPUs: cpuid ? vcpus ?? 1 : nil)
     }
 
     static func parseRun(_ arguments: [String]) throws(UsageError) -> Command {
@@ -159,15 +192,8 @@ public enum Arguments {
                 throw UsageError(message: error.description)
             }
         case .cpus:
-            guard let count = Int(value), count >= 1 else {
-                throw UsageError(message: "--cpus '\(value)': not a whole number of at least 1")
-            }
-            // x2APIC IDs are 32 bits (Intel SDM vol. 3A, 11.12): no x86 machine has more.
-            guard count <= Arguments.maximumVCPUs else {
-                throw UsageError(message: "--cpus \(value): more CPUs than x86's 32-bit APIC IDs can number")
-            }
             // The practical bound is the host's (KVM_CAP_MAX_VCPUS): the machine checks it.
-            configuration.vcpuCount = count
+            configuration.vcpuCount = try parseVCPUCount(value)
         case .disk:
             configuration.disks.append(try parseDisk(value))
         case .vsock:

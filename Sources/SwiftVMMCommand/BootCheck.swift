@@ -7,7 +7,7 @@ enum BootCheck {
     /// reset or powered off before the string appeared did not pass
     /// (`ExitStatus.expectedOutputMissing`).
     static func status(of report: MachineReport, expecting expected: String?) -> Int32 {
-        if expected != nil, report.reason == .reset, !report.sawExpectedOutput {
+        if expected != nil, report.reason == .reset || report.reason == .powerOff, !report.sawExpectedOutput {
             return ExitStatus.expectedOutputMissing
         }
         return report.reason.exitStatus
@@ -24,7 +24,8 @@ enum BootCheck {
             let seconds = timeout ?? 0
             let whole = seconds.rounded() == seconds && seconds < 1e9
             headline = "timed out after \(whole ? String(Int(seconds)) : String(seconds)) s (--timeout)\(waiting)"
-        case .reset where expected != nil && !report.sawExpectedOutput:
+        case .reset where expected != nil && !report.sawExpectedOutput,
+            .powerOff where expected != nil && !report.sawExpectedOutput:
             headline = "the guest reset or powered off before \"\(expected!)\" appeared on the console"
         case .debugExit(let value) where expected != nil && !report.sawExpectedOutput:
             // The guest's own status stands (odd, never 0: it cannot pass for success).

@@ -81,8 +81,8 @@ enum HelpText {
           SWIFTVMM_KVM_DEVICE   the KVM device to open instead of /dev/kvm
 
         EXIT STATUS
-          0     the guest reset or powered off the machine (e.g. Linux 'reboot' with
-                reboot=k), you quit with Ctrl-A x, or --expect's STRING appeared
+          0     the guest reset or powered off the machine (Linux 'reboot' or
+                'poweroff'), you quit with Ctrl-A x, or --expect's STRING appeared
           1,3,5,...,255
                 the guest wrote v to the isa-debug-exit port 0xf4: status (v << 1) | 1
           \(ExitStatus.badInput)     bad input: usage, a missing or broken kernel/initrd/disk image,

@@ -3,7 +3,7 @@ import VMM
 
 /// `swiftvmm host`: what this host's KVM offers, in one screen.
 enum HostReport {
-    static func run(kvmPath: String = KVMSystem.defaultPath, print: (String) -> Void) -> Int32 {
+    static func run(kvmPath: String = KVMSystem.defaultPath, cpuidVCPUs: Int? = nil, print: (String) -> Void) -> Int32 {
         let system: KVMSystem
         do {
             system = try KVMSystem(path: kvmPath)
@@ -26,6 +26,14 @@ enum HostReport {
             let padded = capability.name + String(repeating: " ", count: max(0, 32 - capability.name.count))
             print("  \(padded) \(answer)\(required ? "  (required)" : "")")
         }
+        if let cpuidVCPUs {
+            do {
+                try printCPUID(system, vcpuCount: cpuidVCPUs, print: print)
+            } catch {
+                print("cpuid: \(error)")
+                return ExitStatus.hostError
+            }
+        }
         guard missing.isEmpty else {
             print("verdict: SwiftVMM cannot run guests here: missing \(missing.joined(separator: ", ")).")
             return ExitStatus.hostError
@@ -37,5 +45,34 @@ enum HostReport {
             print(HostVirtualization.emulationAdvice)
         }
         return ExitStatus.success
+    }
+
+    /// The CPUID leaves vCPU 0 of a `vcpuCount`-vCPU machine gets (`CPUID`), one leaf a
+    /// line; where SwiftVMM changed KVM's leaf, KVM's is printed above it.
+    static func printCPUID(_ system: KVMSystem, vcpuCount: Int, print: (String) -> Void) throws(KVMError) {
+        let host = try CPUID.Host.query(system)
+        let supported = host.supported
+        let guest = CPUID.entries(for: 0, of: vcpuCount, host: host)
+        print("cpuid: vCPU 0 of \(vcpuCount) (\"kvm\": KVM_GET_SUPPORTED_CPUID's leaf, where SwiftVMM changes it):")
+        print("  leaf       sub        eax        ebx        ecx        edx")
+        func row(_ entry: CPUIDEntry, _ label: String) -> String {
+            "  " + [entry.function, entry.index, entry.eax, entry.ebx, entry.ecx, entry.edx].map(hex32).joined(separator: " ")
+                + label
+        }
+        for entry in guest {
+            let original = supported.first { $0.function == entry.function && $0.index == entry.index }
+            if let original, original == entry {
+                print(row(entry, ""))
+            } else {
+                if let original { print(row(original, "  kvm")) }
+                print(row(entry, "  vcpu0"))
+            }
+        }
+    }
+
+    /// `0x0000abcd`.
+    static func hex32(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - digits.count) + digits
     }
 }

@@ -1,3 +1,4 @@
+import HostIO
 import VMM
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,7 @@ enum OutputFile {
     static func open(_ path: String, for flag: Arguments.RunFlag) throws(MachineError) -> Int32 {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw .badInput("\(flag.rawValue) \(path): cannot open: \(String(cString: strerror(errno)))")
+            throw .file(HostFileError(role: flag.rawValue, path: path, .cannotOpen(.current, hint: "")))
         }
         return fd
     }

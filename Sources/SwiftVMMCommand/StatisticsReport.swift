@@ -15,7 +15,7 @@ enum StatisticsReport {
             lines += columns([[title] + header] + rows.map { ["  " + $0[0]] + $0.dropFirst() })
         }
         section("exits by reason", ["count", "total ms", "mean µs"], statistics.exitsByReason.map {
-            [$0.reason.rawValue, String($0.count), milliseconds($0.handlingNanoseconds), microseconds($0.meanNanoseconds)]
+            [$0.reason, String($0.count), milliseconds($0.handlingNanoseconds), microseconds($0.meanNanoseconds)]
         })
         section("exits by device", ["count", "total ms", "mean µs"], statistics.exitsByDevice.map {
             [$0.device, String($0.count), milliseconds($0.handlingNanoseconds),
@@ -75,9 +75,9 @@ enum StatisticsReport {
         let document = JSONValue.object([
             ("exit_status", .integer(Int64(status))),
             ("stop_reason", .string(StopMessage.name(of: reason))),
-            ("exits", .array(statistics.exits.map { tally($0.reason.rawValue, $0.device, $0.count, $0.handlingNanoseconds) })),
+            ("exits", .array(statistics.exits.map { tally($0.reason, $0.device, $0.count, $0.handlingNanoseconds) })),
             ("exits_by_reason", .array(statistics.exitsByReason.map {
-                .object([("reason", .string($0.reason.rawValue)), ("count", .integer(Int64($0.count))),
+                .object([("reason", .string($0.reason)), ("count", .integer(Int64($0.count))),
                          ("handling_ns", .number($0.handlingNanoseconds)), ("mean_ns", .number($0.meanNanoseconds))])
             })),
             ("exits_by_device", .array(statistics.exitsByDevice.map { tally(nil, $0.device, $0.count, $0.handlingNanoseconds) })),

@@ -8,7 +8,7 @@ import Glibc
 enum StopMessage {
     static func describe(_ reason: StopReason) -> String? {
         switch reason {
-        case .reset, .debugExit, .userQuit, .expectedOutput, .timedOut:
+        case .reset, .powerOff, .debugExit, .userQuit, .expectedOutput, .timedOut:
             // A timeout is told with the console's last lines (`BootCheck.failure`).
             return nil
         case .signal(let number):
@@ -21,8 +21,12 @@ enum StopMessage {
                 + "(KVM_EXIT_FAIL_ENTRY, hardware reason 0x\(String(reason, radix: 16)))"
         case .internalError(let vcpu, let rip, let error):
             return internalError(vcpu: vcpu, rip: rip, error: error)
-        case .vcpuFailure(let vcpu, let message):
-            return "vCPU \(vcpu) failed: \(message)"
+        case .vcpuFailure(let vcpu, let error):
+            return "vCPU \(vcpu) failed: \(error)"
+        case .unexpectedExit(let vcpu, let reason):
+            return "vCPU \(vcpu) failed: unexpected KVM exit reason \(reason)"
+        case .hostFailure(let device, let error):
+            return "\(device): \(error); the machine stopped, as its guest would wait for ever"
         }
     }
 
@@ -49,13 +53,15 @@ enum StopMessage {
     static func name(of reason: StopReason) -> String {
         switch reason {
         case .reset: return "reset"
+        case .powerOff: return "power-off"
         case .debugExit: return "debug-exit"
         case .userQuit: return "user-quit"
         case .signal: return "signal"
         case .tripleFault: return "triple-fault"
         case .internalError: return "internal-error"
         case .failedEntry: return "failed-entry"
-        case .vcpuFailure: return "vcpu-failure"
+        case .vcpuFailure, .unexpectedExit: return "vcpu-failure"
+        case .hostFailure: return "host-failure"
         case .expectedOutput: return "expected-output"
         case .timedOut: return "timed-out"
         }

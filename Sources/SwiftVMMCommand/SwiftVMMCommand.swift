@@ -28,8 +28,8 @@ public enum SwiftVMMCommand {
         case .version:
             print(HelpText.version)
             return ExitStatus.success
-        case .host:
-            return withKVMDevice { HostReport.run(kvmPath: $0) { print($0) } }
+        case .host(let cpuidVCPUs):
+            return withKVMDevice { HostReport.run(kvmPath: $0, cpuidVCPUs: cpuidVCPUs) { print($0) } }
         case .run(let configuration, let options):
             return withKVMDevice { run(configuration, options: options, origin: origin, kvmPath: $0) }
         case .firecracker(let arguments):
@@ -45,7 +45,7 @@ public enum SwiftVMMCommand {
     /// The status and messages of a machine the Firecracker front end ran, as `run` gives them.
     static func finish(_ report: MachineReport) -> Int32 {
         if let message = StopMessage.describe(report.reason) { printError(message) }
-        for message in report.flushErrors { printError(message) }
+        for failure in report.flushFailures { printError("\(failure)") }
         return report.reason.exitStatus
     }
 
@@ -73,7 +73,9 @@ public enum SwiftVMMCommand {
     static func run(_ configuration: MachineConfiguration, options: RunOptions, origin: UInt64, kvmPath: String) -> Int32 {
         // A closed stdout must not kill the VMM; writes to it just fail.
         signal(SIGPIPE, SIG_IGN)
-        let console = Console(output: FileDescriptorSink(fd: STDOUT_FILENO), inputFD: STDIN_FILENO)
+        let stdout = ConsoleOutput(fd: STDOUT_FILENO)
+        let console = Console(
+            output: stdout, inputFD: STDIN_FILENO, stopWaiting: stdout.stopWaiting, finishWriting: stdout.finishWriting)
         let machine: Machine
         let traceWriter: TraceWriter?
         var statsJSON: Int32? = nil
@@ -90,7 +92,9 @@ public enum SwiftVMMCommand {
                 origin: origin, trace: options.trace, traceWriter: traceWriter,
                 collectsStatistics: options.collectsStatistics, readyMarker: options.readyMarker,
                 expectedOutput: options.expect, timeout: options.timeout)
-            machine = try Machine.build(configuration, console: console, instrumentation: instrumentation, kvmPath: kvmPath)
+            machine = try Machine.build(
+                configuration, console: console, instrumentation: instrumentation, kvmPath: kvmPath,
+                warnings: FileDescriptorSink(fd: STDERR_FILENO))
         } catch {
             printError("\(error)")
             return error.exitStatus
@@ -120,7 +124,7 @@ public enum SwiftVMMCommand {
         traceWriter?.flush()
 
         if let message = StopMessage.describe(report.reason) { printError(message) }
-        for message in report.flushErrors { printError(message) }
+        for failure in report.flushFailures { printError("\(failure)") }
         if report.unknownPortAccesses > 0, let port = report.firstUnknownPort {
             printError("note: \(report.unknownPortAccesses) I/O port accesses reached no device "
                 + "(first: port 0x\(String(port, radix: 16))); they read as all ones")

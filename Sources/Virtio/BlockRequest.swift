@@ -1,13 +1,15 @@
 import CUAPI
 import GuestMemory
 
-/// A descriptor chain read as a block request (virtio v1.2, 5.2.6): the device-readable
-/// bytes begin with `struct virtio_blk_req`'s header (le32 type, le32 reserved, le64
-/// sector) and go on with the data of a write; the device-writable bytes hold the data
-/// of a read and end with the one-byte status.
+/// A block request, parsed from a descriptor chain and checked before anything is done
+/// (virtio v1.2, 5.2.6): its header, type, sector range, data and the read-only flag.
+/// Executing it (`BlockQueueHandler`) then only moves data.
 ///
-/// The device must not depend on how the driver split these into buffers (2.6.4
-/// "Message Framing"), so the request is a byte stream over the chain's buffers.
+/// The chain is read as a byte stream over its buffers, as 2.6.4 "Message Framing" asks:
+/// the device-readable bytes are `struct virtio_blk_req`'s header (le32 type, le32
+/// reserved, le64 sector) followed by the data of a write; the device-writable bytes are
+/// the data of a read followed by the one-byte status. How the driver split them into
+/// buffers does not matter.
 struct BlockRequest {
     /// A piece of guest memory holding request data.
     struct Segment: Equatable {
@@ -15,63 +17,114 @@ struct BlockRequest {
         let count: Int
     }
 
+    /// What the request asks for, with the guest memory it moves data through.
+    enum Operation {
+        /// VIRTIO_BLK_T_IN: the disk from byte `offset` into `segments`, in order.
+        case read(offset: UInt64, segments: [Segment])
+        /// VIRTIO_BLK_T_OUT: `segments`, in order, onto the disk from byte `offset`.
+        case write(offset: UInt64, segments: [Segment])
+        /// VIRTIO_BLK_T_FLUSH: every completed write on stable storage.
+        case flush
+        /// VIRTIO_BLK_T_GET_ID: the serial into `segments` (at most 20 bytes of them).
+        case getID(segments: [Segment])
+    }
+
     static let headerSize = UInt64(MemoryLayout<virtio_blk_outhdr>.size)
 
-    let chain: DescriptorChain
+    /// VIRTIO_BLK_T_*, as the header says.
+    let type: UInt32
+    /// The first 512-byte sector, as the header says.
+    let sector: UInt64
+    let operation: Operation
+    /// Bytes of data the request moves (for GET_ID, the room the driver gave).
+    let dataBytes: UInt64
 
-    /// Where the status byte goes: the last device-writable byte, if there is one.
-    var statusAddress: GuestAddress? {
+    /// Where the status byte goes: the chain's last device-writable byte (5.2.6), or nil
+    /// when it has none, and the device has nowhere to answer.
+    static func statusAddress(in chain: DescriptorChain) -> GuestAddress? {
         guard let last = chain.buffers.last(where: { $0.isWritable && $0.length > 0 }) else { return nil }
         return GuestAddress(last.address.rawValue + UInt64(last.length) - 1)
     }
 
-    /// The header, copied out once; nil when the readable bytes are too few to hold it
-    /// (a device-writable header, say: the device does not read writable buffers).
-    func header(memory: GuestMemory) -> virtio_blk_outhdr? {
-        guard chain.readableLength >= Self.headerSize else { return nil }
-        // As drivers lay it out: the whole header in the first buffer, read in one piece.
-        if let first = chain.buffers.first, !first.isWritable, UInt64(first.length) >= Self.headerSize {
-            return try? memory.readValue(virtio_blk_outhdr.self, at: first.address)
+    /// Reads the request in `chain` (which has a status byte, and whose header is
+    /// `header`) for a disk of `capacity` sectors, and checks it: throws the reason it
+    /// cannot be executed, which carries the status the driver gets.
+    static func parse(
+        _ chain: DescriptorChain, header: virtio_blk_outhdr, capacity: UInt64, readOnly: Bool
+    ) throws(BlockRequestError) -> BlockRequest {
+        let sector = header.sector
+        // `type` is a le32 (5.2.6): any of its 2^32 values may arrive.
+        switch Int32(bitPattern: header.type) {
+        case VIRTIO_BLK_T_IN:
+            let length = chain.writableLength - 1  // all but the status byte
+            let offset = try range(sector: sector, length: length, capacity: capacity)
+            return BlockRequest(type: header.type, sector: sector,
+                                operation: .read(offset: offset, segments: segments(of: chain, writable: true, skip: 0, length: length)),
+                                dataBytes: length)
+        case VIRTIO_BLK_T_OUT:
+            guard !readOnly else { throw .readOnly }
+            let length = chain.readableLength - headerSize
+            let offset = try range(sector: sector, length: length, capacity: capacity)
+            return BlockRequest(type: header.type, sector: sector,
+                                operation: .write(offset: offset, segments: segments(of: chain, writable: false, skip: headerSize, length: length)),
+                                dataBytes: length)
+        case VIRTIO_BLK_T_FLUSH:
+            return BlockRequest(type: header.type, sector: sector, operation: .flush, dataBytes: 0)
+        case VIRTIO_BLK_T_GET_ID:
+            let length = min(UInt64(VirtioBlock.serialLength), chain.writableLength - 1)
+            return BlockRequest(type: header.type, sector: sector,
+                                operation: .getID(segments: segments(of: chain, writable: true, skip: 0, length: length)),
+                                dataBytes: length)
+        default:
+            throw .unsupportedType(header.type)
         }
+    }
+
+    /// The header, copied out of guest memory once.
+    static func header(of chain: DescriptorChain, memory: GuestMemory) throws(BlockRequestError) -> virtio_blk_outhdr {
+        // A device-writable header leaves the readable part too short: the device does
+        // not read the buffers it writes.
+        guard chain.readableLength >= headerSize else { throw .headerTooShort(readableBytes: chain.readableLength) }
         var bytes: [UInt8] = []
-        for segment in segments(writable: false, skip: 0, length: Self.headerSize) {
-            guard let piece = try? memory.readBytes(at: segment.address, count: segment.count) else { return nil }
-            bytes += piece
+        do {
+            // As drivers lay it out: the whole header in the first buffer, read in one piece.
+            if let first = chain.buffers.first, !first.isWritable, UInt64(first.length) >= headerSize {
+                return try memory.readValue(virtio_blk_outhdr.self, at: first.address)
+            }
+            for segment in segments(of: chain, writable: false, skip: 0, length: headerSize) {
+                bytes += try memory.readBytes(at: segment.address, count: segment.count)
+            }
+        } catch {
+            throw .guestMemory(error)
         }
-        return PlainBytes.load(virtio_blk_outhdr.self, from: bytes)
-    }
-
-    /// Bytes of data: after the header for a write, before the status for a read.
-    func dataLength(toGuest: Bool) -> UInt64 {
-        toGuest ? chain.writableLength - 1 : chain.readableLength - Self.headerSize
-    }
-
-    /// The data's guest memory, in order.
-    func dataSegments(toGuest: Bool) -> [Segment] {
-        toGuest
-            ? segments(writable: true, skip: 0, length: dataLength(toGuest: true))
-            : segments(writable: false, skip: Self.headerSize, length: dataLength(toGuest: false))
-    }
-
-    /// Copies `bytes` to the start of the device-writable data; false if they do not fit.
-    func copy(_ bytes: [UInt8], toGuest memory: GuestMemory) -> Bool {
-        var remaining = bytes[...]
-        for segment in segments(writable: true, skip: 0, length: UInt64(bytes.count)) {
-            guard (try? memory.write(bytes: remaining.prefix(segment.count), at: segment.address)) != nil else { return false }
-            remaining = remaining.dropFirst(segment.count)
+        guard let header = PlainBytes.load(virtio_blk_outhdr.self, from: bytes) else {
+            throw .headerTooShort(readableBytes: UInt64(bytes.count))
         }
-        return remaining.isEmpty
+        return header
     }
 
-    /// The pieces of the readable (or writable) bytes [skip, skip + length).
-    private func segments(writable: Bool, skip: UInt64, length: UInt64) -> [Segment] {
+    /// The byte offset of `length` bytes of data from `sector`, checked: whole sectors
+    /// (5.2.6.2: data is "a multiple of 512 bytes") inside the disk.
+    private static func range(sector: UInt64, length: UInt64, capacity: UInt64) throws(BlockRequestError) -> UInt64 {
+        guard length % VirtioBlock.sectorSize == 0 else { throw .notWholeSectors(bytes: length) }
+        let (sectors, _) = length.dividedReportingOverflow(by: VirtioBlock.sectorSize)
+        let (end, overflow) = sector.addingReportingOverflow(sectors)
+        guard !overflow, end <= capacity else { throw .pastEnd(sector: sector, sectors: sectors, capacity: capacity) }
+        return sector * VirtioBlock.sectorSize
+    }
+
+    /// The pieces of the chain's readable (or writable) bytes [skip, skip + length).
+    private static func segments(of chain: DescriptorChain, writable: Bool, skip: UInt64, length: UInt64) -> [Segment] {
         var segments: [Segment] = []
         segments.reserveCapacity(chain.buffers.count)  // one allocation, not one per append
         var toSkip = skip, toTake = length
         for buffer in chain.buffers where buffer.isWritable == writable && toTake > 0 {
-            var start: UInt64 = 0, available = UInt64(buffer.length)
-            if toSkip >= available { toSkip -= available; continue }
-            start = toSkip
+            var available = UInt64(buffer.length)
+            if toSkip >= available {
+                toSkip -= available
+                continue
+            }
+            let start = toSkip
             available -= toSkip
             toSkip = 0
             let take = min(available, toTake)

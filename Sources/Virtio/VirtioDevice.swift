@@ -1,11 +1,15 @@
 import GuestMemory
 
-/// A virtio device model: what a device of one type does with the requests its driver
-/// queues (virtio v1.2, 5 "Device Types"). It knows nothing of transports: the
-/// device-status machine, feature negotiation and rings are `VirtioDeviceState`'s; the
-/// registers and interrupts are the transport's (`VirtioMMIODevice`, `VirtioPCIFunction`).
+/// A virtio device model: what a device of one type offers its driver and what serves
+/// its queues (virtio v1.2, 5 "Device Types"). It knows nothing of transports: the
+/// device-status machine, feature negotiation and queue configuration are
+/// `VirtioDeviceState`'s, the registers and interrupts the transport's
+/// (`VirtioMMIODevice`, `VirtioPCIFunction`), and both transports take any device.
+///
+/// A new device type is a value conforming to this protocol and a `VirtqueueHandler` for
+/// its queues; nothing in the transports changes.
 public protocol VirtioDevice: Sendable {
-    /// A short name for messages ("virtio-blk0").
+    /// A short name for messages ("virtio-blk-pci0").
     var name: String { get }
     /// The device ID (5 "Device Types": 2 is a block device).
     var deviceID: UInt32 { get }
@@ -16,34 +20,24 @@ public protocol VirtioDevice: Sendable {
     /// Who is told what the device and its transport do (`VirtioEvent`), if anyone.
     var observer: (any VirtioObserver)? { get }
 
-    /// Reads the device configuration space ("device-specific configuration").
+    /// Reads the device configuration space ("device-specific configuration", 2.5).
     func readConfiguration(offset: UInt64, size: Int) -> UInt64
     /// Writes it; most fields are read-only.
     mutating func writeConfiguration(offset: UInt64, size: Int, value: UInt64)
-
-    /// Executes the request in `chain` from queue `queue`; returns how many bytes it
-    /// wrote into the chain's device-writable buffers (the used element's `len`).
-    mutating func handle(_ chain: DescriptorChain, queue: Int, memory: GuestMemory) -> UInt32
-
-    /// The driver reset the device: forget negotiated state.
+    /// The driver reset the device (2.4): forget what it configured.
     mutating func reset()
 
-    /// Whether the device takes a chain from queue `queue` now. A device that fills
-    /// buffers only when it has something for them (virtio-vsock's rx queue) answers
-    /// false while it has nothing, and the chains wait for it.
-    func takesChain(fromQueue queue: Int) -> Bool
-
-    /// FEATURES_OK stuck: `features` are the ones negotiated (3.1.1, step 5), which some
-    /// devices must behave by (a block device without VIRTIO_BLK_F_FLUSH writes through).
-    mutating func featuresNegotiated(_ features: VirtioFeatures)
+    /// What serves queue `queue` from the moment the driver enables it, given the
+    /// features the driver accepted (final by then: FEATURES_OK comes first, 3.1.1). The
+    /// handler owns what the queue's requests need; whoever serves the queue holds it.
+    func queueHandler(for queue: Int, features: VirtioFeatures) -> any VirtqueueHandler
 }
 
 extension VirtioDevice {
-    /// By default every chain made available is served at once.
-    public func takesChain(fromQueue queue: Int) -> Bool { true }
-
-    /// By default nothing: most devices behave the same whatever was negotiated.
-    public mutating func featuresNegotiated(_ features: VirtioFeatures) {}
+    /// By default every field is read-only.
+    public mutating func writeConfiguration(offset: UInt64, size: Int, value: UInt64) {}
+    /// By default there is nothing the driver configured in the device itself.
+    public mutating func reset() {}
 }
 
 /// What a device asks its transport to signal to the driver.

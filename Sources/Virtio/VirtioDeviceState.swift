@@ -1,17 +1,22 @@
 import GuestMemory
 
 /// The part of a virtio device both transports share: the device status state machine,
-/// feature negotiation, the virtqueues, and the request loop (virtio v1.2, 2.1-2.4, 3.1).
+/// feature negotiation, the queues' configuration and their servers (virtio v1.2,
+/// 2.1-2.4, 3.1).
 ///
-/// Transports translate register accesses into calls on this value and deliver the
-/// `VirtioInterrupt`s it returns; `Device` executes requests.
-public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
-    public private(set) var device: Device
+/// Transports keep it under their register lock, translate register accesses into calls
+/// on it and deliver the `VirtioInterrupt`s it returns. The queues it enables are served
+/// by their `VirtqueueServer`s, outside that lock; it starts and stops them.
+public struct VirtioDeviceState: Sendable {
+    public private(set) var device: any VirtioDevice
     public let memory: GuestMemory
     public private(set) var status: DeviceStatus = []
     /// The features the driver accepted (valid once FEATURES_OK stuck).
     public private(set) var driverFeatures: VirtioFeatures = []
+    /// Each queue as the driver configures it; once enabled, its server has the live copy.
     public private(set) var queues: [Virtqueue]
+    /// One per queue, for the life of the device.
+    public let servers: [VirtqueueServer]
     /// Why the device set DEVICE_NEEDS_RESET, for diagnosis.
     public private(set) var failure: VirtqueueError? = nil
 
@@ -20,10 +25,11 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
 
     /// `device` as the driver first finds it: status 0, nothing negotiated, its queues
     /// disabled (2.1, 2.4).
-    public init(device: Device, memory: GuestMemory) {
+    public init(device: any VirtioDevice, memory: GuestMemory) {
         self.device = device
         self.memory = memory
         self.queues = device.queueSizes.map { Virtqueue(maximumSize: $0) }
+        self.servers = device.queueSizes.indices.map { VirtqueueServer(index: $0, memory: memory) }
     }
 
     /// The features offered to the driver.
@@ -51,12 +57,8 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
         var new = DeviceStatus(rawValue: value).subtracting(.needsReset)
         let old = status.subtracting(.needsReset)
         guard new.isSuperset(of: old) else { return }
-        if new.contains(.featuresOK) && !old.contains(.featuresOK) {
-            if featuresAcceptable {
-                device.featuresNegotiated(driverFeatures)
-            } else {
-                new.remove(.featuresOK)
-            }
+        if new.contains(.featuresOK) && !old.contains(.featuresOK) && !featuresAcceptable {
+            new.remove(.featuresOK)
         }
         if new.contains(.driverOK) && !new.contains(.featuresOK) {
             new.remove(.driverOK)
@@ -64,11 +66,14 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
         setStatus(new.union(status.intersection(.needsReset)))
     }
 
-    /// Every change of the status field goes through here, so observers see each one.
+    /// Every change of the status field goes through here, so observers see each one and
+    /// the queues' servers know whether they may serve.
     private mutating func setStatus(_ new: DeviceStatus) {
         guard new != status else { return }
         let old = status
+        let wasLive = isLive
         status = new
+        if isLive != wasLive { for server in servers { server.setLive(isLive) } }
         report(.statusChanged(from: old, to: new))
     }
 
@@ -90,11 +95,17 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
     }
 
     /// Back to the state after power-on: status 0, no features, queues disabled (2.4).
+    /// A queue being served is given up once its round ends: "After writing 0 to
+    /// device_status, the driver MUST wait for a read of device_status to return 0 before
+    /// reinitializing the device" (4.1.4.3.2), and no request is touched after it does.
     public mutating func reset() {
         setStatus([])
         driverFeatures = []
         failure = nil
-        for index in queues.indices { queues[index].reset() }
+        for index in queues.indices {
+            queues[index].reset()
+            servers[index].stop()
+        }
         device.reset()
     }
 
@@ -119,51 +130,38 @@ public struct VirtioDeviceState<Device: VirtioDevice>: Sendable {
         change(&queues[index])
     }
 
-    /// The driver enables queue `index`. A configuration the device cannot use (a size
-    /// that is not a power of two, rings outside RAM) sets DEVICE_NEEDS_RESET.
+    /// The driver enables queue `index`: its server takes over the queue, with a handler
+    /// from the device. A configuration the device cannot use (a size that is not a
+    /// power of two, rings outside RAM) sets DEVICE_NEEDS_RESET instead.
     public mutating func enableQueue(_ index: Int) -> [VirtioInterrupt] {
         guard queues.indices.contains(index), !queues[index].isReady else { return [] }
+        var queue = queues[index]
         do {
-            try queues[index].activate(features: driverFeatures, memory: memory)
-            queues[index].isReady = true
-            return []
+            try queue.activate(features: driverFeatures, memory: memory)
         } catch {
             return fail(error)
         }
+        queue.isReady = true
+        queues[index].isReady = true
+        servers[index].start(queue, handler: device.queueHandler(for: index, features: driverFeatures))
+        return []
     }
 
-    /// The driver disables queue `index` (writes 0 to QueueReady or queue_enable's
-    /// equivalent before freeing it); its configuration is kept.
+    /// The driver disables queue `index` (writes 0 to QueueReady before freeing it); its
+    /// configuration is kept, its server stops once its round ends.
     public mutating func disableQueue(_ index: Int) {
         guard queues.indices.contains(index) else { return }
         queues[index].isReady = false
+        servers[index].stop()
     }
 
-    /// The driver notified queue `index` (an available buffer notification, 2.7.13.3):
-    /// serves every chain it made available, and returns the interrupts owed.
-    public mutating func queueNotified(_ index: Int) -> [VirtioInterrupt] {
-        report(.queueNotified(queue: index))
-        guard isLive, queues.indices.contains(index), queues[index].isReady else { return [] }
-        var completed = false
-        do {
-            var again = false
-            repeat {
-                while device.takesChain(fromQueue: index), let chain = try queues[index].popAvailable(memory: memory) {
-                    let written = device.handle(chain, queue: index, memory: memory)
-                    try queues[index].pushUsed(head: chain.head, length: written, memory: memory)
-                    completed = true
-                }
-                // A device that takes no more chains now is called again when it will.
-                again = device.takesChain(fromQueue: index) ? try queues[index].armAvailableNotification(memory: memory) : false
-            } while again
-            if completed, try queues[index].needsNotification(memory: memory) {
-                return [.usedBuffer(queue: index)]
-            }
-            return []
-        } catch {
-            // Requests completed before the error are the driver's: tell it about them.
-            return (completed ? [.usedBuffer(queue: index)] : []) + fail(error)
-        }
+    /// Queue `index`'s server finished a round: returns the interrupts owed. An outcome of
+    /// an activation since ended (the driver reset the device meanwhile) is dropped.
+    public mutating func queueServed(_ index: Int, _ outcome: VirtqueueServer.Outcome) -> [VirtioInterrupt] {
+        guard servers.indices.contains(index), outcome.generation == servers[index].generation else { return [] }
+        let used: [VirtioInterrupt] = outcome.interrupt ? [.usedBuffer(queue: index)] : []
+        guard let failure = outcome.failure else { return used }
+        return used + fail(failure)
     }
 
     /// Sets DEVICE_NEEDS_RESET (2.1.2: "The device SHOULD set DEVICE_NEEDS_RESET when it

@@ -6,9 +6,10 @@ import CUAPI
 /// depends on anyone listening.
 ///
 /// Events arrive on whichever thread serves the device (a vCPU thread, or a disk's I/O
-/// thread), with the device's lock held: an observer must be quick and must not call
-/// back into the device.
-public protocol VirtioObserver: Sendable {
+/// thread), perhaps with the device's register lock held: an observer must be quick and
+/// must not call back into the device. It is an object: the devices and queue handlers
+/// that tell it share the one.
+public protocol VirtioObserver: AnyObject, Sendable {
     /// `event` happened in the device named `device` ("virtio-blk-pci0").
     func observe(_ event: VirtioEvent, device: String)
 }
@@ -45,24 +46,29 @@ public enum VirtioInterruptRoute: Sendable, Equatable {
 }
 
 /// A block request as the device executed it: its type, where on the disk, how many
-/// data bytes moved and the status returned (virtio v1.2, 5.2.6).
+/// data bytes moved, the status returned, and why it failed if it did (virtio v1.2, 5.2.6).
 public struct BlockRequestRecord: Sendable, Equatable {
-    /// VIRTIO_BLK_T_*: IN (0) reads the disk into the guest, OUT (1) writes it.
-    public let type: UInt32
-    /// The first 512-byte sector.
-    public let sector: UInt64
+    /// VIRTIO_BLK_T_*: IN (0) reads the disk into the guest, OUT (1) writes it; nil when
+    /// the request had no header to read.
+    public let type: UInt32?
+    /// The first 512-byte sector, when the header was read.
+    public let sector: UInt64?
     /// Data bytes moved between the disk and guest memory (not the header, the status
     /// or a GET_ID answer); for a failed transfer, the bytes moved before it failed.
     public let dataBytes: UInt64
     /// VIRTIO_BLK_S_*: OK (0), IOERR (1), UNSUPP (2).
     public let status: UInt8
+    /// Why the request was not done, or not done whole.
+    public let failure: BlockRequestError?
 
-    /// A record of a request of `type` at `sector` that moved `dataBytes` and ended with `status`.
-    public init(type: UInt32, sector: UInt64, dataBytes: UInt64, status: UInt8) {
+    /// A record of a request of `type` at `sector` that moved `dataBytes` and ended with
+    /// `status`, for `failure` if it failed.
+    public init(type: UInt32?, sector: UInt64?, dataBytes: UInt64, status: UInt8, failure: BlockRequestError? = nil) {
         self.type = type
         self.sector = sector
         self.dataBytes = dataBytes
         self.status = status
+        self.failure = failure
     }
 
     /// True for a read of the disk (VIRTIO_BLK_T_IN): data went to the guest.
@@ -72,6 +78,7 @@ public struct BlockRequestRecord: Sendable, Equatable {
 
     /// The type's name in the specification, without its VIRTIO_BLK_T_ prefix.
     public var typeName: String {
+        guard let type else { return "none" }
         switch Int32(truncatingIfNeeded: type) {
         case VIRTIO_BLK_T_IN: return "IN"
         case VIRTIO_BLK_T_OUT: return "OUT"

@@ -36,6 +36,15 @@ public enum VirtioPCILayout {
     /// The width of a notification write: the 16-bit queue index (4.1.5.2).
     public static let notifyWidth: UInt32 = 2
 
+    /// The queue whose notification address `offset` of BAR `bar` is, if it is one
+    /// (4.1.4.4: queue q's is `queue_notify_off * notify_off_multiplier`, and ours is q).
+    public static func notifiedQueue(bar: Int, offset: UInt64) -> Int? {
+        guard bar == Self.bar, offset >= notifyOffset, offset < msixTableOffset else { return nil }
+        let relative = offset - notifyOffset
+        guard relative % UInt64(notifyMultiplier) == 0 else { return nil }
+        return Int(relative / UInt64(notifyMultiplier))
+    }
+
     /// The notification address of queue `queue` inside the BAR.
     public static func notifyAddress(queue: Int) -> UInt64 {
         notifyOffset + UInt64(notifyMultiplier) * UInt64(queue)

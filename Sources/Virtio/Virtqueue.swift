@@ -12,9 +12,9 @@ import GuestMemory
 /// ```
 ///
 /// The indices are free-running 16-bit counters; entry `i` of a ring is at `i % size`.
-/// The driver writes the rings while the device reads them: the device copies each
-/// index once (with acquire order), checks the copy, and publishes its own index with
-/// release order.
+/// The driver writes the rings while the device reads them: the device loads each index
+/// and flag once, atomically with acquire order, checks the copy, and stores its own
+/// with release order (`GuestMemory.loadAcquiring`, `storeReleasing`).
 public struct Virtqueue: Sendable, Equatable {
     /// The most entries this queue accepts ("Queue Size" maximum, 2.7: at most 32768).
     public let maximumSize: UInt16
@@ -95,7 +95,7 @@ public struct Virtqueue: Sendable, Equatable {
 
     /// Takes the next chain the driver made available, or nil if there is none.
     public mutating func popAvailable(memory: GuestMemory) throws(VirtqueueError) -> DescriptorChain? {
-        let available = try Self.access { () throws(GuestMemoryError) in try memory.readAcquiring(UInt16.self, at: availableIndexAddress) }
+        let available = try Self.access { () throws(GuestMemoryError) in try memory.loadAcquiring(UInt16.self, at: availableIndexAddress) }
         let pending = available &- nextAvailable
         guard pending != 0 else { return nil }
         // 2.7.6: the driver adds at most `size` entries ahead of the device.
@@ -118,7 +118,7 @@ public struct Virtqueue: Sendable, Equatable {
         try Self.access { () throws(GuestMemoryError) in
             try memory.writeValue(element, at: slot)
             // Release: the element is visible before the index that publishes it.
-            try memory.writeReleasing(published, at: index)
+            try memory.storeReleasing(published, at: index)
         }
         nextUsed = published
     }
@@ -130,14 +130,14 @@ public struct Virtqueue: Sendable, Equatable {
         // The used index must be visible before the driver's suppression field is read.
         memory.fullFence()
         if eventIndex {
-            let event = try Self.access { () throws(GuestMemoryError) in try memory.read(UInt16.self, at: usedEventAddress) }
+            let event = try Self.access { () throws(GuestMemoryError) in try memory.loadAcquiring(UInt16.self, at: usedEventAddress) }
             let new = nextUsed
             defer { lastSignalledUsed = new }
             guard let old = lastSignalledUsed else { return true }
             // vring_need_event(): did the index step over `used_event` in (old, new]?
             return new &- event &- 1 < new &- old
         }
-        let flags = try Self.access { () throws(GuestMemoryError) in try memory.read(UInt16.self, at: GuestAddress(availableRing.rawValue)) }
+        let flags = try Self.access { () throws(GuestMemoryError) in try memory.loadAcquiring(UInt16.self, at: GuestAddress(availableRing.rawValue)) }
         return flags & UInt16(VRING_AVAIL_F_NO_INTERRUPT) == 0
     }
 
@@ -147,9 +147,9 @@ public struct Virtqueue: Sendable, Equatable {
     public mutating func armAvailableNotification(memory: GuestMemory) throws(VirtqueueError) -> Bool {
         guard eventIndex else { return false }
         return try Self.access { () throws(GuestMemoryError) in
-            try memory.write(nextAvailable, at: availableEventAddress)
+            try memory.storeReleasing(nextAvailable, at: availableEventAddress)
             memory.fullFence()
-            return try memory.readAcquiring(UInt16.self, at: availableIndexAddress) != nextAvailable
+            return try memory.loadAcquiring(UInt16.self, at: availableIndexAddress) != nextAvailable
         }
     }
 

@@ -80,8 +80,8 @@ struct ACPITablesTests {
     func headers() throws {
         let tables = try ACPITables.build(vcpuCount: 4, platform: .sample)
         let (_, found) = try walk(tables)
-        #expect(Set(found.keys) == ["XSDT", "FACP", "APIC", "DSDT"])
-        let revisions: [String: UInt8] = ["XSDT": 1, "FACP": 6, "APIC": 5, "DSDT": 2]
+        #expect(Set(found.keys) == ["XSDT", "FACP", "APIC", "DSDT", "MCFG"])
+        let revisions: [String: UInt8] = ["XSDT": 1, "FACP": 6, "APIC": 5, "DSDT": 2, "MCFG": 1]
         for (name, table) in found {
             #expect(Int(field(table.bytes, 4, as: UInt32.self)) == table.bytes.count, "\(name) length")
             #expect(sum(table.bytes) == 0, "\(name) checksum")
@@ -118,6 +118,31 @@ struct ACPITablesTests {
         #expect(fadt[131] == 5)                              // minor version
         #expect(field(fadt, 36, as: UInt32.self) == 0)       // no FACS
         #expect(field(fadt, 46, as: UInt16.self) == 0)       // no SCI
+    }
+
+    @Test("ACPI 6.5 4.8.3.7: the FADT's SLEEP_CONTROL_REG (offset 244) and SLEEP_STATUS_REG (256) are byte-wide I/O registers")
+    func sleepRegisters() throws {
+        let fadt = try #require(try walk(ACPITables.build(vcpuCount: 1, platform: .sample)).bySignature["FACP"]).bytes
+        #expect(Array(fadt[244..<256]) == [1, 8, 0, 1, 0x00, 0x06, 0, 0, 0, 0, 0, 0])  // system I/O, 8 bits, port 0x600
+        #expect(Array(fadt[256..<268]) == [1, 8, 0, 1, 0x01, 0x06, 0, 0, 0, 0, 0, 0])  // port 0x601
+        // Without sleep registers, both stay zero: Linux then offers no S5 (acpi_sleep_state_supported).
+        let plain = try #require(try walk(ACPITables.build(vcpuCount: 1)).bySignature["FACP"]).bytes
+        #expect(plain[244..<268].allSatisfy { $0 == 0 })
+    }
+
+    @Test("PCI Firmware 3.3 4.1.2: the MCFG lists one ECAM window, segment 0, buses 0-0, and is in the XSDT only with ECAM")
+    func mcfg() throws {
+        let (_, found) = try walk(ACPITables.build(vcpuCount: 1, platform: .sample))
+        let mcfg = try #require(found["MCFG"]).bytes
+        #expect(mcfg.count == 36 + 8 + 16)
+        #expect(sum(mcfg) == 0)
+        #expect(field(mcfg, 44, as: UInt64.self) == Layout.pciECAM.rawValue)
+        #expect(field(mcfg, 52, as: UInt16.self) == 0)        // PCI segment group
+        #expect(mcfg[54] == 0 && mcfg[55] == 0)               // start and end bus
+        #expect(try walk(ACPITables.build(vcpuCount: 1)).bySignature["MCFG"] == nil)
+        // The window is reserved in the e820 map, as Linux checks of an MCFG window.
+        let map = E820Map(ramRegions: Layout.ramRegions(ramSize: 64 << 20))
+        #expect(map.entries.contains { $0.type == .reserved && $0.start == Layout.pciECAM.rawValue && $0.size == Layout.pciECAMSize })
     }
 
     @Test("ACPI 6.5 5.2.12: the MADT lists one enabled local APIC per vCPU, the I/O APIC at GSI 0 and LINT1 as NMI")
@@ -202,8 +227,9 @@ extension ACPIPlatform {
         isaDevices: [.init(name: "COM1", hardwareID: "PNP0501", uniqueID: 1, resources: [.ioPorts(base: 0x3f8, length: 8), .isaIRQ(4)])],
         pciHostBridge: .init(configurationPorts: (0xcf8, 8), routes: [
             .init(device: 1, pin: 0, gsi: 16), .init(device: 2, pin: 0, gsi: 17), .init(device: 2, pin: 1, gsi: 18),
-        ]),
+        ], enhancedConfiguration: Layout.pciECAM),
         virtioMMIODevices: [.init(address: Layout.virtioMMIODevices, gsi: 5), .init(address: GuestAddress(0xd000_1000), gsi: 16)],
         resetRegister: .init(port: 0x64, value: 0xfe),
+        sleepRegisters: .init(controlPort: 0x600, statusPort: 0x601, softOffType: 5),
         cmosCenturyIndex: 0x32)
 }

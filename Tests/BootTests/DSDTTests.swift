@@ -58,7 +58,7 @@ struct DSDTTests {
     @Test("virtio-mmio devices are LNRO0005 with their register page and interrupt; ISA devices keep their _HID and _CRS")
     func devices() throws {
         let devices = try decodedDSDT(.sample)
-        #expect(Set(devices.keys) == ["PCI0", "COM1", "VR00", "VR01"])
+        #expect(Set(devices.keys) == ["PCI0", "MRES", "COM1", "VR00", "VR01"])
         let first = try #require(devices["VR00"])
         #expect(named("_HID", in: first) == .string("LNRO0005"))
         #expect(named("_UID", in: first) == .integer(0))
@@ -69,5 +69,26 @@ struct DSDTTests {
         let com1 = try #require(devices["COM1"])
         #expect(named("_HID", in: com1) == .integer(0x0105_d041))
         #expect(named("_CRS", in: com1) == .resourceTemplate([.ioPorts(base: 0x3f8, length: 8), .isaIRQ(4)]))
+    }
+
+    @Test("ACPI 6.5 7.4.2: \\_S5 gives the soft-off sleep type twice, at the root, only with sleep registers")
+    func softOff() throws {
+        func root(_ platform: ACPIPlatform) throws -> [AML] {
+            let tables = try ACPITables.build(vcpuCount: 1, platform: platform)
+            let dsdt = try #require(tables.tables.first { $0.signature == "DSDT" }).bytes
+            return try AMLDecoder.decodeTermList(Array(dsdt[36...]))
+        }
+        let decoded = try root(.sample)
+        #expect(named("_S5", in: decoded) == .package([.integer(5), .integer(5), .integer(0), .integer(0)]))
+        #expect(named("_S5", in: try root(ACPIPlatform())) == nil)
+    }
+
+    @Test("the PCI ECAM window is a PNP0C02 motherboard resource, as Linux wants of an MCFG window")
+    func motherboardResources() throws {
+        let resources = try #require(try decodedDSDT(.sample)["MRES"])
+        #expect(named("_HID", in: resources) == .integer(0x020c_d041))
+        #expect(named("_CRS", in: resources) == .resourceTemplate([
+            .memory32Fixed(base: UInt32(Layout.pciECAM.rawValue), length: UInt32(Layout.pciECAMSize)),
+        ]))
     }
 }

@@ -129,13 +129,14 @@ struct ZeroPageTests {
 struct E820MapTests {
     typealias Entry = E820Map.Entry
 
-    @Test("512 MiB: RAM below 640 KiB, the BIOS hole reserved, RAM from 1 MiB, KVM's pages reserved")
+    @Test("512 MiB: RAM below 640 KiB, the BIOS hole reserved, RAM from 1 MiB, PCI's ECAM and KVM's pages reserved")
     func below4GiB() {
         let map = E820Map(ramRegions: Layout.ramRegions(ramSize: 512 << 20))
         #expect(map.entries == [
             Entry(start: 0, size: 0x9_fc00, type: .ram),
             Entry(start: 0x9_fc00, size: 0x10_0000 - 0x9_fc00, type: .reserved),
             Entry(start: 0x10_0000, size: (512 << 20) - 0x10_0000, type: .ram),
+            Entry(start: 0xe000_0000, size: 0x10_0000, type: .reserved),
             Entry(start: 0xfffb_c000, size: 0x4000, type: .reserved),
         ])
     }
@@ -147,6 +148,7 @@ struct E820MapTests {
             Entry(start: 0, size: 0x9_fc00, type: .ram),
             Entry(start: 0x9_fc00, size: 0x10_0000 - 0x9_fc00, type: .reserved),
             Entry(start: 0x10_0000, size: 0xc000_0000 - 0x10_0000, type: .ram),
+            Entry(start: 0xe000_0000, size: 0x10_0000, type: .reserved),
             Entry(start: 0xfffb_c000, size: 0x4000, type: .reserved),
             Entry(start: 1 << 32, size: (5 << 30) - 0xc000_0000, type: .ram),
         ])

@@ -33,13 +33,13 @@ struct AbsentDeviceTests {
         "ISA: a port with nothing behind it reads all ones for the access size",
         arguments: [(1, 0xff), (2, 0xffff), (4, 0xffff_ffff), (8, UInt64.max)] as [(Int, UInt64)])
     func readsAllOnes(size: Int, expected: UInt64) {
-        var device = AbsentDevice(name: "com2")
+        let device = AbsentDevice(name: "com2")
         #expect(device.read(offset: 3, size: size) == expected)
     }
 
     @Test("ISA: writes to an absent port go nowhere")
     func writesIgnored() {
-        var device = AbsentDevice(name: "post")
+        let device = AbsentDevice(name: "post")
         #expect(device.write(offset: 0, size: 1, value: 0x42) == .none)
         #expect(device.read(offset: 0, size: 1) == 0xff)
     }

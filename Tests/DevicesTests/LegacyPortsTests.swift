@@ -10,8 +10,8 @@ private func installedBus(withDebugExit: Bool = true) throws -> (
     let output = RecordingByteSink()
     let line = RecordingInterruptLine()
     let serial = try LegacyPorts.install(
-        on: &bus, serialOutput: output, serialInterrupt: line,
-        clock: { 1_700_000_000 }, withDebugExit: withDebugExit)
+        on: &bus, serialOutput: output, serialInterrupt: line, keyboardInterrupt: RecordingInterruptLine(),
+        clock: { 1_700_000_000 }, withDebugExit: withDebugExit).serial
     return (bus, serial, output, line)
 }
 
@@ -94,7 +94,7 @@ struct LegacyPortsTests {
         #expect(throws: IOBus.OverlapError.self) {
             try LegacyPorts.install(
                 on: &bus, serialOutput: RecordingByteSink(),
-                serialInterrupt: RecordingInterruptLine())
+                serialInterrupt: RecordingInterruptLine(), keyboardInterrupt: RecordingInterruptLine())
         }
     }
 }

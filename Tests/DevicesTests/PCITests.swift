@@ -73,7 +73,7 @@ struct PCITests {
 
     @Test("mechanism #1: Linux's probe reads 0x80000000 back, finds the host bridge, and absent functions read all ones")
     func mechanism1() {
-        let bus = PCIBus(functions: [0: PCIBus.Function(DeviceSlot(PCIHostBridge())), 3: PCIBus.Function(DeviceSlot(ScratchFunction(barAddress: 0xc000_0000)))])
+        let bus = PCIBus(functions: [0: DeviceSlot(PCIHostBridge()), 3: DeviceSlot(ScratchFunction(barAddress: 0xc000_0000))])
         var conf = PCIConfigMechanism1(bus: bus)
         _ = conf.write(offset: 0, size: 4, value: 0x8000_0000)
         #expect(conf.read(offset: 0, size: 4) == 0x8000_0000)
@@ -97,9 +97,9 @@ struct PCITests {
     func windowAndMoves() {
         let slot = DeviceSlot(ScratchFunction(barAddress: 0xc000_1000))
         let moves = RecordingMoves()
-        let bus = PCIBus(functions: [1: PCIBus.Function(slot)]) { device, old, new in moves.record(device, old, new) }
+        let bus = PCIBus(functions: [1: slot]) { device, old, new in moves.record(device, old, new) }
         var conf = PCIConfigMechanism1(bus: bus)
-        var window = PCIMMIOWindow(bus: bus, base: 0xc000_0000)
+        let window = PCIMMIOWindow(bus: bus, base: 0xc000_0000)
         #expect(window.read(offset: 0x1010, size: 4) == 0xffff_ffff)  // decoding off
         _ = conf.write(offset: 0, size: 4, value: configAddress(device: 1, register: UInt32(PCI_COMMAND)))
         _ = conf.write(offset: 4, size: 2, value: UInt64(PCI_COMMAND_MEMORY))

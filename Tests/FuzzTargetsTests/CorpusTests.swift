@@ -69,7 +69,7 @@ struct SeedDepthTests {
     @Test("virtio-mmio: the seed brings the device to DRIVER_OK and all five requests answer OK")
     func mmio() throws {
         let device = VirtioMMIOTarget.device(after: try #require(VirtioMMIOTarget.seeds.first))
-        #expect(device.state.status.rawValue == 0xf)
+        #expect(device.status.rawValue == 0xf)
         #expect(try completed() == 5)
         #expect(try statuses() == [0, 0, 0, 0, 0])
     }
@@ -77,7 +77,7 @@ struct SeedDepthTests {
     @Test("virtio-pci: the seed enables the function, brings the device to DRIVER_OK, and all five requests answer OK")
     func pci() throws {
         let machine = VirtioPCITarget.machine(after: try #require(VirtioPCITarget.seeds.first))
-        #expect(machine.disk.withLock { $0.state.status.rawValue } == 0xf)
+        #expect(machine.disk.status.rawValue == 0xf)
         #expect(try completed() == 5)
         #expect(try statuses() == [0, 0, 0, 0, 0])
     }

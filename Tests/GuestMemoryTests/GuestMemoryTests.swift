@@ -82,4 +82,19 @@ struct GuestMemoryTests {
         #expect(GuestAddress(0x1fff).alignedDown(to: 0x1000) == GuestAddress(0x1000))
         #expect(GuestAddress(0x10).offset(from: GuestAddress(0x20)) == nil)
     }
+
+    @Test("ring indices are loaded and stored as little-endian atomics, aligned and inside RAM, or refused")
+    func ringIndices() throws {
+        let memory = try GuestMemory(regions: [(GuestAddress(0), 0x1000)])
+        try memory.storeReleasing(0xbeef, at: GuestAddress(0x102))
+        #expect(try memory.readBytes(at: GuestAddress(0x102), count: 2) == [0xef, 0xbe])
+        try memory.write(bytes: [0x34, 0x12], at: GuestAddress(0x200))
+        #expect(try memory.loadAcquiring(UInt16.self, at: GuestAddress(0x200)) == 0x1234)
+        #expect(throws: GuestMemoryError.misaligned(address: GuestAddress(0x201), alignment: 2)) {
+            try memory.loadAcquiring(UInt16.self, at: GuestAddress(0x201))
+        }
+        #expect(throws: GuestMemoryError.outOfBounds(address: GuestAddress(0x1000), length: 2)) {
+            try memory.storeReleasing(1, at: GuestAddress(0x1000))
+        }
+    }
 }

@@ -46,7 +46,9 @@ struct ArgumentsTests {
             #expect(try Arguments.parse(arguments) == .help)
         }
         #expect(try Arguments.parse(["--version"]) == .version)
-        #expect(try Arguments.parse(["host"]) == .host)
+        #expect(try Arguments.parse(["host"]) == .host())
+        #expect(try Arguments.parse(["host", "--cpuid"]) == .host(cpuidVCPUs: 1))
+        #expect(try Arguments.parse(["host", "--cpuid", "--cpus", "4"]) == .host(cpuidVCPUs: 4))
     }
 
     @Test("bad arguments are usage errors that name the argument")
@@ -60,7 +62,9 @@ struct ArgumentsTests {
             (["run", "--cpus", "0"], "--cpus '0': not a whole number of at least 1"),
             (["run", "--cpus", "two"], "--cpus 'two'"),
             (["run", "--kernel", "a", "--kernel", "b"], "--kernel is given more than once"),
-            (["host", "extra"], "'host' takes no arguments"),
+            (["host", "extra"], "unknown option 'extra' for 'host'; it takes --cpuid and --cpus N"),
+            (["host", "--cpus", "2"], "host: --cpus goes with --cpuid"),
+            (["host", "--cpuid", "--cpus"], "--cpus needs a value"),
             (["run", "--disk"], "--disk needs a value"),
             (["run", "--disk", ""], "--disk '': needs a path first"),
             (["run", "--disk", ",readonly=on"], "--disk ',readonly=on': needs a path first"),

@@ -13,6 +13,23 @@ struct BenchmarkGuestTests {
         #expect(report.reason == .reset)
     }
 
+    @Test("testguest.flushbench: two disks, two vCPUs; disk 1 is read with disk 0 idle, then while vCPU 1 flushes it",
+          arguments: [DiskConfiguration.Transport.pci, .mmio])
+    func flushBench(transport: DiskConfiguration.Transport) throws {
+        let images = try DiskImages()
+        let disks = [DiskConfiguration(path: try images.make("flushed.img", sectors: 4 << 11), transport: transport),
+                     DiskConfiguration(path: try images.make("read.img"), transport: transport)]
+        let (output, report) = try boot(
+            commandLine: "testguest.quiet testguest.flushbench=20,write=2", vcpus: 2, disks: disks)
+        #expect(report.reason == .reset)
+        for line in ["flushbench: 2 MiB written to disk 0", "flushbench: reading, disk 0 idle",
+                     "flushbench: 20 reads, disk 0 idle", "flushbench: reading, disk 0 flushing"] {
+            #expect(output.contains(line), "\(line)")
+        }
+        #expect(output.contains(" reads, disk 0 flushing, status 0"))
+        #expect(!output.contains("some reads failed"))
+    }
+
     @Test("Layout.unbackedMMIO lies in the MMIO hole, outside RAM for every memory size")
     func unbackedPageIsNotRAM() throws {
         for size: UInt64 in [64 << 20, 3 << 30, 4 << 30] {

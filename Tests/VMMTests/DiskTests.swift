@@ -1,3 +1,5 @@
+import HostIO
+import SystemErrors
 import Locking
 import Foundation
 import GuestMemory
@@ -62,7 +64,7 @@ struct DiskTests {
             disks: [DiskConfiguration(path: writable, transport: transport, io: io),
                     DiskConfiguration(path: readOnly, readOnly: true, transport: transport, io: io)])
         #expect(report.reason == .reset)
-        #expect(report.flushErrors.isEmpty)
+        #expect(report.flushFailures.isEmpty)
         let lines = output.split(whereSeparator: \.isNewline).map(String.init)
         func says(_ line: String) { #expect(lines.contains(line), "missing: \(line)\n\(output)") }
         says("disks: 2")
@@ -128,10 +130,10 @@ struct DiskTests {
             kernel: .file(Repository.testGuestELF), commandLine: "console=ttyS0 testguest.quiet testguest.disk",
             memorySize: 64 << 20, disks: [DiskConfiguration(path: path, transport: transport, io: io)])
         let machine = try Machine.build(configuration, console: Console(output: CapturedOutput(), inputFD: nil))
-        #expect(throws: MachineError.self) { _ = try RawDiskImage(path: path, readOnly: false) }  // locked while it runs
+        #expect(throws: HostFileError.self) { _ = try RawDiskImage(path: path, readOnly: false, sectorSize: VirtioBlock.sectorSize) }  // locked while it runs
         let report = machine.run()
         #expect(report.reason == .reset)
-        let next = try RawDiskImage(path: path, readOnly: false)  // the next VM's, at once
+        let next = try RawDiskImage(path: path, readOnly: false, sectorSize: VirtioBlock.sectorSize)  // the next VM's, at once
         withExtendedLifetime(machine) { next.close() }
     }
 
@@ -154,8 +156,8 @@ struct DiskTests {
         // Nine and eight requests, one at a time: each wakes the I/O thread (wake-ups
         // may merge). Notifications that missed the ioeventfd would go the vCPU path
         // and leave these counts at 0.
-        for service in machine.disks {
-            #expect(service.notificationsServed > 0, "\(service.name): \(service.notificationsServed)")
+        for disk in machine.disks {
+            #expect(disk.service.notificationsServed > 0, "\(disk.name): \(disk.service.notificationsServed)")
         }
     }
 
@@ -185,15 +187,15 @@ struct DiskImageInputTests {
         let odd = try images.make("odd.img", bytes: [UInt8](repeating: 0, count: 1000))
         for (path, message) in [
             (odd, "disk \(odd): its size, 1000 bytes, is not a positive multiple of 512"),
-            (images.directory + "/missing.img", "disk \(images.directory)/missing.img: cannot open: No such file or directory"),
-            (images.directory, "disk \(images.directory): cannot open: Is a directory"),
+            (images.directory + "/missing.img", "disk \(images.directory)/missing.img: cannot open: No such file or directory (ENOENT)"),
+            (images.directory, "disk \(images.directory): cannot open: Is a directory (EISDIR)"),
         ] {
             do {
-                _ = try RawDiskImage(path: path, readOnly: false)
+                _ = try RawDiskImage(path: path, readOnly: false, sectorSize: VirtioBlock.sectorSize)
                 Issue.record("\(path) was accepted")
             } catch {
                 #expect(error.description == message)
-                #expect(error.exitStatus == ExitStatus.badInput)
+                #expect(MachineError.file(error).exitStatus == ExitStatus.badInput)
             }
         }
     }
@@ -203,21 +205,21 @@ struct DiskImageInputTests {
         let images = try DiskImages()
         let path = try images.make("shared.img")
         do {
-            let first = try RawDiskImage(path: path, readOnly: false)
+            let first = try RawDiskImage(path: path, readOnly: false, sectorSize: VirtioBlock.sectorSize)
             for readOnly in [false, true] {
-                #expect(throws: MachineError.self) { try RawDiskImage(path: path, readOnly: readOnly) }
+                #expect(throws: HostFileError.self) { try RawDiskImage(path: path, readOnly: readOnly, sectorSize: VirtioBlock.sectorSize) }
             }
             do {
-                _ = try RawDiskImage(path: path, readOnly: true)
+                _ = try RawDiskImage(path: path, readOnly: true, sectorSize: VirtioBlock.sectorSize)
             } catch {
                 #expect(error.description == "disk \(path): in use by another VM or another --disk (the image is locked)")
             }
             _ = first
         }
         // Released with the first image: two readers may now share it.
-        let reader = try RawDiskImage(path: path, readOnly: true)
-        let another = try RawDiskImage(path: path, readOnly: true)
-        #expect(throws: MachineError.self) { try RawDiskImage(path: path, readOnly: false) }
+        let reader = try RawDiskImage(path: path, readOnly: true, sectorSize: VirtioBlock.sectorSize)
+        let another = try RawDiskImage(path: path, readOnly: true, sectorSize: VirtioBlock.sectorSize)
+        #expect(throws: HostFileError.self) { try RawDiskImage(path: path, readOnly: false, sectorSize: VirtioBlock.sectorSize) }
         _ = (reader, another)
     }
 
@@ -225,7 +227,7 @@ struct DiskImageInputTests {
     func machineRefusesLockedImage() throws {
         let images = try DiskImages()
         let path = try images.make("busy.img")
-        let holder = try RawDiskImage(path: path, readOnly: false)
+        let holder = try RawDiskImage(path: path, readOnly: false, sectorSize: VirtioBlock.sectorSize)
         let configuration = MachineConfiguration(kernel: .file(Repository.testGuestELF), memorySize: 64 << 20, disks: [DiskConfiguration(path: path)])
         do {
             _ = try Machine.build(configuration, console: Console(output: CapturedOutput(), inputFD: nil), kvmPath: "/nonexistent/kvm")
@@ -246,10 +248,10 @@ final class FlushCountingBackend: BlockBackend, @unchecked Sendable {
     var failing = false
     let size: UInt64 = 512
     let serial = "counting"
-    func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {}
-    func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {}
-    func flush() throws(BlockIOError) {
-        if failing { throw BlockIOError(operation: "fdatasync", errno: EIO) }
+    func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(SystemCallError) {}
+    func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(SystemCallError) {}
+    func flush() throws(SystemCallError) {
+        if failing { throw SystemCallError("fdatasync", Errno(EIO)) }
         flushes += 1
     }
 }
@@ -262,21 +264,22 @@ struct DiskStopTests {
         let backend = FlushCountingBackend()
         let started = Atomic<Bool>(false)
         let served = Locked<[Int]>([])
-        let service = DiskService(name: "virtio-blk-test", path: "/tmp/test.img", backend: backend, vm: vm) { queue in
+        let service = VirtioService(name: "virtio-blk-test", vm: vm, faults: HostFaults(output: nil)) { queue in
             started.store(true, ordering: .releasing)
             usleep(50_000)  // a request still being served when the stop comes
             served.withLock { $0.append(queue) }
         }
-        try service.serve(queue: 0, at: .init(address: 0xc000_3000, length: 2))
+        let disk = Disk(name: "virtio-blk-test", path: "/tmp/test.img", backend: backend, monitor: nil, service: service)
+        try service.listen(queue: 0, at: .init(address: 0xc000_3000, length: 2))
         // Wake the I/O thread as a guest's notification would, and stop mid-request.
         service.kick(queue: 0)
         while !started.load(ordering: .acquiring) { usleep(1000) }
-        try service.stopAndFlush()
+        try disk.stopAndFlush()
         #expect(served.withLock { $0 } == [0])
         #expect(backend.flushes == 1)
         backend.failing = true
         // The machine reports it by the image's path (DeviceFlush.runAll).
-        let flush = DeviceFlush(device: "disk \(service.path)") { try service.stopAndFlush() }
-        #expect(DeviceFlush.runAll([flush]) == ["disk /tmp/test.img: flush failed: fdatasync failed (errno \(EIO))"])
+        let flush = DeviceFlush(device: "disk \(disk.path)") { try disk.stopAndFlush() }
+        #expect(DeviceFlush.runAll([flush]).map(\.description) == ["disk /tmp/test.img: flush failed: fdatasync failed: Input/output error (EIO)"])
     }
 }

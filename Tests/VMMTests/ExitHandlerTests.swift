@@ -56,7 +56,7 @@ struct ExitHandlerTests {
         let data = FakeExitData()
         data.outValues = [0xbeef]
         let action = try handler(log: log).handle(out(0x103, size: 2), vcpu: 0, data: data)
-        #expect(action == .resume)
+        #expect(action == nil)
         #expect(log.all.count == 1)
         #expect(log.all.first?.offset == 3)
         #expect(log.all.first?.size == 2)
@@ -78,7 +78,7 @@ struct ExitHandlerTests {
         let data = FakeExitData()
         for size in [1, 2, 4] {
             let action = handler.handle(.portIO(.init(direction: .in, port: 0x510, size: size, count: 1)), vcpu: 0, data: data)
-            #expect(action == .resume)
+            #expect(action == nil)
             #expect(data.inValues[0] == [1: 0xff, 2: 0xffff, 4: 0xffff_ffff][size])
         }
         _ = handler.handle(out(0x511), vcpu: 0, data: data)
@@ -98,14 +98,14 @@ struct ExitHandlerTests {
         let data = FakeExitData()
         data.outValues = [5]
         let action = try handler(effect: .debugExit(value: 5)).handle(out(0x100), vcpu: 0, data: data)
-        #expect(action == .stop(.debugExit(value: 5)))
+        #expect(action == StopReason.debugExit(value: 5))
         #expect(StopReason.debugExit(value: 5).exitStatus == 11)
     }
 
     @Test("a device's reset effect stops the machine cleanly")
     func resetStops() throws {
         let action = try handler(effect: .reset).handle(out(0x100), vcpu: 0, data: FakeExitData())
-        #expect(action == .stop(.reset))
+        #expect(action == StopReason.reset)
         #expect(StopReason.reset.exitStatus == 0)
     }
 
@@ -127,18 +127,27 @@ struct ExitHandlerTests {
     func crashes() throws {
         let handler = try handler()
         let data = FakeExitData()
-        #expect(handler.handle(.shutdown, vcpu: 1, data: data) == .stop(.tripleFault(vcpu: 1, rip: nil)))
+        #expect(handler.handle(.shutdown, vcpu: 1, data: data) == StopReason.tripleFault(vcpu: 1, rip: nil))
         let error = VCPUExit.InternalError(suberror: 1, instructionBytes: [0xcc], data: [])
-        #expect(handler.handle(.internalError(error), vcpu: 0, data: data) == .stop(.internalError(vcpu: 0, rip: nil, error: error)))
-        #expect(handler.handle(.failedEntry(hardwareReason: 7), vcpu: 0, data: data) == .stop(.failedEntry(vcpu: 0, rip: nil, hardwareReason: 7)))
+        #expect(handler.handle(.internalError(error), vcpu: 0, data: data) == StopReason.internalError(vcpu: 0, rip: nil, error: error))
+        #expect(handler.handle(.failedEntry(hardwareReason: 7), vcpu: 0, data: data) == StopReason.failedEntry(vcpu: 0, rip: nil, hardwareReason: 7))
         for reason in [StopReason.tripleFault(vcpu: 0, rip: nil), .failedEntry(vcpu: 0, rip: nil, hardwareReason: 0)] {
             #expect(reason.exitStatus == ExitStatus.guestCrashed)
         }
     }
 
-    @Test("an interrupted KVM_RUN only asks the loop to check the machine's state")
+    @Test("an interrupted KVM_RUN stops nothing: the vCPU's loop finds a stopping machine itself")
     func interrupted() throws {
-        #expect(try handler().handle(.interrupted, vcpu: 0, data: FakeExitData()) == .checkState)
+        #expect(try handler().handle(.interrupted, vcpu: 0, data: FakeExitData()) == nil)
+    }
+
+    @Test("a system event stops the machine as a reset; an exit reason SwiftVMM does not know stops it as a crash")
+    func otherExits() throws {
+        let handler = try handler()
+        #expect(handler.handle(.systemEvent(type: 2), vcpu: 0, data: FakeExitData()) == StopReason.reset)
+        let unknown = handler.handle(.other(reason: 77), vcpu: 3, data: FakeExitData())
+        #expect(unknown == StopReason.unexpectedExit(vcpu: 3, reason: 77))
+        #expect(unknown?.exitStatus == ExitStatus.guestCrashed)
     }
 
     @Test("isa-debug-exit statuses follow QEMU: (v << 1) | 1, in 8 bits")

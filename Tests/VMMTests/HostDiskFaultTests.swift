@@ -1,3 +1,5 @@
+import HostIO
+import SystemErrors
 import Dispatch
 import Foundation
 import GuestMemory
@@ -35,22 +37,22 @@ final class FaultyImage: BlockBackend {
         offset / 512...(offset + UInt64(max(count, 1)) - 1) / 512
     }
 
-    func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+    func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(SystemCallError) {
         let sectors = Self.sectors(offset, count)
-        guard !sectors.contains(where: failingReads.contains) else { throw BlockIOError(operation: "pread", errno: EIO) }
+        guard !sectors.contains(where: failingReads.contains) else { throw SystemCallError("pread", Errno(EIO)) }
         try image.read(at: offset, into: memory, at: address, count: count)
         state.withLock { $0.operations.append(.read(sector: sectors.lowerBound)) }
     }
 
-    func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+    func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(SystemCallError) {
         let sectors = Self.sectors(offset, count)
-        guard !sectors.contains(where: failingWrites.contains) else { throw BlockIOError(operation: "pwrite", errno: EIO) }
+        guard !sectors.contains(where: failingWrites.contains) else { throw SystemCallError("pwrite", Errno(EIO)) }
         try image.write(at: offset, from: memory, at: address, count: count)
         state.withLock { $0.operations.append(.write(sector: sectors.lowerBound)) }
     }
 
-    func flush() throws(BlockIOError) {
-        guard !flushFails else { throw BlockIOError(operation: "fdatasync", errno: EIO) }
+    func flush() throws(SystemCallError) {
+        guard !flushFails else { throw SystemCallError("fdatasync", Errno(EIO)) }
         try image.flush()
         state.withLock { $0.operations.append(.flush) }
     }
@@ -126,7 +128,7 @@ struct HostDiskFaultTests {
         #expect(lines.contains("diskio second: flush: IOERR"))
         #expect(lines.contains("Goodbye: exiting with status 0."))
         #expect(report.reason == .reset)
-        #expect(report.flushErrors == ["disk \(path): flush failed: fdatasync failed (errno \(EIO))"])
+        #expect(report.flushFailures.map(\.description) == ["disk \(path): flush failed: fdatasync failed: Input/output error (EIO)"])
         // Every write that succeeded is in the image; the failed ones left zeros.
         let bytes = try images.contents(path)
         for sector in 0..<16 {
@@ -146,7 +148,7 @@ struct HostDiskFaultTests {
         #expect(lines.contains("diskio second: write: " + all))
         #expect(lines.contains("diskio second: flush: ok"))
         #expect(report.reason == .reset)
-        #expect(report.flushErrors.isEmpty)
+        #expect(report.flushFailures.isEmpty)
         #expect(try images.contents(path) == (0..<16).flatMap(workloadSector))
     }
 
@@ -162,7 +164,7 @@ struct HostDiskFaultTests {
             #expect(lines.contains("diskio \(round): flush: ok"))
         }
         #expect(report.reason == .reset)
-        #expect(report.flushErrors.isEmpty)
+        #expect(report.flushFailures.isEmpty)
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 

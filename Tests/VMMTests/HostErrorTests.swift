@@ -1,5 +1,6 @@
 import KVM
 import Testing
+import SystemErrors
 @testable import VMM
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +29,7 @@ struct HostErrorTests {
             return
         }
         #expect(path == "/nonexistent/kvm")
-        #expect(errno == ENOENT)
+        #expect(errno == Errno(ENOENT))
         #expect(error.description.contains("cannot open /nonexistent/kvm: No such file or directory (ENOENT)"))
         #expect(error.description.contains("modprobe kvm_intel or kvm_amd"))
         #expect(error.exitStatus == ExitStatus.hostError)
@@ -38,7 +39,7 @@ struct HostErrorTests {
     func permissionDenied() {
         // Running as root bypasses file permissions, so the message is checked directly.
         for errno in [EACCES, EPERM] {
-            let text = KVMError.cannotOpen(path: "/dev/kvm", errno: errno).description
+            let text = KVMError.cannotOpen(path: "/dev/kvm", errno: Errno(errno)).description
             #expect(text.hasPrefix("cannot open /dev/kvm: "))
             #expect(text.contains("usermod -aG kvm"))
         }
@@ -46,7 +47,7 @@ struct HostErrorTests {
 
     @Test("a device path that is a directory is named with its errno's name")
     func directory() {
-        #expect(KVMError.cannotOpen(path: "/tmp", errno: EISDIR).description == "cannot open /tmp: Is a directory (EISDIR)")
+        #expect(KVMError.cannotOpen(path: "/tmp", errno: Errno(EISDIR)).description == "cannot open /tmp: Is a directory (EISDIR)")
     }
 
     @Test("a device that is not KVM fails on its first ioctl, which the error names")
@@ -60,6 +61,6 @@ struct HostErrorTests {
     func inputsFirst() throws {
         let error = try #require(build(kernel: .file("/nonexistent/vmlinuz"), kvmPath: "/nonexistent/kvm"))
         #expect(error.exitStatus == ExitStatus.badInput)
-        #expect(error.description == "kernel /nonexistent/vmlinuz: cannot open: No such file or directory")
+        #expect(error.description == "kernel /nonexistent/vmlinuz: cannot open: No such file or directory (ENOENT)")
     }
 }

@@ -30,7 +30,7 @@ struct HostileGuestTests {
                     DiskConfiguration(path: mmio, transport: .mmio, io: io)])
         let lines = unixLines(output).split(separator: "\n").map(String.init)
         #expect(report.reason == .reset, "\(output)")
-        #expect(report.flushErrors.isEmpty)
+        #expect(report.flushFailures.isEmpty)
         #expect(lines.contains("Goodbye: exiting with status 0."))
         let ramEnd = String(format: "0x%08x", min(memory, Layout.mmioHoleStart.rawValue))
         #expect(lines.contains("hostile \(scenario): 2 disks, RAM below 4 GiB ends at \(ramEnd)"), "\(output)")

@@ -1,6 +1,8 @@
+import HostIO
 import Dispatch
 import Foundation
 import Testing
+import Virtio
 @testable import VMM
 
 /// Files that are not regular files must be refused at once, whatever they are.
@@ -36,13 +38,15 @@ struct InputFileTests {
                 switch role {
                 case "kernel": _ = try HostFile.readAll(path, role: "kernel", limit: 64 << 20)
                 case "initrd": close(try HostFile.open(path, role: "initrd").fd)
-                default: _ = try RawDiskImage(path: path, readOnly: role == "read-only disk")
+                default: _ = try RawDiskImage(path: path, readOnly: role == "read-only disk", sectorSize: VirtioBlock.sectorSize)
                 }
                 Issue.record("\(path) was accepted as the \(role)")
-            } catch let error as MachineError {
+            } catch let error as HostFileError {
                 let name = role.hasSuffix("disk") ? "disk" : role
-                #expect(error.description == "\(name) \(path): not a regular file")
-                #expect(error.exitStatus == ExitStatus.badInput)
+                let disk = role.hasSuffix("disk")
+                #expect(error.description == "\(name) \(path): not \(disk ? "a regular file or block device" : "a regular file")")
+                #expect(error.problem == (disk ? .notRegularFileOrBlockDevice : .notRegularFile))
+                #expect(MachineError.file(error).exitStatus == ExitStatus.badInput)
             } catch {
                 Issue.record("unexpected \(error)")
             }

@@ -9,7 +9,8 @@ struct MachinePlatformTests {
     func resetRegister() throws {
         let reset = try #require(MachinePlatform.acpi().resetRegister)
         var bus = IOBus()
-        _ = try LegacyPorts.install(on: &bus, serialOutput: CapturedOutput(), serialInterrupt: NoInterrupt())
+        _ = try LegacyPorts.install(on: &bus, serialOutput: CapturedOutput(), serialInterrupt: NoInterrupt(),
+            keyboardInterrupt: NoInterrupt())
         #expect(bus.write(at: UInt64(reset.port), size: 1, value: UInt64(reset.value)) == .reset)
     }
 

@@ -1,5 +1,6 @@
 import CKVM
 import Dispatch
+import HostIO
 import Testing
 @testable import VMM
 #if canImport(Glibc)
@@ -17,6 +18,18 @@ struct MachineTests {
         #expect(report.reason == .reset)
         #expect(report.reason.exitStatus == 0)
         #expect(report.unknownPortAccesses == 0)
+    }
+
+    @Test("the demo guest is the test guest's ELF image, byte for byte, and boots without a --kernel")
+    func demoGuest() throws {
+        let file = try #require(HostIO.contents(of: Repository.testGuestELF))
+        #expect(DemoGuest.image == file)
+        let output = CapturedOutput()
+        let machine = try Machine.build(
+            MachineConfiguration(kernel: .demo, commandLine: "testguest.quiet", memorySize: 64 << 20),
+            console: Console(output: output, inputFD: nil))
+        #expect(machine.run().reason == .reset)
+        #expect(output.text.contains("Hello from the SwiftVMM demo guest!"))
     }
 
     @Test("the guest sees the e820 map of its RAM: 64 MiB gives RAM up to 0x3ffffff")

@@ -90,7 +90,7 @@ struct SMPTests {
         let machineBox = Locked<Machine?>(nil)
         let check = DeviceFlush(device: "checker") {
             guard let machine = machineBox.withLock({ $0 }) else { return }
-            let loopsRunning = machine.threads.filter(\.isRunningLoop).count
+            let loopsRunning = machine.threads.filter(\.isLiving).count
             usleep(100_000)  // run() must wait for a slow flush
             seen.withLock { $0.append((loopsRunning, machine.lifecycle.current)) }
         }
@@ -107,7 +107,7 @@ struct SMPTests {
         #expect(flushed.count == 1)
         #expect(flushed.first?.loopsRunning == 0)
         #expect(flushed.first?.state == .stopping(.reset))
-        #expect(report.flushErrors == ["disk /tmp/full.img: flush failed: DiskFull()"])
+        #expect(report.flushFailures.map(\.description) == ["disk /tmp/full.img: flush failed: DiskFull()"])
         #expect(machine.lifecycle.current == .stopped(.reset))
     }
 

@@ -1,5 +1,6 @@
 import Devices
 import KVM
+import SystemErrors
 import Testing
 import Virtio
 @testable import VMM
@@ -107,14 +108,14 @@ struct TraceTests {
             monitor.trace(exit, device: device, at: start + 4_000) { item in UInt64(0x40 + item) }
         }
         let tallies = monitor.tallies
-        func count(_ reason: ExitReason, _ device: String?) -> Int {
+        func count(_ reason: String, _ device: String?) -> Int {
             tallies.first { $0.reason == reason && $0.device == device }?.count ?? 0
         }
-        #expect(count(.ioOut, "post") == 2)
-        #expect(count(.ioIn, "unhandled") == 1)
-        #expect(count(.mmioWrite, "virtio-blk-pci0") == 1)
-        #expect(count(.mmioRead, "virtio-blk-mmio0") == 1)
-        #expect(count(.interrupted, nil) == 1)
+        #expect(count("io-out", "post") == 2)
+        #expect(count("io-in", "unhandled") == 1)
+        #expect(count("mmio-write", "virtio-blk-pci0") == 1)
+        #expect(count("mmio-read", "virtio-blk-mmio0") == 1)
+        #expect(count("interrupted", nil) == 1)
         #expect(tallies.allSatisfy { $0.handlingNanoseconds == UInt64($0.count) * 1_000 })
         #expect(monitor.time.exits == 6 && monitor.time.inKVMRun == 6 * 4_000)
         #expect(try #require(monitor.firstEntry) == 2_000)
@@ -146,7 +147,7 @@ struct TraceTests {
         disk.observe(.queueNotified(queue: 0), device: "vda")
         disk.observe(.blockRequest(queue: 0, BlockRequestRecord(type: 0, sector: 8, dataBytes: 4096, status: 0)), device: "vda")
         disk.observe(.blockRequest(queue: 0, BlockRequestRecord(type: 1, sector: 1, dataBytes: 512, status: 0)), device: "vda")
-        disk.observe(.blockRequest(queue: 0, BlockRequestRecord(type: 1, sector: 9, dataBytes: 0, status: 1)), device: "vda")
+        disk.observe(.blockRequest(queue: 0, BlockRequestRecord(type: 1, sector: 9, dataBytes: 0, status: 1, failure: .readOnly)), device: "vda")
         disk.observe(.interruptSent(.usedBuffer(queue: 0), route: .msix(vector: 1)), device: "vda")
         let tally = disk.tally(device: "vda")
         #expect(tally == .init(device: "vda", path: "/images/a.img", requests: 3, bytesRead: 4096, bytesWritten: 512))
@@ -155,8 +156,31 @@ struct TraceTests {
         #expect(lines.allSatisfy { $0.source == "vda" })
         #expect(lines[0].fields == ["from": "0x0", "to": "0x3", "bits": "ACKNOWLEDGE|DRIVER"])
         #expect(lines[2].fields == ["queue": "0", "type": "IN", "sector": "8", "bytes": "4096", "status": "OK"])
-        #expect(lines[4].fields["status"] == "IOERR")
+        #expect(lines[4].fields["status"] == "IOERR" && lines[4].fields["reason"] == "read-only")
         #expect(lines[5].words == ["used-buffer"] && lines[5].fields == ["queue": "0", "route": "msix", "vector": "1"])
+    }
+
+    @Test("the line of a failed request says why it failed: the check it broke, or the host call and its errno")
+    func failedRequestLines() {
+        let pipe = TracePipe()
+        let disk = DiskMonitor(path: "/images/a.img", tracer: Tracer(categories: .virtio, origin: 0, writer: pipe.writer))
+        let failures: [(BlockRequestRecord, [String: String])] = [
+            (BlockRequestRecord(type: 0, sector: 16, dataBytes: 0, status: 1, failure: .pastEnd(sector: 16, sectors: 1, capacity: 16)),
+             ["type": "IN", "sector": "16", "reason": "past-end"]),
+            (BlockRequestRecord(type: 0x7f, sector: 0, dataBytes: 0, status: 2, failure: .unsupportedType(0x7f)),
+             ["type": "type-127", "status": "UNSUPP", "reason": "unsupported-type"]),
+            (BlockRequestRecord(type: nil, sector: nil, dataBytes: 0, status: 1, failure: .headerTooShort(readableBytes: 8)),
+             ["type": "none", "reason": "short-header"]),
+            (BlockRequestRecord(type: 0, sector: 0, dataBytes: 1024, status: 1, failure: .hostIO(SystemCallError("pread", Errno(EIO)))),
+             ["bytes": "1024", "reason": "host-io", "call": "pread", "errno": "EIO"]),
+        ]
+        for (record, _) in failures { disk.observe(.blockRequest(queue: 0, record), device: "vda") }
+        let lines = ParsedTraceLine.parse(pipe.text())
+        #expect(lines.count == failures.count)
+        for (line, (_, expected)) in zip(lines, failures) {
+            for (key, value) in expected { #expect(line.fields[key] == value, "\(key) in \(line.fields)") }
+        }
+        #expect(lines[2].fields["sector"] == nil)  // no header, no sector
     }
 
     @Test("the trace writer holds lines until a block is full or it is flushed")

@@ -96,7 +96,7 @@ final class FakeDriver {
     /// Chains `buffers` in the descriptor table (or, with `indirect`, in a table of its
     /// own that one descriptor points at), makes the chain available and notifies.
     @discardableResult
-    func submit(_ buffers: [(address: GuestAddress, length: UInt32, writable: Bool)], indirect: Bool = false) -> UInt16 {
+    func submit(_ buffers: [(address: GuestAddress, length: UInt32, writable: Bool)], indirect: Bool = false, notify: Bool = true) -> UInt16 {
         let head = nextDescriptor
         if indirect {
             let table = place([UInt8](repeating: 0, count: 16 * buffers.count))
@@ -120,7 +120,7 @@ final class FakeDriver {
             }
             nextDescriptor = (nextDescriptor + UInt16(buffers.count)) % Self.queueSize
         }
-        makeAvailable(head)
+        makeAvailable(head, notify: notify)
         return head
     }
 
@@ -178,8 +178,8 @@ final class FakeDriver {
 
 /// The virtio-mmio transport as a fake driver reaches it.
 final class MMIOTransport: FakeTransport {
-    var device: VirtioMMIODevice<VirtioBlock>
-    var negotiatedFeatures: VirtioFeatures { device.state.driverFeatures }
+    let device: VirtioMMIODevice
+    var negotiatedFeatures: VirtioFeatures { device.driverFeatures }
     let line = CountingLine()
     private var seenRises = 0
 

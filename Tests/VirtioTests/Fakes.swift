@@ -1,3 +1,7 @@
+import SystemErrors
+#if canImport(Glibc)
+import Glibc
+#endif
 import Locking
 import CUAPI
 import Devices
@@ -32,30 +36,30 @@ final class MemoryDisk: BlockBackend {
         set { state.withLock { $0.failing = newValue } }
     }
 
-    func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+    func read(at offset: UInt64, into memory: GuestMemory, at address: GuestAddress, count: Int) throws(SystemCallError) {
         let data: [UInt8]? = state.withLock { $0.failing ? nil : Array($0.bytes[Int(offset)..<Int(offset) + count]) }
-        guard let data else { throw BlockIOError(operation: "read", errno: 5) }
-        do { try memory.write(bytes: data, at: address) } catch { throw BlockIOError(operation: "read", errno: 14) }
+        guard let data else { throw SystemCallError("read", Errno(EIO)) }
+        do { try memory.write(bytes: data, at: address) } catch { throw SystemCallError("read", Errno(EFAULT)) }
     }
 
-    func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(BlockIOError) {
+    func write(at offset: UInt64, from memory: GuestMemory, at address: GuestAddress, count: Int) throws(SystemCallError) {
         let data: [UInt8]
-        do { data = try memory.readBytes(at: address, count: count) } catch { throw BlockIOError(operation: "write", errno: 14) }
+        do { data = try memory.readBytes(at: address, count: count) } catch { throw SystemCallError("write", Errno(EFAULT)) }
         let failed: Bool = state.withLock { state in
             if state.failing { return true }
             state.bytes.replaceSubrange(Int(offset)..<Int(offset) + count, with: data)
             return false
         }
-        if failed { throw BlockIOError(operation: "write", errno: 5) }
+        if failed { throw SystemCallError("write", Errno(EIO)) }
     }
 
-    func flush() throws(BlockIOError) {
+    func flush() throws(SystemCallError) {
         let failed: Bool = state.withLock { state in
             if state.failing || state.failFlushes { return true }
             state.flushes += 1
             return false
         }
-        if failed { throw BlockIOError(operation: "fdatasync", errno: 5) }
+        if failed { throw SystemCallError("fdatasync", Errno(EIO)) }
     }
 }
 

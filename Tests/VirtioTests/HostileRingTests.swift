@@ -29,8 +29,8 @@ struct HostileRingTests {
         driver.writeDescriptor(1, address: header.rawValue, length: 16, flags: DescriptorChain.next, next: 0)
         driver.makeAvailable(0)
         expectNeedsReset(driver, disk)
-        if let mmio = driver.transport as? MMIOTransport { #expect(mmio.device.state.failure == .chainTooLong) }
-        if let pci = driver.transport as? PCITransport { #expect(pci.function.state.failure == .chainTooLong) }
+        if let mmio = driver.transport as? MMIOTransport { #expect(mmio.device.failure == .chainTooLong) }
+        if let pci = driver.transport as? PCITransport { #expect(pci.function.failure == .chainTooLong) }
     }
 
     @Test("a self-loop inside an indirect table is cut off too", arguments: TransportKind.allCases)

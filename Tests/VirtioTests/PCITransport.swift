@@ -15,17 +15,17 @@ final class RecordingMSI: MSIDelivery {
 /// notifications in BAR 0, interrupts through ISR status and INTx unless MSI-X is enabled.
 final class PCITransport: FakeTransport {
     static let barAddress: UInt32 = 0xc000_0000
-    var function: VirtioPCIFunction<VirtioBlock>
-    var negotiatedFeatures: VirtioFeatures { function.state.driverFeatures }
+    let function: VirtioPCIFunction
+    var negotiatedFeatures: VirtioFeatures { function.driverFeatures }
     let intx = CountingLine()
     let msi = RecordingMSI()
     private var isr: UInt8 = 0
 
-    init(_ block: VirtioBlock, memory: GuestMemory) {
+    init(_ block: VirtioBlock, memory: GuestMemory, barAddress: UInt32 = PCITransport.barAddress) {
         function = VirtioPCIFunction(
-            block, memory: memory, barAddress: Self.barAddress, interruptLine: 16, intx: intx, messages: msi)
+            block, memory: memory, barAddress: barAddress, interruptLine: 16, intx: intx, messages: msi)
         // Memory decoding on, as firmware leaves it.
-        _ = function.write(offset: UInt64(PCI_COMMAND), size: 2, value: UInt64(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER))
+        function.writeConfiguration(offset: UInt64(PCI_COMMAND), size: 2, value: UInt64(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER))
     }
 
     static func common(_ field: PartialKeyPath<virtio_pci_common_cfg>) -> UInt64 {
@@ -69,7 +69,12 @@ final class PCITransport: FakeTransport {
         writeCommon(\.queue_select, 2, UInt64(index))
         writeCommon(\.queue_enable, 2, 1)
     }
+    /// How a notification reaches the function: its BAR directly, unless a test routes it
+    /// elsewhere (through a PCI memory window).
+    var notifier: ((Int) -> Void)?
+
     func notify(_ index: Int) {
+        if let notifier { return notifier(index) }
         _ = function.writeBAR(0, offset: VirtioPCILayout.notifyAddress(queue: index), size: 2, value: UInt64(index))
     }
     func readConfiguration(offset: UInt64, size: Int) -> UInt64 {

@@ -46,7 +46,7 @@ struct VirtioPCITests {
     func intx() {
         let (driver, pci, _) = setup()
         func interruptStatusBit() -> Bool {
-            pci.function.read(offset: UInt64(PCI_STATUS), size: 2) & UInt64(PCI_STATUS_INTERRUPT) != 0
+            pci.function.readConfiguration(offset: UInt64(PCI_STATUS), size: 2) & UInt64(PCI_STATUS_INTERRUPT) != 0
         }
         #expect(!interruptStatusBit())
         _ = driver.request(type: VIRTIO_BLK_T_IN, inLength: 512)
@@ -57,12 +57,12 @@ struct VirtioPCITests {
         #expect(!interruptStatusBit())
         #expect(pci.function.readBAR(0, offset: VirtioPCILayout.isrOffset, size: 1) == 0)
         // INTx Disable in the command register keeps the line low, but not the status bit.
-        _ = pci.function.write(offset: UInt64(PCI_COMMAND), size: 2, value: UInt64(PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE))
+        pci.function.writeConfiguration(offset: UInt64(PCI_COMMAND), size: 2, value: UInt64(PCI_COMMAND_MEMORY | PCI_COMMAND_INTX_DISABLE))
         _ = driver.request(type: VIRTIO_BLK_T_IN, inLength: 512)
         #expect(!pci.intx.isHigh)
         #expect(interruptStatusBit())
         // The guest cannot write the bit: Status is read-only here.
-        _ = pci.function.write(offset: UInt64(PCI_STATUS), size: 2, value: 0)
+        pci.function.writeConfiguration(offset: UInt64(PCI_STATUS), size: 2, value: 0)
         #expect(interruptStatusBit())
     }
 
@@ -80,7 +80,7 @@ struct VirtioPCITests {
         #expect(pci.readCommon(\.queue_msix_vector, 2) == UInt64(VIRTIO_MSI_NO_VECTOR))
         pci.writeCommon(\.queue_msix_vector, 2, 1)
         let msixCap = capabilityOffset(pci, id: UInt8(PCI_CAP_ID_MSIX))
-        _ = pci.function.write(offset: UInt64(msixCap + 2), size: 2, value: UInt64(PCI_MSIX_FLAGS_ENABLE))
+        pci.function.writeConfiguration(offset: UInt64(msixCap + 2), size: 2, value: UInt64(PCI_MSIX_FLAGS_ENABLE))
         _ = driver.request(type: VIRTIO_BLK_T_IN, inLength: 512)
         #expect(pci.msi.messages == [MSIMessage(address: 0xfee0_0000, data: 0x45)])
         #expect(!pci.intx.isHigh)
@@ -99,12 +99,12 @@ struct VirtioPCITests {
         let (_, pci, _) = setup()
         let cap = capabilityOffset(pci, id: UInt8(PCI_CAP_ID_VNDR), type: VIRTIO_PCI_CAP_PCI_CFG)
         // Read the device status (common configuration offset 0x14, one byte).
-        _ = pci.function.write(offset: UInt64(cap + VirtioPCILayout.pciCfgBar), size: 1, value: 0)
-        _ = pci.function.write(offset: UInt64(cap + VirtioPCILayout.pciCfgOffset), size: 4, value: 0x14)
-        _ = pci.function.write(offset: UInt64(cap + VirtioPCILayout.pciCfgLength), size: 4, value: 1)
-        #expect(pci.function.read(offset: UInt64(cap + VirtioPCILayout.pciCfgData), size: 4) == 0xf)
+        pci.function.writeConfiguration(offset: UInt64(cap + VirtioPCILayout.pciCfgBar), size: 1, value: 0)
+        pci.function.writeConfiguration(offset: UInt64(cap + VirtioPCILayout.pciCfgOffset), size: 4, value: 0x14)
+        pci.function.writeConfiguration(offset: UInt64(cap + VirtioPCILayout.pciCfgLength), size: 4, value: 1)
+        #expect(pci.function.readConfiguration(offset: UInt64(cap + VirtioPCILayout.pciCfgData), size: 4) == 0xf)
         // Write it: 0 resets the device.
-        _ = pci.function.write(offset: UInt64(cap + VirtioPCILayout.pciCfgData), size: 1, value: 0)
+        pci.function.writeConfiguration(offset: UInt64(cap + VirtioPCILayout.pciCfgData), size: 1, value: 0)
         #expect(pci.status == 0)
     }
 

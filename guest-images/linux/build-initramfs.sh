@@ -11,7 +11,7 @@
 # Boot it (on a host where Linux boots fully: see README.md):
 #   swiftvmm run --kernel guest-images/linux/downloads/boot/vmlinuz-* \
 #       --initrd guest-images/linux/out/initramfs-disk.img --disk disk.img \
-#       --cmdline "console=ttyS0 reboot=k"
+#       --cmdline "console=ttyS0"
 #
 # Needs apt-get (Debian or Ubuntu) and python3. Downloads go to downloads/ and the result
 # to out/, neither committed.

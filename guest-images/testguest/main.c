@@ -7,7 +7,8 @@
  *   testguest.quiet  testguest.outs=N  testguest.mmio=N  testguest.chatter=N
  *   testguest.port=0xNNNN  testguest.echo=N
  *   testguest.triplefault  testguest.int3  testguest.exit=N  testguest.disk
- *   [testguest.movebar]  testguest.diskbench=N[,...] (diskbench.c)  testguest.noacpi  testguest.hostile=NAME (hostile.c)
+ *   [testguest.movebar]  testguest.diskbench=N[,...] (diskbench.c)  testguest.flushbench=N[,...] (flushbench.c)
+ *   testguest.noacpi  testguest.hostile=NAME (hostile.c)
  *   testguest.writer  testguest.diskio [testguest.pause] (faults.c)
  *   testguest.keyboard (keyboard.c)
  *   testguest.vsock.listen=PORT,COUNT  testguest.vsock.connect=PORT,COUNT,SIZE (vsock.c)
@@ -229,6 +230,7 @@ void guest_main(const u8 *params) {
     if ((option = find_option("testguest.echo"))) do_echo(option_value(option, 1));
     if (find_option("testguest.disk")) disk_test(find_option("testguest.movebar") != 0);
     if ((option = find_option("testguest.diskbench"))) disk_bench(option);
+    if ((option = find_option("testguest.flushbench"))) flush_bench(option);
     if ((option = find_option("testguest.hostile"))) hostile_main(option, params);
     fault_workloads();
     vsock_main();

@@ -43,7 +43,7 @@
 
 #define AP_STACK_SIZE 2048
 
-enum ap_action { AP_PARK, AP_EXIT, AP_TRIPLE_FAULT };
+enum ap_action { AP_PARK, AP_EXIT, AP_TRIPLE_FAULT, AP_CALL };
 
 static u64 apic_base;
 static u8 ap_stacks[MAX_CPUS + 1][AP_STACK_SIZE] __attribute__((aligned(16)));
@@ -54,6 +54,9 @@ static volatile u32 arrivals;
 static volatile u32 mismatches;
 static volatile u32 arrived_ids[MAX_CPUS];
 static volatile u32 next_ap_action, next_ap_value;
+static void (*volatile next_ap_work)(void);
+/* The first AP started, and its stack slot, for smp_run_on_ap(); first_ap is ~0u if none. */
+static u32 first_ap = ~0u, first_ap_slot;
 
 /* --- The console lock ----------------------------------------------------------- */
 
@@ -134,6 +137,10 @@ static void ap_main(void) {
     cpuid(0, &a, &b, &c, &d);
     if (a >= 0xb) cpuid(0xb, &a, &b, &c, &d), x2apic = d;
     u32 action = next_ap_action, value = next_ap_value;
+    if (action == AP_CALL) {
+        next_ap_work();
+        for (;;) __asm__ volatile("cli\n\thlt");
+    }
 
     console_lock();
     put_string("smp: CPU with APIC ID ");
@@ -201,7 +208,7 @@ static int bring_up(u32 apic_id, u32 slot, u64 timeout) {
     return wait_for_arrivals(before + 1, timeout);
 }
 
-static u32 hostile_options(const struct madt_info *info, u32 first_ap, u32 first_ap_slot) {
+static u32 hostile_options(const struct madt_info *info) {
     u32 failures = 0, nowhere = unlisted_apic_id(info);
     if (find_option("testguest.startagain") && first_ap != ~0u) {
         if (bring_up(first_ap, first_ap_slot, ARRIVAL_TIMEOUT_US)) say("smp: APIC ID ", first_ap, " started a second time\n");
@@ -236,7 +243,7 @@ static u32 smp_start(const struct madt_info *info) {
     if ((option = find_option("testguest.apexit"))) action = AP_EXIT, value = (u32)option_value(option, 0);
     if (find_option("testguest.aptriplefault")) action = AP_TRIPLE_FAULT;
 
-    u32 running = 1, failures = 0, first_ap = ~0u, first_ap_slot = 0, last_ap = ~0u;
+    u32 running = 1, failures = 0, last_ap = ~0u;
     for (u32 i = 0; i < listed; i++)
         if (info->apic_ids[i] != self && info->apic_ids[i] <= XAPIC_MAX_ID) last_ap = info->apic_ids[i];
     for (u32 i = 0; i < listed; i++) {
@@ -261,7 +268,7 @@ static u32 smp_start(const struct madt_info *info) {
         for (;;) {
         }
     }
-    failures += hostile_options(info, first_ap, first_ap_slot) + mismatches;
+    failures += hostile_options(info) + mismatches;
     console_lock();
     put_string("  CPUs: ");
     put_decimal(running);
@@ -270,6 +277,14 @@ static u32 smp_start(const struct madt_info *info) {
     put_string(failures ? " running, with failures\n" : " running\n");
     console_unlock();
     return failures ? 0 : running;
+}
+
+int smp_run_on_ap(void (*work)(void)) {
+    if (first_ap == ~0u) return 0;
+    next_ap_work = work;
+    next_ap_action = AP_CALL;
+    start_ap(first_ap, first_ap_slot);
+    return 1;
 }
 
 int smp_main(const u8 *boot_params) {

@@ -43,6 +43,11 @@ int acpi_read_madt(const u8 *boot_params, struct madt_info *info);
  * Returns 1 when every CPU arrived and every check passed. */
 int smp_main(const u8 *boot_params);
 
+/* smp.c: starts the first application processor smp_main started once more (INIT and
+ * start-up IPIs), to run `work` and park again, and returns without waiting for it.
+ * Returns 0 when there is no such AP. */
+int smp_run_on_ap(void (*work)(void));
+
 /* The symbols of trampoline.S, copied to TRAMPOLINE_BASE and patched before each SIPI. */
 extern const u8 trampoline_start[], trampoline_end[];
 extern u8 trampoline_cr3[], trampoline_stack[], trampoline_entry[];

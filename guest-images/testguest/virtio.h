@@ -110,6 +110,9 @@ void disk_test(int move_bars);
 /* diskbench.c: testguest.diskbench=COUNT[,size=S][,depth=D][,write] on the first disk. */
 void disk_bench(const char *option);
 
+/* flushbench.c: testguest.flushbench=READS[,write=MIB]: disk 1's reads while disk 0 flushes. */
+void flush_bench(const char *option);
+
 /* hostile.c, scramble.c: a driver that breaks the rules (testguest.hostile=NAME). */
 void hostile_main(const char *option, const u8 *boot_params);
 void scramble(struct virtio_device *disks, int count);

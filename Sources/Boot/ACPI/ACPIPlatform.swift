@@ -50,6 +50,9 @@ public struct ACPIPlatform: Sendable, Equatable {
         public var memoryWindow: ClosedRange<UInt32>
         /// The INTx routes of the devices on the bus, listed in `_PRT`.
         public var routes: [PCIRoute]
+        /// Where bus 0's memory-mapped configuration space (ECAM, 1 MiB) is, if the bridge
+        /// has one: the MCFG table points there, and a motherboard resource reserves it.
+        public var enhancedConfiguration: GuestAddress?
 
         /// A host bridge decoding `configurationPorts`, forwarding `memoryWindow` to its BARs,
         /// with `routes` for `_PRT`.
@@ -57,17 +60,18 @@ public struct ACPIPlatform: Sendable, Equatable {
             configurationPorts: (base: UInt16, count: UInt8),
             memoryWindow: ClosedRange<UInt32> = UInt32(Layout.pciMMIOWindow.rawValue)...UInt32(
                 Layout.pciMMIOWindow.rawValue + Layout.pciMMIOWindowSize - 1),
-            routes: [PCIRoute]
+            routes: [PCIRoute], enhancedConfiguration: GuestAddress? = nil
         ) {
             self.configurationPorts = configurationPorts
             self.memoryWindow = memoryWindow
             self.routes = routes
+            self.enhancedConfiguration = enhancedConfiguration
         }
 
-        /// Equal when the ports, the window and the routes are (tuples are not Equatable).
+        /// Equal when the ports, the windows and the routes are (tuples are not Equatable).
         public static func == (lhs: PCIHostBridge, rhs: PCIHostBridge) -> Bool {
             lhs.configurationPorts == rhs.configurationPorts && lhs.memoryWindow == rhs.memoryWindow
-                && lhs.routes == rhs.routes
+                && lhs.routes == rhs.routes && lhs.enhancedConfiguration == rhs.enhancedConfiguration
         }
     }
 
@@ -103,10 +107,27 @@ public struct ACPIPlatform: Sendable, Equatable {
         }
     }
 
+    /// The sleep control and status registers of a hardware-reduced machine (ACPI 6.5,
+    /// 4.8.3.7), each an I/O port, and the SLP_TYP value of soft off (S5), which the
+    /// DSDT's `\_S5` object gives: how the guest powers the machine off.
+    public struct SleepRegisters: Sendable, Equatable {
+        public var controlPort: UInt16
+        public var statusPort: UInt16
+        public var softOffType: UInt8
+
+        /// Registers at `controlPort` and `statusPort`; S5 is `softOffType`.
+        public init(controlPort: UInt16, statusPort: UInt16, softOffType: UInt8) {
+            self.controlPort = controlPort
+            self.statusPort = statusPort
+            self.softOffType = softOffType
+        }
+    }
+
     public var isaDevices: [ISADevice]
     public var pciHostBridge: PCIHostBridge?
     public var virtioMMIODevices: [VirtioMMIODevice]
     public var resetRegister: ResetRegister?
+    public var sleepRegisters: SleepRegisters?
     /// The CMOS RAM index of the century, for the FADT's CENTURY field.
     public var cmosCenturyIndex: UInt8?
 
@@ -114,12 +135,13 @@ public struct ACPIPlatform: Sendable, Equatable {
     public init(
         isaDevices: [ISADevice] = [], pciHostBridge: PCIHostBridge? = nil,
         virtioMMIODevices: [VirtioMMIODevice] = [], resetRegister: ResetRegister? = nil,
-        cmosCenturyIndex: UInt8? = nil
+        sleepRegisters: SleepRegisters? = nil, cmosCenturyIndex: UInt8? = nil
     ) {
         self.isaDevices = isaDevices
         self.pciHostBridge = pciHostBridge
         self.virtioMMIODevices = virtioMMIODevices
         self.resetRegister = resetRegister
+        self.sleepRegisters = sleepRegisters
         self.cmosCenturyIndex = cmosCenturyIndex
     }
 }

@@ -7,6 +7,7 @@ import GuestMemory
 /// ```
 ///  RSDP --XsdtAddress--> XSDT --> FADT --X_DSDT--> DSDT
 ///                             \-> MADT
+///                             \-> MCFG (with a PCI host bridge that has ECAM)
 /// ```
 ///
 /// The area lies in the e820 map's reserved range below 1 MiB (0x9fc00-0xfffff), so the
@@ -14,9 +15,6 @@ import GuestMemory
 /// ACPI-reclaimable (e820 type 3), because the RSDP must stay findable in the BIOS area,
 /// and an OS that reclaims the range would reclaim the RSDP with it. Like everything
 /// else in Boot, building the tables writes no guest memory: they are `writes` of a plan.
-///
-/// There is no MCFG: PCI configuration space is reached through ports 0xcf8 and 0xcfc
-/// (configuration mechanism #1), not through memory-mapped ECAM.
 public struct ACPITables: Sendable {
     /// One table and where it goes.
     public struct Table: Sendable {
@@ -60,7 +58,11 @@ public struct ACPITables: Sendable {
         let dsdt = place(DSDT.signature, DSDT.bytes(platform: platform))
         let fadt = place(FADT.signature, FADT.bytes(dsdt: dsdt, platform: platform))
         let madt = place(MADT.signature, MADT.bytes(vcpuCount: vcpuCount, platform: platform))
-        let xsdt = place(XSDT.signature, XSDT.bytes(pointingAt: [fadt, madt]))
+        var described = [fadt, madt]
+        if let ecam = platform.pciHostBridge?.enhancedConfiguration {
+            described.append(place(MCFG.signature, MCFG.bytes(base: ecam)))
+        }
+        let xsdt = place(XSDT.signature, XSDT.bytes(pointingAt: described))
         tables.insert(Table(signature: "RSDP", address: Layout.acpiTables, bytes: RSDP.bytes(xsdt: xsdt)), at: 0)
 
         let size = next - Layout.acpiTables.rawValue

@@ -1,3 +1,5 @@
+import GuestMemory
+
 /// The Differentiated System Description Table (ACPI 6.5, 5.2.11.1): the devices an OS
 /// cannot find by probing, in AML. SwiftVMM's declares, under `\_SB` (the system bus):
 ///
@@ -6,7 +8,13 @@
 ///                  the port windows around them, the BAR window; _PRT: INTx -> GSI
 ///  Device (COM1)   ISA devices the machine has: _HID, _UID, _CRS (ports, IRQ)
 ///  Device (VR00)   _HID LNRO0005 (virtio-mmio), _UID, _CRS: registers, interrupt
+///  Device (MRES)   _HID PNP0C02 (motherboard resources), _CRS: the PCI ECAM window
 /// ```
+///
+/// and, at the root, `Name (_S5, Package { SLP_TYP, SLP_TYP, 0, 0 })`: the sleep type
+/// that powers the machine off through the FADT's sleep control register (ACPI 6.5, 7.4.2
+/// "\_Sx (System States)"; the two values are for PM1a and PM1b, which a hardware-reduced
+/// machine has not, and the OS passes the first one on).
 ///
 /// With ACPI, Linux on x86 finds PCI root buses only here (drivers/acpi/pci_root.c binds
 /// PNP0A03 devices), so a machine with PCI must describe its host bridge.
@@ -18,6 +26,9 @@ enum DSDT {
     /// (drivers/virtio/virtio_mmio.c, virtio_mmio_acpi_match).
     static let virtioMMIOHardwareID = "LNRO0005"
     static let pciHostBridgeID = "PNP0A03"
+    /// Resources the motherboard decodes that no device's _CRS claims: Linux checks that
+    /// an MCFG window is reserved here (arch/x86/pci/mmconfig-shared.c, is_acpi_reserved).
+    static let motherboardResourcesID = "PNP0C02"
 
     static func bytes(platform: ACPIPlatform) -> [UInt8] {
         SystemDescriptionTable.build(
@@ -26,7 +37,18 @@ enum DSDT {
 
     static func definitions(platform: ACPIPlatform) -> [AML] {
         var devices: [AML] = []
-        if let bridge = platform.pciHostBridge { devices.append(pciHostBridge(bridge)) }
+        if let bridge = platform.pciHostBridge {
+            devices.append(pciHostBridge(bridge))
+            if let ecam = bridge.enhancedConfiguration {
+                devices.append(.device("MRES", [
+                    .name("_HID", .eisaID(motherboardResourcesID)),
+                    .name("_UID", .integer(0)),
+                    .name("_CRS", .resourceTemplate([
+                        .memory32Fixed(base: UInt32(ecam.rawValue), length: UInt32(Layout.pciECAMSize)),
+                    ])),
+                ]))
+            }
+        }
         for device in platform.isaDevices {
             devices.append(.device(device.name, [
                 .name("_HID", .eisaID(device.hardwareID)),
@@ -44,7 +66,12 @@ enum DSDT {
                 ])),
             ]))
         }
-        return [.scope("\\_SB", devices)]
+        var definitions: [AML] = [.scope("\\_SB", devices)]
+        if let sleep = platform.sleepRegisters {
+            let type = AML.integer(UInt64(sleep.softOffType))
+            definitions.append(.name("_S5_", .package([type, type, .integer(0), .integer(0)])))
+        }
+        return definitions
     }
 
     /// "VR00", "VR01", ... "VRFF": the n-th virtio-mmio device's AML name.

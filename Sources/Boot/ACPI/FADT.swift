@@ -5,8 +5,10 @@ import GuestMemory
 ///
 /// SwiftVMM's machine is hardware-reduced (ACPI 6.5, 4.1 "Hardware-Reduced ACPI"): it has
 /// none of the fixed ACPI hardware (PM1 event and control blocks, PM timer, GPE blocks,
-/// an SCI), so those fields stay zero and no FACS is needed. As in Firecracker and Cloud
-/// Hypervisor, the guest learns everything else from the MADT and the DSDT.
+/// an SCI), so those fields stay zero and no FACS is needed. What such a machine has
+/// instead is here: the reset register, and the sleep control and status registers
+/// through which it powers off (4.8.3.7). As in Firecracker and Cloud Hypervisor, the
+/// guest learns everything else from the MADT and the DSDT.
 enum FADT {
     static let signature = "FACP"
     /// FADT major version 6 and minor version 5: the ACPI 6.5 layout, 276 bytes.
@@ -24,6 +26,8 @@ enum FADT {
         static let resetValue = 128
         static let minorVersion = 131
         static let extendedDSDT = 140
+        static let sleepControlRegister = 244
+        static let sleepStatusRegister = 256
         static let hypervisorVendorIdentity = 268
     }
 
@@ -71,13 +75,19 @@ enum FADT {
             BootArchitecture.legacyDevices | BootArchitecture.i8042 | BootArchitecture.vgaNotPresent
                 | BootArchitecture.pcieASPMControls,
             at: Field.iapcBootArchitecture)
+        func writeRegister(port: UInt16, at offset: Int) {
+            fields.bytes.replaceSubrange(
+                offset - header..<offset - header + GenericAddress.size, with: GenericAddress.systemIOByte(port: port))
+        }
         var flags = Flags.wbinvd | Flags.powerButton | Flags.sleepButton | Flags.hardwareReduced
         if let reset = platform.resetRegister {
             flags |= Flags.resetRegisterSupported
-            let register = GenericAddress.systemIOByte(port: reset.port)
-            fields.bytes.replaceSubrange(
-                Field.resetRegister - header..<Field.resetRegister - header + GenericAddress.size, with: register)
+            writeRegister(port: reset.port, at: Field.resetRegister)
             write(reset.value, at: Field.resetValue)
+        }
+        if let sleep = platform.sleepRegisters {
+            writeRegister(port: sleep.controlPort, at: Field.sleepControlRegister)
+            writeRegister(port: sleep.statusPort, at: Field.sleepStatusRegister)
         }
         write(flags, at: Field.flags)
         write(minorVersion, at: Field.minorVersion)

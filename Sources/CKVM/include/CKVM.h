@@ -55,6 +55,11 @@ extern const unsigned long CKVM_SET_LAPIC;
 extern const unsigned long CKVM_GET_MP_STATE;
 extern const unsigned long CKVM_SET_MP_STATE;
 
+// MARK: - Block devices (linux/fs.h)
+
+/// BLKGETSIZE64: a block device's size in bytes, into a uint64_t.
+extern const unsigned long CKVM_BLKGETSIZE64;
+
 // MARK: - Non-variadic ioctl(2)
 
 /// ioctl(2) with no argument. Returns the ioctl's result; -1 with errno set on failure.
@@ -67,18 +72,18 @@ int ckvm_ioctl_pointer(int fd, unsigned long request, void *_Nonnull argument);
 // MARK: - Flexible-array structs
 //
 // kvm_cpuid2, kvm_msrs and kvm_irq_routing end in a flexible array member, which Swift
-// cannot allocate. These helpers give the byte size of a struct with `count` entries.
-unsigned long ckvm_cpuid2_size(unsigned int count);
-unsigned long ckvm_msrs_size(unsigned int count);
-unsigned long ckvm_irq_routing_size(unsigned int count);
+// does not import. Where each one's entries begin, as the C compiler lays it out; the
+// KVM module's FlexibleArray builds every such ioctl argument from these.
+extern const unsigned long CKVM_CPUID2_ENTRIES_OFFSET;
+extern const unsigned long CKVM_MSRS_ENTRIES_OFFSET;
+extern const unsigned long CKVM_IRQ_ROUTING_ENTRIES_OFFSET;
 
-/// A pointer to the n-th entry of a kvm_cpuid2's flexible array.
-struct kvm_cpuid_entry2 *_Nonnull ckvm_cpuid2_entry(struct kvm_cpuid2 *_Nonnull cpuid, unsigned int index);
-/// A pointer to the n-th entry of a kvm_msrs's flexible array.
-struct kvm_msr_entry *_Nonnull ckvm_msrs_entry(struct kvm_msrs *_Nonnull msrs, unsigned int index);
-/// A pointer to the n-th entry of a kvm_irq_routing's flexible array.
-struct kvm_irq_routing_entry *_Nonnull ckvm_irq_routing_entry(
-    struct kvm_irq_routing *_Nonnull routing, unsigned int index);
+// MARK: - The host processor
+
+/// Executes CPUID on the host processor with EAX = `function`, ECX = `index`, and stores
+/// EAX, EBX, ECX and EDX in `registers`. (KVM does not pass every leaf on: the brand
+/// string, for one.)
+void ckvm_host_cpuid(unsigned int function, unsigned int index, unsigned int registers[_Nonnull 4]);
 
 // MARK: - kvm_run.immediate_exit
 

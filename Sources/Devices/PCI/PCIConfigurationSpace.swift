@@ -18,7 +18,8 @@ public struct PCIConfigurationSpace: Sendable, Equatable {
 
     private var bytes: [UInt8]
     private var writable: [UInt8]
-    private var barSizes = [UInt32](repeating: 0, count: barCount)
+    /// Each BAR's size, 0 for a BAR the function does not implement.
+    private var sizes = [UInt32](repeating: 0, count: barCount)
     private var lastCapability: Int? = nil
     private var nextCapability = firstCapability
 
@@ -76,7 +77,7 @@ public struct PCIConfigurationSpace: Sendable, Equatable {
     /// assigned at `address` as firmware would have done.
     public mutating func addMemoryBAR(_ index: Int, size: UInt32, address: UInt32) {
         precondition(index < Self.barCount && size >= 16 && size.nonzeroBitCount == 1 && address % size == 0)
-        barSizes[index] = size
+        sizes[index] = size
         let offset = Self.barOffset(index)
         set32(offset, address)
         writable.replaceSubrange(offset..<offset + 4, with: (~(size - 1)).littleEndianBytes)
@@ -145,7 +146,7 @@ public struct PCIConfigurationSpace: Sendable, Equatable {
     /// Where BAR `index` currently answers: nil when it is not implemented, memory
     /// decoding is off, or it is unassigned (0) or mid-sizing (all ones).
     public func mapping(ofBAR index: Int) -> PCIBARMapping? {
-        let size = barSizes[index]
+        let size = sizes[index]
         guard size > 0, command & UInt16(PCI_COMMAND_MEMORY) != 0 else { return nil }
         let address = get32(Self.barOffset(index)) & ~(size - 1)
         guard address != 0, address != ~(size - 1) else { return nil }
@@ -154,6 +155,11 @@ public struct PCIConfigurationSpace: Sendable, Equatable {
 
     /// Every BAR that currently answers.
     public var mappings: [PCIBARMapping] { (0..<Self.barCount).compactMap { mapping(ofBAR: $0) } }
+
+    /// The BARs this function implements and their sizes, placed or not.
+    public var barSizes: [(bar: Int, size: UInt64)] {
+        sizes.enumerated().compactMap { $0.element == 0 ? nil : ($0.offset, UInt64($0.element)) }
+    }
 
     /// The BAR that answers at guest physical `address`, if one does. Every access to a
     /// BAR asks this: it builds no array.

@@ -1,7 +1,30 @@
-/// A PCI function on bus 0. As a `BusDevice` it is its configuration space: offsets are
-/// configuration registers, which the host bridge's configuration mechanism reaches
-/// (`PCIConfigMechanism1`). Its memory BARs are reached through `readBAR`/`writeBAR`,
-/// wherever the guest placed them (`PCIMMIOWindow`).
+/// A PCI function as `PCIBus` reaches it, from any thread: its configuration space
+/// (through configuration mechanism #1) and its memory BARs (through the PCI memory
+/// window), each access serialized by the function itself.
+///
+/// A plain `PCIFunction` value gets that from a `DeviceSlot`; the virtio-pci transport
+/// conforms itself, so a queue is served without its register lock.
+public protocol SharedPCIFunction: AnyObject, Sendable {
+    /// A short name for messages and statistics ("virtio-blk-pci0").
+    var name: String { get }
+    /// Its memory BARs and their sizes, which never change (PCI 3.0, 6.2.5.1: a BAR's
+    /// size is wired into its read-only low bits).
+    var barSizes: [(bar: Int, size: UInt64)] { get }
+    /// Where BAR `bar` answers now, or nil (not placed, or memory decoding off).
+    func mapping(ofBAR bar: Int) -> PCIBARMapping?
+    /// Reads `size` bytes of configuration space at `offset`.
+    func readConfiguration(offset: UInt64, size: Int) -> UInt64
+    /// Writes configuration space at `offset` (which may move a BAR).
+    func writeConfiguration(offset: UInt64, size: Int, value: UInt64)
+    /// Reads `size` bytes at `offset` in BAR `bar`.
+    func readBAR(_ bar: Int, offset: UInt64, size: Int) -> UInt64
+    /// Writes the low `size` bytes of `value` at `offset` in BAR `bar`.
+    func writeBAR(_ bar: Int, offset: UInt64, size: Int, value: UInt64) -> DeviceEffect
+}
+
+/// A PCI function on bus 0 as a plain value: as a `BusDevice` it is its configuration
+/// space (offsets are configuration registers), and its BARs are reached through
+/// `readBAR`/`writeBAR`. A `DeviceSlot` makes it a `SharedPCIFunction`.
 public protocol PCIFunction: BusDevice {
     /// The configuration space, which says where the BARs are.
     var configurationSpace: PCIConfigurationSpace { get }
@@ -11,37 +34,27 @@ public protocol PCIFunction: BusDevice {
     mutating func writeBAR(_ bar: Int, offset: UInt64, size: Int, value: UInt64) -> DeviceEffect
 }
 
-/// The face of a PCI function's slot that the bus uses, type-erased.
-protocol AnyPCIFunctionSlot: AnyDeviceSlot {
-    /// Where the function's BARs are placed now.
-    var mappings: [PCIBARMapping] { get }
-    /// Whether one of the function's BARs covers guest physical `address`.
-    func covers(_ address: UInt64) -> Bool
-    /// Reads at guest physical `address` if one of the function's BARs covers it.
-    func readMemory(at address: UInt64, size: Int) -> UInt64?
-    /// Writes at guest physical `address` if one of the function's BARs covers it.
-    func writeMemory(at address: UInt64, size: Int, value: UInt64) -> DeviceEffect?
-}
+extension DeviceSlot: SharedPCIFunction where Device: PCIFunction {
+    public var barSizes: [(bar: Int, size: UInt64)] { withLock { $0.configurationSpace.barSizes } }
 
-extension DeviceSlot: AnyPCIFunctionSlot where Device: PCIFunction {
-    var mappings: [PCIBARMapping] { withLock { $0.configurationSpace.mappings } }
-
-    func covers(_ address: UInt64) -> Bool {
-        withLock { $0.configurationSpace.mapping(containing: address) != nil }
+    public func mapping(ofBAR bar: Int) -> PCIBARMapping? {
+        withLock { $0.configurationSpace.mapping(ofBAR: bar) }
     }
 
-    func readMemory(at address: UInt64, size: Int) -> UInt64? {
-        withLock { function in
-            guard let mapping = function.configurationSpace.mapping(containing: address) else { return nil }
-            return function.readBAR(mapping.bar, offset: address - mapping.address, size: size)
-        }
+    public func readConfiguration(offset: UInt64, size: Int) -> UInt64 {
+        read(offset: offset, size: size)
     }
 
-    func writeMemory(at address: UInt64, size: Int, value: UInt64) -> DeviceEffect? {
-        withLock { function in
-            guard let mapping = function.configurationSpace.mapping(containing: address) else { return nil }
-            return function.writeBAR(mapping.bar, offset: address - mapping.address, size: size, value: value)
-        }
+    public func writeConfiguration(offset: UInt64, size: Int, value: UInt64) {
+        _ = write(offset: offset, size: size, value: value)
+    }
+
+    public func readBAR(_ bar: Int, offset: UInt64, size: Int) -> UInt64 {
+        withLock { $0.readBAR(bar, offset: offset, size: size) }
+    }
+
+    public func writeBAR(_ bar: Int, offset: UInt64, size: Int, value: UInt64) -> DeviceEffect {
+        withLock { $0.writeBAR(bar, offset: offset, size: size, value: value) }
     }
 }
 

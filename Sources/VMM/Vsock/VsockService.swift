@@ -10,14 +10,17 @@ import Glibc
 
 extension UnixSocket: VsockStream {}
 
-/// The host side of the machine's virtio-vsock device: the Unix socket at `udsPath`
+/// The machine's virtio-vsock device and its host side: the Unix socket at `udsPath`
 /// (mode 0600) and a thread of its own that accepts host programs, reads their
 /// `CONNECT PORT\n`, carries bytes between their sockets and the device's `VsockMuxer`,
-/// and hands the guest its packets (a notification of the rx queue, served under the
-/// device's lock).
+/// and has the device's rx queue served when the muxer holds packets for the guest.
 ///
-/// Host sockets are read only as far as the guest has room (its credit), so a fast host
-/// program cannot make SwiftVMM buffer without bound; sockets are non-blocking.
+/// The device is served on an I/O thread of its own (`VirtioIOMode.thread`), the
+/// `VirtioService` that `VirtioDevices.install` made for it: the guest's tx packets are
+/// taken there, off the vCPU threads, and so are its rx buffers, which this thread wakes
+/// it for (`VirtioService.kick`). Host sockets are read only as far as the guest has
+/// room (its credit), so a fast host program cannot make SwiftVMM buffer without bound;
+/// every socket is non-blocking, connecting to one included.
 final class VsockService: Sendable {
     /// A host program that connected and has not finished its CONNECT line.
     private final class Handshake: Sendable {
@@ -31,6 +34,11 @@ final class VsockService: Sendable {
     static let maximumLine = 32
     /// How long a host program has to send its CONNECT line.
     static let handshakeNanoseconds: UInt64 = 5_000_000_000
+    /// The device's name, for messages and traces.
+    static let deviceName = "virtio-vsock"
+    /// Where the device goes: virtio-pci, the transport every kernel with
+    /// CONFIG_VIRTIO_VSOCKETS finds, after the disks (`Machine.build`).
+    static let transport = VirtioTransport.pci
 
     let configuration: VsockConfiguration
     let muxer: VsockMuxer
@@ -39,19 +47,17 @@ final class VsockService: Sendable {
     private let running = Atomic<Bool>(true)
     private let queue = DispatchQueue(label: "swiftvmm.vsock")
     private let finished = DispatchGroup()
-    /// Set by the machine once the device is on its bus: serves the rx queue.
-    private let deliver = Locked<(@Sendable () -> Void)?>(nil)
-    /// True while the machine is paused: no packet goes to the guest.
-    private let paused = Locked(false)
+    /// The device's I/O service, once it is on its bus (`installed(_:)`).
+    private let service = Locked<VirtioService?>(nil)
 
     /// Binds the socket at `configuration.udsPath`; a path that exists or cannot be bound
     /// is the user's input, reported before anything else is built.
-    init(_ configuration: VsockConfiguration) throws(MachineError) {
+    init(_ configuration: VsockConfiguration, faults: HostFaults) throws(MachineError) {
         self.configuration = configuration
         do {
             listener = try UnixSocket.listen(at: configuration.udsPath)
         } catch {
-            throw .badInput("vsock uds_path \(configuration.udsPath): cannot listen there: \(error)")
+            throw .file(HostFileError(role: "vsock uds_path", path: configuration.udsPath, .cannotListen(error)))
         }
         listener.setNonBlocking()
         do { wakeUp = try EventFD() } catch { throw .host(error) }
@@ -59,16 +65,35 @@ final class VsockService: Sendable {
         muxer = VsockMuxer(
             guestCID: UInt64(configuration.guestCID),
             connectToHost: { port in
-                guard let socket = try? UnixSocket.connect(to: "\(path)_\(port)") else { return nil }
-                socket.setNonBlocking()
-                return socket
+                // Non-blocking from the start: a listener that never accepts makes the
+                // connection fail (the guest is reset), and holds up no thread.
+                try? UnixSocket.connect(to: "\(path)_\(port)", waiting: false)
             },
-            wake: { wake.signal() })
+            wake: {
+                do {
+                    try wake.signal()
+                } catch {
+                    faults.warnOnce("vsock wake", "vsock: cannot wake its thread: \(error)")
+                }
+            })
     }
 
-    /// Hands the service what serves the device's rx queue, once the device is on its bus.
-    func connect(deliver: @escaping @Sendable () -> Void) {
-        self.deliver.withLock { $0 = deliver }
+    /// Whether the device has a place after `disks` on its transport.
+    static func checkRoom(beside disks: [DiskConfiguration]) throws(ConfigurationError) {
+        let pciDisks = disks.filter { $0.transport == .pci }.count
+        guard pciDisks < VirtioPlacement.pciLimit else {
+            throw .noPCISlotForVsock(disks: pciDisks, limit: VirtioPlacement.pciLimit)
+        }
+    }
+
+    /// The device for `VirtioDevices.install`, at `place`, served on its own I/O thread.
+    func installation(at place: VirtioPlacement.Place) -> VirtioDevices.Installation {
+        .init(device: VirtioVsock(name: Self.deviceName, muxer: muxer), place: place, io: .thread)
+    }
+
+    /// The device is on its bus: `service` serves its queues.
+    func installed(_ service: VirtioService) {
+        self.service.withLock { $0 = service }
     }
 
     /// Starts the thread (the machine starts running).
@@ -80,11 +105,13 @@ final class VsockService: Sendable {
         }
     }
 
-    /// Stops the thread, if it was started, and removes the socket file (the machine stops).
+    /// Called once every vCPU has left KVM_RUN: stops the thread, if it was started, then
+    /// the device's I/O thread, and removes the socket file.
     func stop() {
         running.store(false, ordering: .releasing)
-        wakeUp.signal()
+        do { try wakeUp.signal() } catch {}  // the thread also looks every second
         finished.wait()
+        service.withLock { $0 }?.stop()
         removeSocketFile()
     }
 
@@ -99,12 +126,16 @@ final class VsockService: Sendable {
 
     // MARK: Pausing
 
-    /// No packet reaches the guest until `resume()`; returns once none is on its way.
-    func quiesce() { paused.withLock { $0 = true } }
+    /// No packet reaches the guest until `resume()`; returns once none is on its way (the
+    /// I/O thread has finished the round it may be in).
+    func pause() {
+        muxer.holdPacketsForGuest(true)
+        service.withLock { $0 }?.waitUntilIdle()
+    }
 
+    /// Packets go to the guest again.
     func resume() {
-        paused.withLock { $0 = false }
-        wakeUp.signal()
+        muxer.holdPacketsForGuest(false)
     }
 
     // MARK: The thread
@@ -119,7 +150,7 @@ final class VsockService: Sendable {
             // its bytes wait in the socket until the guest has room.
             let watched = interest.filter { $0.readBudget > 0 || $0.wantsWrite }
             fds += watched.map { (($0.stream as! UnixSocket).fd, $0.wantsWrite) }
-            let ready = HostIO.poll(fds.map { ($0.fd, $0.wantsWrite) }, timeoutMilliseconds: 1000)
+            let ready = HostIO.readiness(of: fds.map { ($0.fd, $0.wantsWrite) }, timeoutMilliseconds: 1000)
             if ready[0].readable { wakeUp.drain() }
             // Entries 0 and 1 are the wake-up and the listener; the handshakes follow.
             let polled = handshakes
@@ -168,10 +199,9 @@ final class VsockService: Sendable {
         }
     }
 
+    /// Has the rx queue served on the device's I/O thread while packets wait for the guest.
     private func deliverPackets() {
         guard muxer.hasPacketForGuest else { return }
-        paused.withLock { paused in
-            if !paused { deliver.withLock { $0 }?() }
-        }
+        service.withLock { $0 }?.kick(queue: VirtioVsock.rxQueue)
     }
 }

@@ -10,10 +10,11 @@ import Locking
 /// - A guest connection to host port P (OP_REQUEST to CID 2) reaches a program listening
 ///   at `uds_path_P`, through `connectToHost`; OP_RESPONSE if it is there, OP_RST if not.
 ///
-/// The device (`VirtioVsock`) calls in from whichever thread serves its queues, with its
-/// transport's lock held; the vsock thread calls in without it. The muxer's own lock
-/// orders them (always taken after a device lock, never before one). `wake` tells the
-/// vsock thread that there is new work: packets for the guest, bytes for the host.
+/// The device's queue handlers (`VsockQueueHandler`) call in from whichever thread
+/// serves their queue, holding that queue's lock; the vsock thread calls in holding
+/// none. The muxer's own lock orders them (always taken after a queue's lock, never
+/// before one). `wake` tells the vsock thread that there is new work: packets for the
+/// guest, bytes for the host.
 public final class VsockMuxer: Sendable {
     /// CID 2, VMADDR_CID_HOST: the host's address as the guest sees it (5.10.4).
     public static let hostCID: UInt64 = 2
@@ -38,6 +39,8 @@ public final class VsockMuxer: Sendable {
         /// Control packets (RESPONSE, RST, SHUTDOWN, CREDIT_*) waiting for the guest, in order.
         var control: [VsockPacket] = []
         var nextLocalPort = VsockMuxer.firstLocalPort
+        /// While true (the machine is paused) no packet goes to the guest.
+        var held = false
     }
 
     public let guestCID: UInt64
@@ -152,9 +155,11 @@ public final class VsockMuxer: Sendable {
     // MARK: Packets for the guest (the RX queue)
 
     /// Whether a packet waits for the guest: the device takes an RX buffer only then.
+    /// None does while packets are held.
     public var hasPacketForGuest: Bool {
         state.withLock { state in
-            !state.control.isEmpty || state.connections.values.contains {
+            guard !state.held else { return false }
+            return !state.control.isEmpty || state.connections.values.contains {
                 $0.state == .established && ((!$0.toGuest.isEmpty && $0.peerCredit > 0) || ($0.hostClosed && $0.toGuest.isEmpty && !$0.shutdownSent))
             }
         }
@@ -165,6 +170,7 @@ public final class VsockMuxer: Sendable {
     /// connections whose host program left once their data is through.
     public func nextPacketForGuest(maximumPayload: Int) -> VsockPacket? {
         state.withLock { state in
+            if state.held { return nil }
             if !state.control.isEmpty { return state.control.removeFirst() }
             for key in state.connections.keys.sorted(by: { ($0.localPort, $0.peerPort) < ($1.localPort, $1.peerPort) }) {
                 guard var connection = state.connections[key], connection.state == .established else { continue }
@@ -204,6 +210,14 @@ public final class VsockMuxer: Sendable {
     private func reset(_ key: Key) -> VsockPacket {
         VsockPacket(sourceCID: Self.hostCID, destinationCID: guestCID, sourcePort: key.localPort,
                     destinationPort: key.peerPort, op: .reset)
+    }
+
+    /// Holds every packet for the guest (the machine pauses), or lets them go again.
+    /// Once held, no packet leaves the muxer: one that a queue's server took just before
+    /// is the last, and that server's round is the last to write one.
+    public func holdPacketsForGuest(_ held: Bool) {
+        state.withLock { $0.held = held }
+        if !held { wake() }
     }
 
     // MARK: The host side (the machine's vsock thread)

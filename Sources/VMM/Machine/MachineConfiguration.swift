@@ -1,0 +1,48 @@
+/// Everything needed to build a machine, as plain values (the CLI fills it from flags).
+public struct MachineConfiguration: Sendable, Equatable {
+    /// What to boot.
+    public enum Kernel: Sendable, Equatable {
+        /// A Linux bzImage or ELF vmlinux at this path.
+        case file(String)
+        /// The small demo guest built into the executable.
+        case demo
+    }
+
+    /// The command line Linux gets when none is given: the console on the first serial
+    /// port. Nothing else is needed: Linux finds the clock, the CPUs and the devices, and
+    /// restarts and powers off the machine, through CPUID and ACPI.
+    public static let defaultCommandLine = "console=ttyS0"
+    /// 512 MiB: enough for a distribution kernel and a small initramfs.
+    public static let defaultMemorySize: UInt64 = 512 << 20
+    /// The least RAM SwiftVMM accepts: room for the boot data below 1 MiB and a kernel.
+    public static let minimumMemorySize: UInt64 = 4 << 20
+
+    public var kernel: Kernel
+    public var initrdPath: String?
+    public var commandLine: String
+    public var memorySize: UInt64
+    public var vcpuCount: Int
+    /// Virtio block devices, in the order given (`--disk`).
+    public var disks: [DiskConfiguration]
+    /// A virtio-vsock device (`--vsock`), if any.
+    public var vsock: VsockConfiguration?
+
+    /// A configuration; by default the demo guest, 512 MiB, one vCPU, no disks.
+    public init(
+        kernel: Kernel = .demo,
+        initrdPath: String? = nil,
+        commandLine: String = MachineConfiguration.defaultCommandLine,
+        memorySize: UInt64 = MachineConfiguration.defaultMemorySize,
+        vcpuCount: Int = 1,
+        disks: [DiskConfiguration] = [],
+        vsock: VsockConfiguration? = nil
+    ) {
+        self.kernel = kernel
+        self.initrdPath = initrdPath
+        self.commandLine = commandLine
+        self.memorySize = memorySize
+        self.vcpuCount = vcpuCount
+        self.disks = disks
+        self.vsock = vsock
+    }
+}

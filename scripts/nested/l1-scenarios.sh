@@ -1,0 +1,187 @@
+# The test bed's scenarios, run by L1's /init (l1-init) as /testbed/scenarios.sh: each
+# runs SwiftVMM on the Linux guest (L2) and prints, for testbed.py to check:
+#   @@ begin RUN                the start of one SwiftVMM run
+#   | LINE                      what L2 printed on its console
+#   ! LINE                      what SwiftVMM printed on stderr
+#   @@ status RUN N             SwiftVMM's exit status
+#   @@ seconds RUN S            how long it ran
+#   @@ fact RUN KEY=VALUE       what L1 found afterwards (a disk image's bytes)
+#   @@ end RUN
+# L2 is Debian's kernel with the test bed's initramfs (l2-init); its root file system
+# image, for the scenarios that boot from a disk, is /l2/root.img.
+vmm=/testbed/swiftvmm
+kernel=/l2/vmlinuz
+initramfs=/l2/initramfs.img
+# Every run is bounded: a guest that hangs fails its scenario, not the test bed.
+timeout=120
+
+uptime_seconds() { cut -d' ' -f1 /proc/uptime; }
+
+# run NAME [SWIFTVMM RUN OPTIONS...]: runs SwiftVMM on L2 with stdin from /dev/null.
+run() {
+    name=$1; shift
+    run_with_input "$name" /dev/null "$@"
+}
+
+# run_with_input NAME INPUT [OPTIONS...]: the same, with stdin from INPUT.
+run_with_input() {
+    name=$1 input=$2; shift 2
+    echo "@@ begin $name"
+    start=$(uptime_seconds)
+    "$vmm" run --kernel "$kernel" --initrd "$initramfs" --memory 512M --timeout "$timeout" "$@" \
+        <"$input" >/tmp/console 2>/tmp/stderr
+    status=$?
+    end=$(uptime_seconds)
+    report "$name" "$status" "$start" "$end"
+}
+
+report() { # NAME STATUS START END
+    # awk ends every line, the console's last one too (a guest stopped mid-line).
+    tr -d '\r' </tmp/console | awk '{ print "| " $0 }'
+    awk '{ print "! " $0 }' </tmp/stderr
+    echo "@@ status $1 $2"
+    echo "@@ seconds $1 $(awk -v s="$3" -v e="$4" 'BEGIN { printf "%.2f", e - s }')"
+}
+
+fact() { echo "@@ fact $1 $2"; }
+end() { echo "@@ end $1"; }
+
+# The 64 KiB at byte 1 MiB of FILE, where l2-init's disk task writes.
+written_block_sha256() { dd if="$1" bs=65536 skip=16 count=1 2>/dev/null | sha256sum | cut -d' ' -f1; }
+sha256() { sha256sum "$1" | cut -d' ' -f1; }
+
+# An image of SIZE MiB of random bytes.
+random_image() { head -c "$(($2 * 1048576))" /dev/urandom >"$1"; }
+
+scenario_cpus_1() { run cpus-1 --cpus 1 --cmdline "console=ttyS0 testbed.task=facts"; end cpus-1; }
+scenario_cpus_2() { run cpus-2 --cpus 2 --cmdline "console=ttyS0 testbed.task=facts"; end cpus-2; }
+scenario_cpus_4() { run cpus-4 --cpus 4 --cmdline "console=ttyS0 testbed.task=facts"; end cpus-4; }
+
+# A virtio-pci and a virtio-mmio disk, read whole and written.
+scenario_disks() {
+    random_image /tmp/pci.img 8
+    random_image /tmp/mmio.img 4
+    fact disks "pci-sha256=$(sha256 /tmp/pci.img)"
+    fact disks "mmio-sha256=$(sha256 /tmp/mmio.img)"
+    run disks --cpus 2 --disk /tmp/pci.img --disk /tmp/mmio.img,transport=mmio \
+        --cmdline "console=ttyS0 testbed.task=disks"
+    fact disks "pci-written-sha256=$(written_block_sha256 /tmp/pci.img)"
+    fact disks "mmio-written-sha256=$(written_block_sha256 /tmp/mmio.img)"
+    rm -f /tmp/pci.img /tmp/mmio.img
+    end disks
+}
+
+# The root file system on virtio-blk: a file written and synced, then read back by a
+# second boot.
+scenario_rootfs() {
+    cp /l2/root.img /tmp/root.img
+    token=$(head -c 8 /dev/urandom | sha256sum | cut -c1-16)
+    fact rootfs "token=$token"
+    run rootfs --disk /tmp/root.img --cmdline "console=ttyS0 root=/dev/vda rw testbed.task=rootfs-write testbed.token=$token"
+    run rootfs-again --disk /tmp/root.img --cmdline "console=ttyS0 root=/dev/vda rw testbed.task=rootfs-read"
+    rm -f /tmp/root.img
+    end rootfs
+}
+
+# The same root file system, read-only.
+scenario_readonly() {
+    cp /l2/root.img /tmp/root.img
+    before=$(sha256 /tmp/root.img)
+    run readonly --disk /tmp/root.img,readonly=on --cmdline "console=ttyS0 root=/dev/vda ro testbed.task=readonly"
+    [ "$(sha256 /tmp/root.img)" = "$before" ] && fact readonly "image=unchanged" || fact readonly "image=changed"
+    rm -f /tmp/root.img
+    end readonly
+}
+
+# A host block device (a loop device) as a disk.
+scenario_blockdev() {
+    random_image /tmp/loop.img 8
+    device=$(losetup -f)
+    losetup "$device" /tmp/loop.img || fact blockdev "losetup=failed"
+    fact blockdev "device=$device"
+    fact blockdev "pci-sha256=$(sha256 "$device")"
+    run blockdev --disk "$device" --cmdline "console=ttyS0 testbed.task=disks"
+    fact blockdev "pci-written-sha256=$(written_block_sha256 "$device")"
+    losetup -d "$device"
+    rm -f /tmp/loop.img
+    end blockdev
+}
+
+scenario_poweroff() { run poweroff --cpus 2 --cmdline "console=ttyS0 testbed.task=poweroff"; end poweroff; }
+
+# --expect on a line Linux prints: SwiftVMM stops the guest and exits 0 when it appears.
+scenario_expect() {
+    run expect --cpus 2 --cmdline "console=ttyS0 testbed.task=wait" --expect "Run /init as init process"
+    end expect
+}
+
+# Ctrl-A x typed on the console of a running Linux.
+scenario_ctrl_a_x() {
+    rm -f /tmp/keys
+    mkfifo /tmp/keys
+    echo "@@ begin ctrl-a-x"
+    start=$(uptime_seconds)
+    "$vmm" run --kernel "$kernel" --initrd "$initramfs" --memory 512M --timeout "$timeout" --cpus 2 \
+        --cmdline "console=ttyS0 testbed.task=wait" </tmp/keys >/tmp/console 2>/tmp/stderr &
+    vmm_pid=$!
+    exec 3>/tmp/keys
+    i=0
+    while ! grep -q "testbed: waiting" /tmp/console && [ "$i" -lt "$((timeout * 10))" ]; do usleep 100000; i=$((i + 1)); done
+    printf '\001x' >&3
+    wait "$vmm_pid"
+    status=$?
+    exec 3>&-
+    end_time=$(uptime_seconds)
+    report ctrl-a-x "$status" "$start" "$end_time"
+    rm -f /tmp/keys
+    end ctrl-a-x
+}
+
+# Side by side (boot.sh --compare): SwiftVMM and QEMU booting the same L2 to user space
+# and powering it off, in rotating order, each measured by bootclock (from the VMM's
+# start to L2's user-space marker and to the VMM's exit, and its peak RSS). Prints
+#   @@ measure VMM REPEAT marker=S exit=S maxrss_kib=N status=N
+# and, for each VMM's first run, L2's console as a run named compare-VMM.
+qemu=/testbed/qemu/qemu-system-x86_64
+compare_cpus=2
+for word in $(cat /proc/cmdline); do
+    case "$word" in testbed.cpus=*) compare_cpus=${word#*=} ;; esac
+done
+qemu_common="-L /testbed/qemu/share -accel kvm -cpu host -smp $compare_cpus -m 512M -nodefaults -no-user-config -display none -serial stdio -no-reboot"
+compare_cmdline="console=ttyS0 testbed.task=poweroff"
+compare_marker="testbed: task=poweroff userspace=reached"
+
+compare_command() { # VMM: the command line that boots L2 with it
+    case "$1" in
+    swiftvmm) echo "$vmm run --kernel $kernel --initrd $initramfs --memory 512M --cpus $compare_cpus" ;;
+    qemu-microvm) echo "$qemu -M microvm $qemu_common -kernel $kernel -initrd $initramfs" ;;
+    qemu-microvm-rtc) echo "$qemu -M microvm,rtc=on $qemu_common -kernel $kernel -initrd $initramfs" ;;
+    qemu-pc) echo "$qemu -M pc $qemu_common -kernel $kernel -initrd $initramfs" ;;
+    esac
+}
+
+scenario_compare() {
+    repeats=5
+    for word in $(cat /proc/cmdline); do
+        case "$word" in testbed.repeats=*) repeats=${word#*=} ;; esac
+    done
+    vmms="swiftvmm qemu-microvm qemu-microvm-rtc qemu-pc"
+    i=1
+    while [ "$i" -le "$repeats" ]; do
+        for name in $vmms; do
+            # shellcheck disable=SC2046
+            /testbed/bootclock "$compare_marker" $(compare_command "$name") \
+                $([ "$name" = swiftvmm ] && echo --cmdline || echo -append) "$compare_cmdline" \
+                </dev/null >/tmp/console 2>/tmp/stderr
+            echo "@@ measure $name $i $(grep '^bootclock:' /tmp/stderr | tail -n1 | cut -d' ' -f2-)"
+            if [ "$i" = 1 ]; then
+                echo "@@ begin compare-$name"
+                report "compare-$name" "$(grep '^bootclock:' /tmp/stderr | sed 's/.*status=//')" 0 0
+            fi
+        done
+        # Rotate, so no VMM always runs first.
+        vmms="$(echo "$vmms" | cut -d' ' -f2-) $(echo "$vmms" | cut -d' ' -f1)"
+        i=$((i + 1))
+    done
+    end compare
+}

@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""The nested Linux test bed: SwiftVMM booting Debian's stock kernel on a host with
+hardware-assisted KVM, checked scenario by scenario.
+
+Machines without VT-x/AMD-V cannot run Linux fast enough under KVM, but QEMU's TCG
+emulates AMD-V: inside a QEMU guest (L1), Debian's kvm-amd gives an ordinary
+hardware-assisted /dev/kvm, on which SwiftVMM runs a Linux guest (L2).
+
+    testbed.py --swiftvmm PATH [--list] [SCENARIO ...]
+    testbed.py --swiftvmm PATH --compare REPEATS
+
+builds, under guest-images/linux/out/nested/ (never committed):
+  - L2's initramfs: busybox, l2-init as /init, the kernel's virtio modules;
+  - L2's root file system: an ext4 image made with mkfs.ext4 -d from a busybox tree,
+    with l2-init as /sbin/init;
+  - L1's initramfs: busybox, l1-init as /init, the scenarios (l1-scenarios.sh), KVM's
+    modules, the static swiftvmm with the shared libraries ldd lists, and L2's kernel,
+    initramfs and root image;
+then boots L1 under QEMU TCG with the scenarios named on its command line, reads what
+it prints, and checks each scenario: one line of facts for each, and for a failure,
+what was missing and the last console lines. Exit status 0 when every scenario passed.
+
+With --compare, L1 also holds QEMU (its binary, libraries and firmware) and bootclock
+(benchmarks/bootclock.c, built static), and runs SwiftVMM and QEMU (-M microvm,
+-M microvm,rtc=on, -M pc, all with -accel kvm) side by side on the same L2, REPEATS times
+each in rotating order: the medians of the time to L2's user-space marker, to the VMM's
+exit, and of the VMM's peak RSS, and every line of L2's kernel log that differs between
+SwiftVMM and QEMU.
+
+scripts/nested/boot.sh installs what this needs and builds swiftvmm; use that.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+LINUX = os.path.join(ROOT, "guest-images", "linux")
+sys.path.insert(0, LINUX)
+from initramfs_archive import Archive, Modules  # noqa: E402
+import checks  # noqa: E402  (scripts/nested/checks.py)
+import comparison  # noqa: E402  (scripts/nested/comparison.py)
+
+OUT = os.path.join(LINUX, "out", "nested")
+DOWNLOADS = os.path.join(LINUX, "downloads")
+
+# L2's modules: virtio over PCI and MMIO, the block device. ext4 is built into Debian's
+# cloud kernel.
+L2_MODULES = ["virtio_pci", "virtio_mmio", "virtio_blk"]
+# L1's: KVM for AMD-V, loop devices for the block-device scenario.
+L1_MODULES = ["kvm_amd", "loop"]
+# The L1 machine: QEMU's TCG emulating an AMD CPU with SVM and nested paging
+# (TESTBED_L1_CPU names another QEMU CPU model, for instance max).
+QEMU_CPU = os.environ.get("TESTBED_L1_CPU", "qemu64,+svm,+npt")
+L1_MEMORY = "2G"
+L1_CPUS = 2
+# Every scenario, in the order they run.
+SCENARIOS = ["cpus-1", "cpus-2", "cpus-4", "disks", "rootfs", "readonly", "blockdev", "poweroff",
+             "expect", "ctrl-a-x"]
+# ESC c (reset) and ESC [ ... (control sequences), as the firmware writes them.
+TERMINAL_CONTROL = re.compile(r"\x1bc|\x1b\[[0-9;?]*[A-Za-z]")
+# What QEMU's x86 machines load from its data directory (-L): microvm's qboot, the PC's
+# SeaBIOS and the option ROMs of its direct kernel boot.
+# Debian keeps them in QEMU's own directory and in SeaBIOS's.
+QEMU_DATA = ["/usr/share/qemu", "/usr/share/seabios"]
+QEMU_FIRMWARE = ["bios-microvm.bin", "bios-256k.bin", "kvmvapic.bin", "linuxboot_dma.bin", "linuxboot.bin"]
+# How long one whole QEMU run may take before the test bed gives up on it.
+QEMU_TIMEOUT_SECONDS = 1500
+
+
+def log(message):
+    print(f"testbed: {message}", file=sys.stderr, flush=True)
+
+
+def kernel_and_modules():
+    kernel = subprocess.run([os.path.join(ROOT, "scripts", "fetch-linux.sh")], check=True,
+                            stdout=subprocess.PIPE, text=True).stdout.strip()
+    version = os.path.basename(kernel)[len("vmlinuz-"):]
+    return kernel, os.path.join(DOWNLOADS, "lib", "modules", version)
+
+
+def busybox():
+    """Debian's busybox-static, downloaded as build-initramfs.sh does."""
+    path = os.path.join(DOWNLOADS, "busybox-static", "bin", "busybox")
+    if not os.path.exists(path):
+        log("downloading busybox-static")
+        subprocess.run(["apt-get", "download", "-qq", "busybox-static"], cwd=DOWNLOADS, check=True)
+        deb = sorted(f for f in os.listdir(DOWNLOADS) if f.startswith("busybox-static_"))[-1]
+        subprocess.run(["dpkg-deb", "-x", os.path.join(DOWNLOADS, deb),
+                        os.path.join(DOWNLOADS, "busybox-static")], check=True)
+    return path
+
+
+def build_l2_initramfs(modules, box):
+    archive = Archive()
+    for directory in ["bin", "dev", "proc", "sys", "tmp", "newroot"]:
+        archive.directory(directory)
+    archive.character_device("dev/console", 5, 1)
+    archive.copy("bin/busybox", box, 0o755)
+    for applet in applets(box):
+        archive.symlink(f"bin/{applet}", "busybox")
+    archive.copy("init", os.path.join(HERE, "l2-init"), 0o755)
+    archive.file("testbed-initramfs", b"")
+    modules.add_to(archive, L2_MODULES)
+    path = os.path.join(OUT, "l2-initramfs.img")
+    archive.write(path)
+    return path
+
+
+def build_l2_root(box):
+    """An ext4 image of a busybox tree whose /sbin/init is l2-init."""
+    tree = os.path.join(OUT, "l2-root")
+    shutil.rmtree(tree, ignore_errors=True)
+    for directory in ["bin", "sbin", "dev", "proc", "sys", "tmp", "etc"]:
+        os.makedirs(os.path.join(tree, directory))
+    shutil.copy(box, os.path.join(tree, "bin", "busybox"))
+    os.chmod(os.path.join(tree, "bin", "busybox"), 0o755)
+    for applet in applets(box):
+        os.symlink("busybox", os.path.join(tree, "bin", applet))
+    shutil.copy(os.path.join(HERE, "l2-init"), os.path.join(tree, "sbin", "init"))
+    os.chmod(os.path.join(tree, "sbin", "init"), 0o755)
+    image = os.path.join(OUT, "l2-root.img")
+    if os.path.exists(image):
+        os.remove(image)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "testbed-root", "-d", tree, image, "32M"], check=True)
+    shutil.rmtree(tree)
+    return image
+
+
+def applets(box):
+    """The names busybox answers to, but its own."""
+    listed = subprocess.run([box, "--list"], check=True, stdout=subprocess.PIPE, text=True).stdout.split()
+    return [name for name in listed if "/" not in name and name != "busybox"]
+
+
+def shared_libraries(binary):
+    """The shared libraries `ldd` lists for `binary`, by the paths the loader wants."""
+    output = subprocess.run(["ldd", binary], stdout=subprocess.PIPE, text=True).stdout
+    paths = []
+    for line in output.splitlines():
+        match = re.search(r"(?:=>\s*)?(/\S+)\s+\(0x", line)
+        if match:
+            paths.append(match.group(1))
+    return paths
+
+
+def build_l1_initramfs(kernel, modules, box, swiftvmm, l2_initramfs, l2_root, comparing=False):
+    archive = Archive()
+    if comparing:
+        add_comparison_tools(archive)
+    for directory in ["bin", "dev", "proc", "sys", "tmp"]:
+        archive.directory(directory)
+    archive.character_device("dev/console", 5, 1)
+    archive.copy("bin/busybox", box, 0o755)
+    archive.copy("init", os.path.join(HERE, "l1-init"), 0o755)
+    archive.copy("testbed/scenarios.sh", os.path.join(HERE, "l1-scenarios.sh"), 0o644)
+    archive.copy("testbed/swiftvmm", swiftvmm, 0o755)
+    for library in shared_libraries(swiftvmm):
+        archive.copy(library, os.path.realpath(library), 0o755)
+    modules.add_to(archive, L1_MODULES)
+    archive.copy("l2/vmlinuz", kernel, 0o644)
+    archive.copy("l2/initramfs.img", l2_initramfs, 0o644)
+    archive.copy("l2/root.img", l2_root, 0o644)
+    path = os.path.join(OUT, "l1-initramfs.img")
+    # Uncompressed: decompressing tens of MiB under TCG would take L1 seconds.
+    archive.write(path, compress=False)
+    return path
+
+
+def add_comparison_tools(archive):
+    """QEMU (binary, the libraries ldd lists, the firmware its x86 machines load) and a
+    static bootclock, for the side-by-side figures."""
+    qemu = shutil.which("qemu-system-x86_64")
+    archive.copy("testbed/qemu/qemu-system-x86_64", qemu, 0o755)
+    for library in shared_libraries(qemu):
+        archive.copy(library, os.path.realpath(library), 0o755)
+    for name in QEMU_FIRMWARE:
+        found = [os.path.join(d, name) for d in QEMU_DATA if os.path.exists(os.path.join(d, name))]
+        if not found:
+            sys.exit(f"testbed: QEMU's firmware {name} is in none of {', '.join(QEMU_DATA)}")
+        archive.copy(f"testbed/qemu/share/{name}", os.path.realpath(found[0]), 0o644)
+    bootclock = os.path.join(OUT, "bootclock")
+    subprocess.run(["gcc", "-O2", "-static", "-Wall", "-Wextra", "-Werror", "-o", bootclock,
+                    os.path.join(ROOT, "benchmarks", "bootclock.c")], check=True)
+    archive.copy("testbed/bootclock", bootclock, 0o755)
+
+
+def boot_l1(kernel, initramfs, scenarios, transcript, extra=""):
+    """Boots L1 under QEMU TCG with `scenarios`; returns its console, also written to
+    `transcript`. Prints scenario progress as it comes."""
+    command = [
+        "qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", QEMU_CPU,
+        "-smp", str(L1_CPUS), "-m", L1_MEMORY, "-nographic", "-no-reboot",
+        "-kernel", kernel, "-initrd", initramfs,
+        "-append", f"console=ttyS0 panic=-1 loglevel=1 testbed.scenarios={','.join(scenarios)}{extra}",
+    ]
+    log(f"booting L1: {' '.join(command)}")
+    lines = []
+    started = time.monotonic()
+    with open(transcript, "w") as out, subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as qemu:
+        try:
+            for raw in qemu.stdout:
+                # Terminal control sequences (QEMU's firmware clears the screen) go.
+                line = TERMINAL_CONTROL.sub("", raw.decode("utf-8", "replace")).replace("\r", "").rstrip("\n")
+                # L1's first line may follow the firmware's text that ended in no newline.
+                if "@@ " in line and not line.startswith(("| ", "! ", "@@ ")):
+                    line = line[line.index("@@ "):]
+                out.write(line + "\n")
+                lines.append(line)
+                if line.startswith("@@ begin") or line.startswith("@@ l1"):
+                    log(f"{time.monotonic() - started:6.1f}s {line[3:]}")
+                if time.monotonic() - started > QEMU_TIMEOUT_SECONDS:
+                    log(f"L1 ran for more than {QEMU_TIMEOUT_SECONDS} s: stopping it")
+                    qemu.kill()
+                    break
+        finally:
+            if qemu.poll() is None:
+                qemu.kill()
+    log(f"L1 ran {time.monotonic() - started:.1f} s; console in {transcript}")
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--swiftvmm", required=True, help="a static release build of swiftvmm")
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--compare", type=int, metavar="REPEATS",
+                        help="measure SwiftVMM beside QEMU instead, REPEATS runs each")
+    parser.add_argument("--compare-cpus", type=int, default=2, metavar="N",
+                        help="the vCPUs of the guest --compare boots (default 2)")
+    parser.add_argument("scenarios", nargs="*", help=f"scenarios to run (default: all): {' '.join(SCENARIOS)}")
+    arguments = parser.parse_args()
+    if arguments.list:
+        print("\n".join(SCENARIOS))
+        return 0
+    unknown = [s for s in arguments.scenarios if s not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)}; the scenarios are {' '.join(SCENARIOS)}")
+    scenarios = arguments.scenarios or SCENARIOS
+
+    os.makedirs(OUT, exist_ok=True)
+    kernel, modules_dir = kernel_and_modules()
+    modules = Modules(modules_dir)
+    box = busybox()
+    l2_initramfs = build_l2_initramfs(modules, box)
+    l2_root = build_l2_root(box)
+    comparing = arguments.compare is not None
+    l1_initramfs = build_l1_initramfs(kernel, modules, box, arguments.swiftvmm, l2_initramfs, l2_root, comparing)
+    log(f"L1 initramfs {os.path.getsize(l1_initramfs) >> 20} MiB, L2 kernel {os.path.basename(kernel)}")
+    if comparing:
+        lines = boot_l1(kernel, l1_initramfs, ["compare"], os.path.join(OUT, "l1-compare.log"),
+                        extra=f" testbed.repeats={arguments.compare} testbed.cpus={arguments.compare_cpus}")
+        return comparison.report(lines)
+
+    lines = boot_l1(kernel, l1_initramfs, scenarios, os.path.join(OUT, "l1-console.log"))
+    results = checks.check_all(scenarios, lines)
+    failed = [r for r in results if not r.passed]
+    for result in results:
+        print(result.summary())
+    for result in failed:
+        print(result.details(), file=sys.stderr)
+    print(f"testbed: {len(results) - len(failed)} of {len(results)} scenarios passed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
