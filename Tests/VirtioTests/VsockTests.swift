@@ -4,7 +4,7 @@ import Virtio
 
 /// A host stream that takes `capacity` bytes at most (then none until drained), and
 /// records what it was sent.
-private final class FakeStream: VsockStream {
+final class FakeStream: VsockStream {
     let sent = Locked<[UInt8]>([])
     let shut = Locked(false)
     let capacity: Int
