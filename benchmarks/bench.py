@@ -114,6 +114,16 @@ def run(command, expect_status=EXIT_STATUS, timeout=300):
         return Run(first, end, process.returncode, usage.ru_utime, usage.ru_stime, b"".join(chunks))
 
 
+def terminate(process):
+    """Stops a VMM started for a measurement: SIGTERM, then SIGKILL after 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def smaps_fields(lines):
     fields = {}
     for line in lines:
@@ -184,12 +194,7 @@ def sample_memory(command, ram_bytes, settle=0.3, timeout=120):
                 raise RunFailed(f"no mapping of {ram_bytes >> 20} MiB (guest RAM) in /proc/{process.pid}/smaps")
             return MemorySample(rollup, guest)
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            terminate(process)
             process.stdout.close()
             process.stdin.close()
 
@@ -453,12 +458,7 @@ def api_run(binary, guest, cmdline, memory_mib=128, wait_marker=None, ram_bytes=
             client.close()
             return ready, ready_cpu, first, sample
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            terminate(process)
             process.stdout.close()
             try:
                 os.rmdir(directory)
