@@ -10,7 +10,7 @@
 #
 # TESTBED_L1_CPU=MODEL gives L1 another QEMU CPU model (default qemu64,+svm,+npt).
 #
-# Installs what it needs with apt-get (qemu-system-x86, e2fsprogs), fetches Debian's cloud
+# Installs what it needs with apt-get (qemu-system-x86, e2fsprogs, passt, gcc), fetches Debian's cloud
 # kernel and busybox-static (downloads go to guest-images/linux/downloads/, never
 # committed), and builds swiftvmm as a static release binary. SWIFTVMM=PATH uses that
 # binary instead of building one.
@@ -21,6 +21,8 @@ if [ -d /opt/swift/usr/bin ]; then export PATH=/opt/swift/usr/bin:$PATH; fi
 needed=()
 command -v qemu-system-x86_64 >/dev/null || needed+=(qemu-system-x86)
 command -v mkfs.ext4 >/dev/null || needed+=(e2fsprogs)
+command -v passt >/dev/null || needed+=(passt)
+command -v gcc >/dev/null || needed+=(gcc libc6-dev)
 if [ ${#needed[@]} -gt 0 ]; then
     echo "boot.sh: installing ${needed[*]}" >&2
     apt-get update -qq >&2

@@ -264,6 +264,41 @@ def check_scenario(name, scenario):
         if check_run(result, run, dmesg=False):
             result.expect(any("testbed: waiting" in line for line in run.console),
                           "ctrl-a-x: Linux was not running when Ctrl-A x was typed")
+    elif name == "net-tap":
+        if check_run(result, run):
+            result.expect(first(run, "ping") == "ok", "net-tap: L2 could not ping L1 over the tap")
+            sent = first(run, "blob-sha256")
+            result.expect(first(run, "sent") == "yes", "net-tap: L2 could not send its 256 MiB to L1")
+            result.expect(sent is not None and sent == scenario.facts.get("received-sha256"),
+                          f"net-tap: L1 received bytes whose SHA-256 is {scenario.facts.get('received-sha256')}, "
+                          f"L2 sent {sent}")
+            result.expect(first(run, "rng-current") == "virtio_rng.0",
+                          f"net-tap: the kernel's entropy source is {first(run, 'rng-current')}, not virtio_rng.0")
+            result.expect(first(run, "rng-bytes") == "4096", f"net-tap: /dev/hwrng gave {first(run, 'rng-bytes')} of 4096 bytes")
+            result.facts += ["ping=ok", "256MiB=sha256-equal", f"hwrng={first(run, 'rng-bytes')}B"]
+    elif name == "net-user":
+        if check_run(result, run):
+            result.expect(first(run, "dhcp") == "ok", "net-user: L2 got no address from passt's DHCP")
+            result.expect(scenario.facts.get("answer") == "hello-from-guest",
+                          f"net-user: L1's forwarded port answered {scenario.facts.get('answer')!r}")
+            result.facts += [f"address={first(run, 'address')}", "hostfwd=answered"]
+    elif name == "vsock":
+        if check_run(result, run):
+            result.expect(first(run, "vsock-clients-ok") == "4", "vsock: not every guest connection to the host echoed byte for byte")
+            result.expect(scenario.facts.get("host-clients-ok") == "4",
+                          "vsock: not every host connection to the guest echoed byte for byte")
+            result.expect(first(run, "vsock-server") == "served_4_connections,_0_failed",
+                          f"vsock: the guest's listener says {first(run, 'vsock-server')}")
+            result.expect(scenario.facts.get("host-server") == "served_4_connections,_0_failed",
+                          f"vsock: the host's listener says {scenario.facts.get('host-server')}")
+            result.facts += ["guest-to-host=4x1MB", "host-to-guest=4x1MB"]
+    elif name == "api":
+        if check_run(result, run):
+            for request in ["machine-config", "boot-source", "drive", "start", "ctrl-alt-del"]:
+                result.expect(scenario.facts.get(request) == "204",
+                              f"api: {request} answered {scenario.facts.get(request)}, expected 204")
+            result.expect(first(run, "ctrl-alt-del") == "received", "api: L2 never saw Ctrl-Alt-Delete")
+            result.facts += ["configured,started=204", "SendCtrlAltDel=received"]
     result.expect(scenario.ended, f"{name}: L1 did not reach the scenario's end")
     return result
 

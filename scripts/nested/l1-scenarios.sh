@@ -19,20 +19,31 @@ uptime_seconds() { cut -d' ' -f1 /proc/uptime; }
 
 # run NAME [SWIFTVMM RUN OPTIONS...]: runs SwiftVMM on L2 with stdin from /dev/null.
 run() {
-    name=$1; shift
-    run_with_input "$name" /dev/null "$@"
+    start_vmm "$@"
+    wait_vmm "$1"
 }
 
-# run_with_input NAME INPUT [OPTIONS...]: the same, with stdin from INPUT.
-run_with_input() {
-    name=$1 input=$2; shift 2
+# start_vmm NAME [OPTIONS...]: the same, in the background (input from $input, or
+# /dev/null); wait_vmm NAME waits for it and reports. L2 gets $memory of RAM (512M).
+start_vmm() {
+    name=$1; shift
     echo "@@ begin $name"
     start=$(uptime_seconds)
-    "$vmm" run --kernel "$kernel" --initrd "$initramfs" --memory 512M --timeout "$timeout" "$@" \
-        <"$input" >/tmp/console 2>/tmp/stderr
+    "$vmm" run --kernel "$kernel" --initrd "$initramfs" --memory "${memory:-512M}" --timeout "$timeout" "$@" \
+        <"${input:-/dev/null}" >/tmp/console 2>/tmp/stderr &
+    vmm_pid=$!
+}
+
+wait_vmm() {
+    wait "$vmm_pid"
     status=$?
-    end=$(uptime_seconds)
-    report "$name" "$status" "$start" "$end"
+    report "$1" "$status" "$start" "$(uptime_seconds)"
+}
+
+# wait_for_console TEXT: until L2 has printed TEXT (at most the run's timeout).
+wait_for_console() {
+    i=0
+    while ! grep -q "$1" /tmp/console && [ "$i" -lt "$((timeout * 10))" ]; do usleep 100000; i=$((i + 1)); done
 }
 
 report() { # NAME STATUS START END
@@ -119,22 +130,106 @@ scenario_expect() {
 scenario_ctrl_a_x() {
     rm -f /tmp/keys
     mkfifo /tmp/keys
-    echo "@@ begin ctrl-a-x"
-    start=$(uptime_seconds)
-    "$vmm" run --kernel "$kernel" --initrd "$initramfs" --memory 512M --timeout "$timeout" --cpus 2 \
-        --cmdline "console=ttyS0 testbed.task=wait" </tmp/keys >/tmp/console 2>/tmp/stderr &
-    vmm_pid=$!
+    input=/tmp/keys
+    start_vmm ctrl-a-x --cpus 2 --cmdline "console=ttyS0 testbed.task=wait"
+    input=
     exec 3>/tmp/keys
-    i=0
-    while ! grep -q "testbed: waiting" /tmp/console && [ "$i" -lt "$((timeout * 10))" ]; do usleep 100000; i=$((i + 1)); done
+    wait_for_console "testbed: waiting"
     printf '\001x' >&3
-    wait "$vmm_pid"
-    status=$?
+    wait_vmm ctrl-a-x
     exec 3>&-
-    end_time=$(uptime_seconds)
-    report ctrl-a-x "$status" "$start" "$end_time"
     rm -f /tmp/keys
     end ctrl-a-x
+}
+
+# virtio-net over a tap to L1 (192.168.100.1): a ping, and 256 MiB over TCP whose
+# checksum L1 takes as it arrives; and virtio-rng, read.
+scenario_net_tap() {
+    tunctl -t tap0 >/dev/null
+    ip addr add 192.168.100.1/24 dev tap0
+    ip link set tap0 up
+    (timeout "$timeout" nc -l -p 5001 | sha256sum | cut -d' ' -f1 >/tmp/received) &
+    receiver=$!
+    memory=1G
+    run net-tap --cpus 2 --net tap=tap0 --rng --cmdline "console=ttyS0 testbed.task=net-tap"
+    memory=
+    wait "$receiver"
+    fact net-tap "received-sha256=$(cat /tmp/received)"
+    tunctl -d tap0 >/dev/null
+    end net-tap
+}
+
+# virtio-net over passt (--net user): DHCP, and L1's port 8080 forwarded to the guest's
+# 80. passt takes its addresses from L1's, so L1 gets an interface with a route.
+scenario_net_user() {
+    ip link add dummy0 type dummy
+    ip addr add 10.0.2.15/24 dev dummy0
+    ip link set dummy0 up
+    ip route add default via 10.0.2.2 dev dummy0
+    start_vmm net-user --net user,hostfwd=tcp:8080-:80 --cmdline "console=ttyS0 testbed.task=net-user"
+    wait_for_console "testbed: forward-listening"
+    answer=""
+    i=0
+    while [ -z "$answer" ] && [ "$i" -lt 40 ]; do
+        answer=$(timeout 5 nc 127.0.0.1 8080 </dev/null 2>/dev/null)
+        [ -n "$answer" ] || usleep 250000
+        i=$((i + 1))
+    done
+    fact net-user "answer=$answer"
+    wait_vmm net-user
+    ip link del dummy0
+    end net-user
+}
+
+# virtio-vsock with Firecracker's hybrid host side: four host programs connect through
+# SwiftVMM's Unix socket to the guest's port 1234, and four guest programs to the host's
+# port 5000 (a listener at the socket's path with _5000), 1 MB each way, at once.
+scenario_vsock() {
+    testbed=/testbed/testbed-tool
+    rm -f /tmp/v.sock /tmp/v.sock_5000
+    $testbed echo-server unix /tmp/v.sock_5000 4 >/tmp/host-server 2>&1 &
+    host_server=$!
+    start_vmm vsock --cpus 2 --vsock cid=3,uds=/tmp/v.sock --cmdline "console=ttyS0 testbed.task=vsock"
+    wait_for_console "testbed: vsock-listening"
+    clients=""
+    for i in 1 2 3 4; do
+        $testbed echo-client hybrid /tmp/v.sock 1234 1000000 "$((10 + i))" >"/tmp/host-client$i" 2>&1 &
+        clients="$clients $!"
+    done
+    for pid in $clients; do wait "$pid"; done
+    fact vsock "host-clients-ok=$(cat /tmp/host-client* | grep -c '^echo ok')"
+    wait "$host_server"
+    fact vsock "host-server=$(tail -n1 /tmp/host-server | tr ' ' '_')"
+    wait_vmm vsock
+    end vsock
+}
+
+# Firecracker's API: SwiftVMM started through a link named firecracker, the machine
+# configured and started over its socket, the guest stopped with SendCtrlAltDel.
+scenario_api() {
+    testbed=/testbed/testbed-tool
+    ln -sf "$vmm" /tmp/firecracker
+    cp /l2/root.img /tmp/api-root.img
+    rm -f /tmp/fc.sock
+    echo "@@ begin api"
+    start=$(uptime_seconds)
+    /tmp/firecracker --api-sock /tmp/fc.sock </dev/null >/tmp/console 2>/tmp/stderr &
+    vmm_pid=$!
+    i=0
+    while [ ! -S /tmp/fc.sock ] && [ "$i" -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+    api() { # NAME METHOD PATH [BODY]: the request, its status as a fact
+        name=$1; shift
+        fact api "$name=$($testbed http /tmp/fc.sock "$@" | head -n1 | cut -d' ' -f2)"
+    }
+    api machine-config PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 512}'
+    api boot-source PUT /boot-source "{\"kernel_image_path\": \"$kernel\", \"initrd_path\": \"$initramfs\", \"boot_args\": \"console=ttyS0 testbed.task=wait-ctrl-alt-del\"}"
+    api drive PUT /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/tmp/api-root.img", "is_root_device": true, "is_read_only": false}'
+    api start PUT /actions '{"action_type": "InstanceStart"}'
+    wait_for_console "testbed: waiting"
+    api ctrl-alt-del PUT /actions '{"action_type": "SendCtrlAltDel"}'
+    wait_vmm api
+    rm -f /tmp/api-root.img /tmp/firecracker
+    end api
 }
 
 # Side by side (boot.sh --compare): SwiftVMM and QEMU booting the same L2 to user space

@@ -3,8 +3,10 @@
 // HTTP requests over a Unix socket. Built static by scripts/nested/testbed.py, for L1
 // (the host SwiftVMM runs on) and L2 (the guest).
 //
-//   testbed-tool echo-server vsock PORT        accept vsock connections, echo each
-//   testbed-tool echo-server unix PATH         the same on a Unix socket
+//   testbed-tool echo-server vsock PORT [COUNT]
+//                                              accept vsock connections, echo each; with
+//                                              COUNT, exit once COUNT have been served
+//   testbed-tool echo-server unix PATH [COUNT] the same on a Unix socket
 //   testbed-tool echo-client vsock CID PORT SIZE SEED
 //   testbed-tool echo-client hybrid PATH PORT SIZE SEED
 //                                              connect (hybrid: to SwiftVMM's Unix socket,
@@ -14,7 +16,7 @@
 //   testbed-tool http SOCKET METHOD PATH [BODY]
 //                                              one HTTP/1.1 request; prints "status N" and
 //                                              the response body
-// Servers fork a child per connection and run until killed.
+// Servers fork a child per connection and, without a COUNT, run until killed.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/vm_sockets.h>
@@ -60,12 +62,12 @@ static int listen_on(const char *kind, const char *where) {
     return fd;
 }
 
-static int echo_server(const char *kind, const char *where) {
+static int echo_server(const char *kind, const char *where, int count) {
     int server = listen_on(kind, where);
-    signal(SIGCHLD, SIG_IGN);
+    if (count == 0) signal(SIGCHLD, SIG_IGN);
     printf("listening %s %s\n", kind, where);
     fflush(stdout);
-    for (;;) {
+    for (int served = 0; count == 0 || served < count; served++) {
         int connection = accept(server, NULL, NULL);
         if (connection < 0) {
             if (errno == EINTR) continue;
@@ -85,6 +87,12 @@ static int echo_server(const char *kind, const char *where) {
         }
         close(connection);
     }
+    // Every connection accepted: wait for their echoes to end.
+    int status, failed = 0;
+    while (wait(&status) > 0)
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed++;
+    printf("served %d connections, %d failed\n", count, failed);
+    return failed == 0 ? 0 : 1;
 }
 
 // The byte at `offset` of a stream made from `seed` (xorshift, so every connection's
@@ -201,7 +209,8 @@ static int http(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc >= 4 && strcmp(argv[1], "echo-server") == 0) return echo_server(argv[2], argv[3]);
+    if (argc >= 4 && strcmp(argv[1], "echo-server") == 0)
+        return echo_server(argv[2], argv[3], argc >= 5 ? atoi(argv[4]) : 0);
     if (argc >= 3 && strcmp(argv[1], "echo-client") == 0) return echo_client(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "http") == 0) return http(argc, argv);
     fprintf(stderr, "usage: see the comment at the top of testbed-tool.c\n");

@@ -10,12 +10,13 @@ hardware-assisted /dev/kvm, on which SwiftVMM runs a Linux guest (L2).
     testbed.py --swiftvmm PATH --compare REPEATS
 
 builds, under guest-images/linux/out/nested/ (never committed):
-  - L2's initramfs: busybox, l2-init as /init, the kernel's virtio modules;
+  - testbed-tool (testbed-tool.c, static), for vsock, Unix sockets and HTTP;
+  - L2's initramfs: busybox, l2-init as /init, the kernel's virtio modules, testbed-tool;
   - L2's root file system: an ext4 image made with mkfs.ext4 -d from a busybox tree,
     with l2-init as /sbin/init;
   - L1's initramfs: busybox, l1-init as /init, the scenarios (l1-scenarios.sh), KVM's
-    modules, the static swiftvmm with the shared libraries ldd lists, and L2's kernel,
-    initramfs and root image;
+    and the network's modules, the static swiftvmm and passt with the shared libraries
+    ldd lists, testbed-tool, and L2's kernel, initramfs and root image;
 then boots L1 under QEMU TCG with the scenarios named on its command line, reads what
 it prints, and checks each scenario: one line of facts for each, and for a failure,
 what was missing and the last console lines. Exit status 0 when every scenario passed.
@@ -48,11 +49,12 @@ import comparison  # noqa: E402  (scripts/nested/comparison.py)
 OUT = os.path.join(LINUX, "out", "nested")
 DOWNLOADS = os.path.join(LINUX, "downloads")
 
-# L2's modules: virtio over PCI and MMIO, the block device. ext4 is built into Debian's
-# cloud kernel.
-L2_MODULES = ["virtio_pci", "virtio_mmio", "virtio_blk"]
-# L1's: KVM for AMD-V, loop devices for the block-device scenario.
-L1_MODULES = ["kvm_amd", "loop"]
+# L2's modules: virtio over PCI and MMIO, the block, network, entropy and vsock devices.
+# ext4 is built into Debian's cloud kernel.
+L2_MODULES = ["virtio_pci", "virtio_mmio", "virtio_blk", "virtio_net", "virtio-rng", "vmw_vsock_virtio_transport"]
+# L1's: KVM for AMD-V, loop devices for the block-device scenario, tap devices and a
+# dummy interface for the network scenarios.
+L1_MODULES = ["kvm_amd", "loop", "tun", "dummy"]
 # The L1 machine: QEMU's TCG emulating an AMD CPU with SVM and nested paging
 # (TESTBED_L1_CPU names another QEMU CPU model, for instance max).
 QEMU_CPU = os.environ.get("TESTBED_L1_CPU", "qemu64,+svm,+npt")
@@ -60,7 +62,7 @@ L1_MEMORY = "2G"
 L1_CPUS = 2
 # Every scenario, in the order they run.
 SCENARIOS = ["cpus-1", "cpus-2", "cpus-4", "disks", "rootfs", "readonly", "blockdev", "poweroff",
-             "expect", "ctrl-a-x"]
+             "expect", "ctrl-a-x", "net-tap", "net-user", "vsock", "api"]
 # ESC c (reset) and ESC [ ... (control sequences), as the firmware writes them.
 TERMINAL_CONTROL = re.compile(r"\x1bc|\x1b\[[0-9;?]*[A-Za-z]")
 # What QEMU's x86 machines load from its data directory (-L): microvm's qboot, the PC's
@@ -95,7 +97,15 @@ def busybox():
     return path
 
 
-def build_l2_initramfs(modules, box):
+def build_testbed_tool():
+    """scripts/nested/testbed-tool.c, static: it runs in L1 and in L2."""
+    tool = os.path.join(OUT, "testbed-tool")
+    subprocess.run(["gcc", "-O2", "-static", "-Wall", "-Wextra", "-Werror", "-o", tool,
+                    os.path.join(HERE, "testbed-tool.c")], check=True)
+    return tool
+
+
+def build_l2_initramfs(modules, box, tool):
     archive = Archive()
     for directory in ["bin", "dev", "proc", "sys", "tmp", "newroot"]:
         archive.directory(directory)
@@ -104,6 +114,8 @@ def build_l2_initramfs(modules, box):
     for applet in applets(box):
         archive.symlink(f"bin/{applet}", "busybox")
     archive.copy("init", os.path.join(HERE, "l2-init"), 0o755)
+    archive.copy("bin/testbed-tool", tool, 0o755)
+    archive.copy("bin/udhcpc-script", os.path.join(HERE, "l2-udhcpc"), 0o755)
     archive.file("testbed-initramfs", b"")
     modules.add_to(archive, L2_MODULES)
     path = os.path.join(OUT, "l2-initramfs.img")
@@ -111,7 +123,7 @@ def build_l2_initramfs(modules, box):
     return path
 
 
-def build_l2_root(box):
+def build_l2_root(box, tool):
     """An ext4 image of a busybox tree whose /sbin/init is l2-init."""
     tree = os.path.join(OUT, "l2-root")
     shutil.rmtree(tree, ignore_errors=True)
@@ -123,6 +135,8 @@ def build_l2_root(box):
         os.symlink("busybox", os.path.join(tree, "bin", applet))
     shutil.copy(os.path.join(HERE, "l2-init"), os.path.join(tree, "sbin", "init"))
     os.chmod(os.path.join(tree, "sbin", "init"), 0o755)
+    shutil.copy(tool, os.path.join(tree, "bin", "testbed-tool"))
+    os.chmod(os.path.join(tree, "bin", "testbed-tool"), 0o755)
     image = os.path.join(OUT, "l2-root.img")
     if os.path.exists(image):
         os.remove(image)
@@ -148,7 +162,7 @@ def shared_libraries(binary):
     return paths
 
 
-def build_l1_initramfs(kernel, modules, box, swiftvmm, l2_initramfs, l2_root, comparing=False):
+def build_l1_initramfs(kernel, modules, box, tool, swiftvmm, l2_initramfs, l2_root, comparing=False):
     archive = Archive()
     if comparing:
         add_comparison_tools(archive)
@@ -159,8 +173,14 @@ def build_l1_initramfs(kernel, modules, box, swiftvmm, l2_initramfs, l2_root, co
     archive.copy("init", os.path.join(HERE, "l1-init"), 0o755)
     archive.copy("testbed/scenarios.sh", os.path.join(HERE, "l1-scenarios.sh"), 0o644)
     archive.copy("testbed/swiftvmm", swiftvmm, 0o755)
-    for library in shared_libraries(swiftvmm):
-        archive.copy(library, os.path.realpath(library), 0o755)
+    archive.copy("testbed/testbed-tool", tool, 0o755)
+    # passt, for --net user: SwiftVMM finds it on PATH.
+    passt = shutil.which("passt")
+    archive.copy("usr/bin/passt", passt, 0o755)
+    for binary in [swiftvmm, passt]:
+        for library in shared_libraries(binary):
+            if library not in archive_paths(archive):
+                archive.copy(library, os.path.realpath(library), 0o755)
     modules.add_to(archive, L1_MODULES)
     archive.copy("l2/vmlinuz", kernel, 0o644)
     archive.copy("l2/initramfs.img", l2_initramfs, 0o644)
@@ -187,6 +207,10 @@ def add_comparison_tools(archive):
     subprocess.run(["gcc", "-O2", "-static", "-Wall", "-Wextra", "-Werror", "-o", bootclock,
                     os.path.join(ROOT, "benchmarks", "bootclock.c")], check=True)
     archive.copy("testbed/bootclock", bootclock, 0o755)
+
+
+def archive_paths(archive):
+    return {"/" + entry[0] for entry in archive.entries}
 
 
 def boot_l1(kernel, initramfs, scenarios, transcript, extra=""):
@@ -247,10 +271,11 @@ def main():
     kernel, modules_dir = kernel_and_modules()
     modules = Modules(modules_dir)
     box = busybox()
-    l2_initramfs = build_l2_initramfs(modules, box)
-    l2_root = build_l2_root(box)
+    tool = build_testbed_tool()
+    l2_initramfs = build_l2_initramfs(modules, box, tool)
+    l2_root = build_l2_root(box, tool)
     comparing = arguments.compare is not None
-    l1_initramfs = build_l1_initramfs(kernel, modules, box, arguments.swiftvmm, l2_initramfs, l2_root, comparing)
+    l1_initramfs = build_l1_initramfs(kernel, modules, box, tool, arguments.swiftvmm, l2_initramfs, l2_root, comparing)
     log(f"L1 initramfs {os.path.getsize(l1_initramfs) >> 20} MiB, L2 kernel {os.path.basename(kernel)}")
     if comparing:
         lines = boot_l1(kernel, l1_initramfs, ["compare"], os.path.join(OUT, "l1-compare.log"),
