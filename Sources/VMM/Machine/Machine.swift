@@ -121,8 +121,7 @@ public final class Machine: Sendable {
             throw .configuration(error)
         }
         let disks = try VirtioDisks.prepare(configuration.disks)
-        let faults = HostFaults(output: warnings)
-        let vsock = try configuration.vsock.map { (vsock) throws(MachineError) in try VsockService(vsock, faults: faults) }
+        let vsock = try configuration.vsock.map { (vsock) throws(MachineError) in try VsockService(vsock) }
         let commandLine = ([configuration.commandLine] + placement.commandLineOptions).joined(separator: " ")
 
         let plan: BootPlan
@@ -188,6 +187,7 @@ public final class Machine: Sendable {
         let consoleWatch = instrumentation.watchesConsole ? ConsoleWatch(
             output: console.output, readyMarker: instrumentation.readyMarker,
             expectedOutput: instrumentation.expectedOutput) : nil
+        let faults = HostFaults(output: warnings)
         var portBus = IOBus(), mmioBus = IOBus()
         let legacy: LegacyPorts.Installed
         let installedDisks: [Disk]
@@ -204,7 +204,7 @@ public final class Machine: Sendable {
                 pendingDisks.map(\.installation) + pendingVsock, vm: vm, memory: memory, faults: faults,
                 portBus: &portBus, mmioBus: &mmioBus)
             installedDisks = zip(pendingDisks, services).map { $0.installed($1) }
-            vsock?.installed(services[pendingDisks.count])
+            vsock?.installed(services[pendingDisks.count], faults: faults)
         } catch let error as KVMError {
             throw .host(error)
         } catch let error as IOBus.OverlapError {

@@ -47,12 +47,14 @@ final class VsockService: Sendable {
     private let running = Atomic<Bool>(true)
     private let queue = DispatchQueue(label: "swiftvmm.vsock")
     private let finished = DispatchGroup()
-    /// The device's I/O service, once it is on its bus (`installed(_:)`).
+    /// The device's I/O service, once it is on its bus (`installed(_:faults:)`).
     private let service = Locked<VirtioService?>(nil)
+    /// Where a failure to wake the thread is reported, from the same moment.
+    private let faults = Locked<HostFaults?>(nil)
 
     /// Binds the socket at `configuration.udsPath`; a path that exists or cannot be bound
     /// is the user's input, reported before anything else is built.
-    init(_ configuration: VsockConfiguration, faults: HostFaults) throws(MachineError) {
+    init(_ configuration: VsockConfiguration) throws(MachineError) {
         self.configuration = configuration
         do {
             listener = try UnixSocket.listen(at: configuration.udsPath)
@@ -61,7 +63,7 @@ final class VsockService: Sendable {
         }
         listener.setNonBlocking()
         do { wakeUp = try EventFD() } catch { throw .host(error) }
-        let path = configuration.udsPath, wake = wakeUp
+        let path = configuration.udsPath, wake = wakeUp, faults = self.faults
         muxer = VsockMuxer(
             guestCID: UInt64(configuration.guestCID),
             connectToHost: { port in
@@ -73,7 +75,7 @@ final class VsockService: Sendable {
                 do {
                     try wake.signal()
                 } catch {
-                    faults.warnOnce("vsock wake", "vsock: cannot wake its thread: \(error)")
+                    faults.withLock { $0 }?.warnOnce("vsock wake", "vsock: cannot wake its thread: \(error)")
                 }
             })
     }
@@ -91,9 +93,11 @@ final class VsockService: Sendable {
         .init(device: VirtioVsock(name: Self.deviceName, muxer: muxer), place: place, io: .thread)
     }
 
-    /// The device is on its bus: `service` serves its queues.
-    func installed(_ service: VirtioService) {
+    /// The device is on its bus: `service` serves its queues, and `faults` hears of the
+    /// host calls that fail.
+    func installed(_ service: VirtioService, faults: HostFaults) {
         self.service.withLock { $0 = service }
+        self.faults.withLock { $0 = faults }
     }
 
     /// Starts the thread (the machine starts running).
