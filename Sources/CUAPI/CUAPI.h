@@ -17,5 +17,6 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
+#include <linux/virtio_vsock.h>
 
 #endif

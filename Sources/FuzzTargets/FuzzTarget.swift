@@ -29,6 +29,7 @@ public enum FuzzTargets {
             BlockRequestTarget.self,
             VirtioMMIOTarget.self,
             VirtioPCITarget.self,
+            FirecrackerAPITarget.self,
         ]
     }
 

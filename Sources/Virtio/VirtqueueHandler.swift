@@ -13,7 +13,8 @@ public protocol VirtqueueHandler: Sendable {
     /// Serves what the driver made available: takes chains with `queue.next()` and gives
     /// each back with `queue.complete(_:written:)`. By default every chain, through
     /// `handle`; a device that answers only when it has something to give (a network
-    /// device's receive queue) takes chains only then.
+    /// device's receive queue, virtio-vsock's rx queue) takes chains only then, and has
+    /// the queue served again when it has (the chains it left wait for it).
     mutating func serve(_ queue: inout ServedVirtqueue) throws(VirtqueueError)
 }
 
@@ -40,9 +41,16 @@ public struct ServedVirtqueue {
         self.memory = memory
     }
 
+    /// Whether the handler's last `next()` found no chain: it took all there was. A
+    /// handler that stops while chains wait (it has nothing to put in them yet) is not
+    /// called again in the same round; whoever gives it something serves the queue again.
+    var tookAll = false
+
     /// The next chain the driver made available, checked, or nil when there is none.
     public mutating func next() throws(VirtqueueError) -> DescriptorChain? {
-        try virtqueue.popAvailable(memory: memory)
+        let chain = try virtqueue.popAvailable(memory: memory)
+        tookAll = chain == nil
+        return chain
     }
 
     /// Gives `chain` back to the driver with `written` bytes written into it (2.7.8).

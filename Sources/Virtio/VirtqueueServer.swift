@@ -85,9 +85,12 @@ public final class VirtqueueServer: Sendable {
             do throws(VirtqueueError) {
                 repeat {
                     guard live.load(ordering: .acquiring) else { break }
+                    served.tookAll = false
                     // In place: the handler is not copied out of the lock's storage.
                     try active!.handler.serve(&served)
-                } while try served.virtqueue.armAvailableNotification(memory: memory)
+                    // A handler that left chains waiting is not asked again at once: the
+                    // chains would still be there, and the round would never end.
+                } while served.tookAll ? try served.virtqueue.armAvailableNotification(memory: memory) : false
                 outcome.completed = served.completed > 0
                 if outcome.completed { outcome.interrupt = try served.virtqueue.needsNotification(memory: memory) }
             } catch {

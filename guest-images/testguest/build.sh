@@ -36,7 +36,7 @@ cflags=(
 cd "$here"
 clang "${cflags[@]}" -c start.S -o "$work/start.o"
 objects=("$work/start.o")
-for source in main.c console.c bench.c acpi.c smp.c trampoline.S pci.c virtio.c virtio_pci.c virtio_mmio.c blk.c diskbench.c flushbench.c hostile.c scramble.c faults.c; do
+for source in main.c console.c bench.c acpi.c smp.c trampoline.S pci.c virtio.c virtio_pci.c virtio_mmio.c blk.c diskbench.c flushbench.c hostile.c scramble.c faults.c keyboard.c vsock.c; do
     clang "${cflags[@]}" -c "$source" -o "$work/${source%.*}.o"
     objects+=("$work/${source%.*}.o")
 done

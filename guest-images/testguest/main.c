@@ -10,6 +10,8 @@
  *   [testguest.movebar]  testguest.diskbench=N[,...] (diskbench.c)  testguest.flushbench=N[,...] (flushbench.c)
  *   testguest.noacpi  testguest.hostile=NAME (hostile.c)
  *   testguest.writer  testguest.diskio [testguest.pause] (faults.c)
+ *   testguest.keyboard (keyboard.c)
+ *   testguest.vsock.listen=PORT,COUNT  testguest.vsock.connect=PORT,COUNT,SIZE (vsock.c)
  * and those of smp.c, which starts every CPU the ACPI MADT lists.
  * Integer-only, freestanding: no SSE, no x87, no int3 (KVM's instruction emulator, which
  * runs guests on hosts without VT-x/AMD-V, cannot execute them).
@@ -231,6 +233,8 @@ void guest_main(const u8 *params) {
     if ((option = find_option("testguest.flushbench"))) flush_bench(option);
     if ((option = find_option("testguest.hostile"))) hostile_main(option, params);
     fault_workloads();
+    vsock_main();
+    if (find_option("testguest.keyboard")) keyboard_wait_ctrl_alt_del();
     if (find_option("testguest.triplefault")) do_triple_fault();
     if (find_option("testguest.int3")) do_int3();
 

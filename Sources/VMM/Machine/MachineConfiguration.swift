@@ -1,5 +1,5 @@
 /// Everything needed to build a machine, as plain values (the CLI fills it from flags).
-public struct MachineConfiguration: Sendable {
+public struct MachineConfiguration: Sendable, Equatable {
     /// What to boot.
     public enum Kernel: Sendable, Equatable {
         /// A Linux bzImage or ELF vmlinux at this path.
@@ -24,6 +24,8 @@ public struct MachineConfiguration: Sendable {
     public var vcpuCount: Int
     /// Virtio block devices, in the order given (`--disk`).
     public var disks: [DiskConfiguration]
+    /// A virtio-vsock device (`--vsock`), if any.
+    public var vsock: VsockConfiguration?
 
     /// A configuration; by default the demo guest, 512 MiB, one vCPU, no disks.
     public init(
@@ -32,7 +34,8 @@ public struct MachineConfiguration: Sendable {
         commandLine: String = MachineConfiguration.defaultCommandLine,
         memorySize: UInt64 = MachineConfiguration.defaultMemorySize,
         vcpuCount: Int = 1,
-        disks: [DiskConfiguration] = []
+        disks: [DiskConfiguration] = [],
+        vsock: VsockConfiguration? = nil
     ) {
         self.kernel = kernel
         self.initrdPath = initrdPath
@@ -40,5 +43,6 @@ public struct MachineConfiguration: Sendable {
         self.memorySize = memorySize
         self.vcpuCount = vcpuCount
         self.disks = disks
+        self.vsock = vsock
     }
 }

@@ -59,6 +59,8 @@ public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConverti
     case tooManyPCIDisks(Int, limit: Int)
     /// More virtio-mmio disks than there are interrupt lines for them.
     case tooManyMMIODisks(Int, limit: Int)
+    /// `--vsock` beside as many virtio-pci disks as PCI bus 0 has room for.
+    case noPCISlotForVsock(disks: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -72,6 +74,8 @@ public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConverti
             return "--disk: \(count) virtio-pci disks; at most \(limit) fit on PCI bus 0"
         case .tooManyMMIODisks(let count, let limit):
             return "--disk: \(count) virtio-mmio disks; at most \(limit) have an interrupt line"
+        case .noPCISlotForVsock(let disks, let limit):
+            return "--vsock: no room on PCI bus 0 after \(disks) virtio-pci disks; at most \(limit) devices fit"
         }
     }
 }

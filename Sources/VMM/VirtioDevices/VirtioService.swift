@@ -110,6 +110,11 @@ final class VirtioService: Sendable {
         }
     }
 
+    /// Returns once the I/O thread has finished what it was serving (the machine pauses).
+    func waitUntilIdle() {
+        queue.sync {}
+    }
+
     /// Called once every vCPU has left KVM_RUN: stops the I/O thread after the request it
     /// may be serving, and returns once every handler is done and let go of (nothing on
     /// the I/O thread still holds the device, its interrupt routes or the VM).
