@@ -4,6 +4,7 @@
 // Targets are layered; dependencies point down only (see README.md):
 //
 //   swiftvmm -> SwiftVMMCommand (CLI) -> VMM -> Devices, Virtio, Boot, HostIO -> GuestMemory
+//               SwiftVMMCommand -> FirecrackerAPI (the second front end) -> VMM, JSON
 //                     VMM -> KVM -> CKVM          VMM, Virtio, Devices -> Locking
 //                     VMM -> HostIO -> CKVM (tun/tap ioctl numbers, getrandom)
 //   Devices, Virtio, Boot -> CUAPI (the kernel's boot, ELF, PCI and virtio headers)
@@ -52,8 +53,14 @@ let package = Package(
         .target(name: "Boot", dependencies: ["CUAPI", "GuestMemory"], swiftSettings: optimized),
         // The machine builder, vCPU loops, exit dispatch, lifecycle.
         .target(name: "VMM", dependencies: ["CDemoGuest", "KVM", "CUAPI", "GuestMemory", "Locking", "HostIO", "Devices", "Virtio", "Boot"], swiftSettings: optimized),
+        // JSON values: written for --stats-json and the API, read (strictly) for the API.
+        .target(name: "JSON", swiftSettings: optimized),
+        // The second front end: Firecracker's command line and REST API on a Unix socket
+        // (an HTTP/1.1 reader of its own, the API's resources, a controller that builds
+        // the same MachineConfiguration and runs the same Machine as the CLI).
+        .target(name: "FirecrackerAPI", dependencies: ["VMM", "JSON", "HostIO", "Locking"], swiftSettings: optimized),
         // The command line: flags -> configuration, the console, exit statuses.
-        .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM", "HostIO", "Virtio"], swiftSettings: optimized),
+        .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM", "HostIO", "JSON", "FirecrackerAPI", "Virtio"], swiftSettings: optimized),
         // Release builds link the Swift runtime into the executable (docs/PERFORMANCE.md,
         // start-up).
         .executableTarget(
@@ -61,7 +68,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
         // Fuzz targets: the code that takes outside input, driven by arbitrary bytes, with
         // invariants; swiftvmm-fuzz runs them (under libFuzzer: scripts/fuzz.sh).
-        .target(name: "FuzzTargets", dependencies: ["SystemErrors", "CUAPI", "Devices", "Virtio", "Boot", "GuestMemory", "Locking", "HostIO", "SwiftVMMCommand"]),
+        .target(name: "FuzzTargets", dependencies: ["SystemErrors", "CUAPI", "Devices", "Virtio", "Boot", "GuestMemory", "Locking", "HostIO", "SwiftVMMCommand", "FirecrackerAPI", "JSON"]),
         .executableTarget(name: "swiftvmm-fuzz", dependencies: ["FuzzTargets", "HostIO"]),
 
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM", "SystemErrors"]),
@@ -70,7 +77,8 @@ let package = Package(
         .testTarget(name: "VirtioTests", dependencies: ["Virtio", "SystemErrors", "Devices", "GuestMemory", "CUAPI", "Locking"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CUAPI"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM", "HostIO", "SystemErrors", "KVM", "CKVM", "Devices", "Virtio", "Boot", "GuestMemory", "Locking"]),
-        .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM", "Locking"]),
+        .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM", "Locking", "JSON"]),
+        .testTarget(name: "FirecrackerAPITests", dependencies: ["FirecrackerAPI", "JSON", "VMM", "HostIO", "Locking"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
     ]
 )

@@ -7,7 +7,7 @@
 #
 #   --quick         fewer repeats, exits and configurations: under a minute (for CI)
 #   --no-install    do not apt-get anything; figures needing a missing tool say so
-#   --only LIST     some figures: exits,instructions,startup,memory,disk,ram,cpus,flush,net
+#   --only LIST     some figures: exits,instructions,startup,memory,disk,ram,cpus,flush,api,net
 #   --variant NAME=ARGS         also measure `swiftvmm run ARGS ...` (e.g. tracing flags)
 #   --variant-binary NAME=PATH  also measure another swiftvmm binary
 #

@@ -18,5 +18,6 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
+#include <linux/virtio_vsock.h>
 
 #endif

@@ -30,6 +30,7 @@ public enum FuzzTargets {
             NetTarget.self,
             VirtioMMIOTarget.self,
             VirtioPCITarget.self,
+            FirecrackerAPITarget.self,
         ]
     }
 

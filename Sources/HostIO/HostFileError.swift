@@ -1,7 +1,7 @@
 import SystemErrors
 
 /// Why a file the user named cannot be used: a kernel, an initrd, a disk image, a report
-/// file. The message names the file and says what is wrong with it:
+/// file, a socket to create. The message names the file and says what is wrong with it:
 /// `initrd /tmp/x: cannot open: No such file or directory (ENOENT)`.
 public struct HostFileError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What is wrong with the file.
@@ -29,6 +29,9 @@ public struct HostFileError: Error, Equatable, Sendable, CustomStringConvertible
         case locked
         /// flock(2) failed for another reason.
         case cannotLock(Errno)
+        /// A Unix socket could not be made to listen at the path (a socket the user named,
+        /// such as vsock's `uds_path`).
+        case cannotListen(UnixSocket.Error)
     }
 
     /// What the file is for, as messages name it: "kernel", "initrd", "disk", "--trace-file".
@@ -60,6 +63,7 @@ public struct HostFileError: Error, Equatable, Sendable, CustomStringConvertible
             what = "its size, \(size) bytes, is not a positive multiple of \(sectorSize)"
         case .locked: what = "in use by another VM or another --disk (the image is locked)"
         case .cannotLock(let errno): what = "cannot lock: \(errno)"
+        case .cannotListen(let error): what = "cannot listen there: \(error)"
         }
         return "\(role) \(path): \(what)"
     }

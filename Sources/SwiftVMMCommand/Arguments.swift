@@ -7,20 +7,13 @@ public enum Command: Sendable, Equatable {
     /// `swiftvmm host`: report what the host's KVM offers; with `--cpuid`, also the
     /// CPUID leaves KVM supports beside those vCPU 0 of a `cpuidVCPUs`-vCPU machine gets.
     case host(cpuidVCPUs: Int? = nil)
+    /// `swiftvmm firecracker ...` (or swiftvmm started as `firecracker`): the arguments
+    /// after the command, for Firecracker's front end (`FirecrackerFrontEnd`).
+    case firecracker([String])
     /// Print the help.
     case help
     /// Print the version.
     case version
-}
-
-extension MachineConfiguration: Equatable {
-    /// Two configurations are equal when every field is.
-    public static func == (lhs: MachineConfiguration, rhs: MachineConfiguration) -> Bool {
-        lhs.kernel == rhs.kernel && lhs.initrdPath == rhs.initrdPath
-            && lhs.commandLine == rhs.commandLine && lhs.memorySize == rhs.memorySize
-            && lhs.vcpuCount == rhs.vcpuCount && lhs.disks == rhs.disks
-            && lhs.networks == rhs.networks && lhs.rng == rhs.rng && lhs.tunControlPath == rhs.tunControlPath
-    }
 }
 
 /// A usage error: the message names the argument and what is wrong with it.
@@ -41,6 +34,7 @@ public enum Arguments {
         case memory = "--memory"
         case cpus = "--cpus"
         case disk = "--disk"
+        case vsock = "--vsock"
         case net = "--net"
         case rng = "--rng"
         case trace = "--trace"
@@ -84,8 +78,9 @@ public enum Arguments {
         case "-V", "--version", "version": return .version
         case "host": return try parseHost(rest)
         case "run": return try parseRun(rest)
+        case "firecracker": return .firecracker(rest)
         default:
-            throw UsageError(message: "unknown command '\(first)'; the commands are run, host and help")
+            throw UsageError(message: "unknown command '\(first)'; the commands are run, firecracker, host and help")
         }
     }
 
@@ -204,6 +199,8 @@ public enum Arguments {
             configuration.vcpuCount = try parseVCPUCount(value)
         case .disk:
             configuration.disks.append(try parseDisk(value))
+        case .vsock:
+            configuration.vsock = try parseVsock(value)
         case .net:
             configuration.networks.append(try parseNet(value))
         case .rng:
@@ -249,4 +246,29 @@ public enum Arguments {
     }
 
     enum OnOff: String, CaseIterable { case on, off }
+
+    /// `cid=N,uds=PATH`: the guest's CID (3 or more) and the host side's Unix socket.
+    static func parseVsock(_ value: String) throws(UsageError) -> VsockConfiguration {
+        var cid: UInt32?, path: String?
+        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count == 2 else { throw UsageError(message: "--vsock '\(value)': '\(part)' is not key=value") }
+            switch pair[0] {
+            case "cid":
+                guard let number = UInt32(pair[1]), number >= VsockConfiguration.firstGuestCID else {
+                    throw UsageError(message: "--vsock '\(value)': cid=\(pair[1]): a guest CID is a number from 3 to 4294967295")
+                }
+                cid = number
+            case "uds":
+                guard !pair[1].isEmpty, pair[1].utf8.count <= VsockConfiguration.maximumPathBytes else {
+                    throw UsageError(message: "--vsock '\(value)': uds needs a path of 1 to \(VsockConfiguration.maximumPathBytes) bytes")
+                }
+                path = pair[1]
+            default:
+                throw UsageError(message: "--vsock '\(value)': unknown option '\(pair[0])'; the options are cid and uds")
+            }
+        }
+        guard let cid, let path else { throw UsageError(message: "--vsock '\(value)': needs cid=N,uds=PATH") }
+        return VsockConfiguration(guestCID: cid, udsPath: path)
+    }
 }

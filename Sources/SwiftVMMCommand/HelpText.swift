@@ -13,9 +13,14 @@ enum HelpText {
         USAGE
           swiftvmm run [--kernel PATH] [--initrd PATH] [--cmdline STRING]
                        [--memory SIZE] [--cpus N] [--disk PATH[,OPTION...]]...
+                       [--vsock cid=N,uds=PATH]
                        [--net tap=NAME|user[,OPTION...]]... [--rng [OPTION,...]]
                        [--trace [WHAT]] [--trace-file PATH] [--stats] [--stats-json PATH]
                        [--ready-marker STRING] [--expect STRING] [--timeout SECONDS]
+          swiftvmm firecracker [--api-sock PATH] [--config-file FILE] ...
+                                  Firecracker's command line and REST API (see
+                                  swiftvmm firecracker --help); also when swiftvmm is
+                                  started through a link named firecracker
           swiftvmm host           what this host's KVM offers, and whether SwiftVMM runs here
           swiftvmm --help | --version
 
@@ -39,6 +44,12 @@ enum HelpText {
                             io           vcpu (default): requests served on the vCPU
                                          thread; thread: on the disk's own I/O thread
                                          (ioeventfd and irqfd)
+          --vsock cid=N,uds=PATH
+                            a virtio-vsock device: the guest's CID N (3 or more), its host
+                            side the Unix socket PATH (created mode 0600). A host program
+                            connects to PATH and writes "CONNECT PORT\n" to reach a guest
+                            listener (answered "OK HOSTPORT\n"); a guest connection to
+                            host port P reaches a program listening at PATH_P
           --net tap=NAME[,mac=MAC][,transport=pci|mmio][,offload=on|off]
                             a virtio network device on the host's tap device NAME
                             (attached to, or created when swiftvmm may: as root); the

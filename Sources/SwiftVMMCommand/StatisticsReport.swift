@@ -1,3 +1,4 @@
+import JSON
 import VMM
 
 /// `--stats` and `--stats-json`: the machine's statistics as a table for people and as

@@ -1,4 +1,5 @@
 import Dispatch
+import FirecrackerAPI
 import KVM
 import VMM
 #if canImport(Glibc)
@@ -34,12 +35,33 @@ public enum SwiftVMMCommand {
                 configuration.tunControlPath = tun
             }
             return withKVMDevice { run(configuration, options: options, origin: origin, kvmPath: $0) }
+        case .firecracker(let arguments):
+            return withKVMDevice { kvmPath in
+                switch FirecrackerFrontEnd.main(arguments, origin: origin, kvmPath: kvmPath, printError: { printError($0) }) {
+                case .status(let status): return status
+                case .machineStopped(let report): return finish(report)
+                }
+            }
         }
     }
 
     /// Names the tun/tap control device to open instead of /dev/net/tun, as
     /// SWIFTVMM_KVM_DEVICE does for /dev/kvm: to see what SwiftVMM says without one.
     static let tunDeviceVariable = "SWIFTVMM_TUN_DEVICE"
+
+    /// The status and messages of a machine the Firecracker front end ran, as `run` gives them.
+    static func finish(_ report: MachineReport) -> Int32 {
+        if let message = StopMessage.describe(report.reason) { printError(message) }
+        for failure in report.flushFailures { printError("\(failure)") }
+        return report.reason.exitStatus
+    }
+
+    /// The program's name as it was started: started through a link named `firecracker`,
+    /// swiftvmm is Firecracker's front end, and every argument is that front end's.
+    public static func arguments(programName: String, _ arguments: [String]) -> [String] {
+        let name = programName.split(separator: "/").last.map(String.init) ?? programName
+        return name == "firecracker" ? ["firecracker"] + arguments : arguments
+    }
 
     /// Runs `body` with the KVM device's path, or says what is wrong with the one the
     /// environment names.

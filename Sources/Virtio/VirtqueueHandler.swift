@@ -13,8 +13,8 @@ public protocol VirtqueueHandler: Sendable {
     /// Serves what the driver made available: takes chains with `queue.next()` and gives
     /// each back with `queue.complete(_:written:)`. By default every chain, through
     /// `handle`; a device that answers only when it has something to give (a network
-    /// device's receive queue) takes chains only then, and says it leaves the rest
-    /// (`ServedVirtqueue.leaveRest()`).
+    /// device's receive queue, virtio-vsock's rx queue) takes chains only then, and has
+    /// the queue served again when it has (the chains it left wait for it).
     mutating func serve(_ queue: inout ServedVirtqueue) throws(VirtqueueError)
 }
 
@@ -36,8 +36,6 @@ public struct ServedVirtqueue {
     public internal(set) var virtqueue: Virtqueue
     /// How many chains went back to the driver.
     public private(set) var completed = 0
-    /// The handler left the chains still available for later (`leaveRest()`).
-    public private(set) var leftRest = false
     /// The handler changed the device's configuration (`reportConfigurationChange()`).
     public private(set) var configurationChanged = false
 
@@ -47,9 +45,16 @@ public struct ServedVirtqueue {
         self.memory = memory
     }
 
+    /// Whether the handler's last `next()` found no chain: it took all there was. A
+    /// handler that stops while chains wait (it has nothing to put in them yet) is not
+    /// called again in the same round; whoever gives it something serves the queue again.
+    var tookAll = false
+
     /// The next chain the driver made available, checked, or nil when there is none.
     public mutating func next() throws(VirtqueueError) -> DescriptorChain? {
-        try virtqueue.popAvailable(memory: memory)
+        let chain = try virtqueue.popAvailable(memory: memory)
+        tookAll = chain == nil
+        return chain
     }
 
     /// Gives `chain` back to the driver with `written` bytes written into it (2.7.8).
@@ -64,15 +69,6 @@ public struct ServedVirtqueue {
         try virtqueue.hasAvailable(memory: memory)
     }
 
-    /// The handler leaves the chains still available where they are, on purpose: it
-    /// waits for something other than the driver (a frame from its backend, room in it,
-    /// its rate limit) and is served again when that comes. Whoever serves the queue
-    /// then neither looks again nor asks the driver to notify; the handler decides
-    /// whether it wants notifications (`suppressNotifications`, `requestNotifications`).
-    public mutating func leaveRest() {
-        leftRest = true
-    }
-
     /// The device configuration changed while serving (a network link went down): the
     /// driver is sent a configuration change notification (virtio v1.2, 2.5; 4.1.4.5,
     /// 4.2.3.4).
@@ -80,7 +76,8 @@ public struct ServedVirtqueue {
         configurationChanged = true
     }
 
-    /// Asks the driver not to notify this queue (2.7.10): the device looks at it anyway.
+    /// Asks the driver not to notify this queue (2.7.10): the device looks at it anyway
+    /// (a receive queue with buffers, woken by its backend).
     public func suppressNotifications() throws(VirtqueueError) {
         try virtqueue.suppressNotifications(memory: memory)
     }

@@ -77,8 +77,7 @@ public final class VirtqueueServer: Sendable {
     }
 
     /// Serves every chain the driver made available, looking again after asking to be
-    /// notified of more (2.7.10), unless the handler left the rest for later; says
-    /// whether the driver wants an interrupt.
+    /// notified of more (2.7.10), and says whether the driver wants an interrupt.
     func serve() -> Outcome {
         guard live.load(ordering: .acquiring) else { return Outcome() }
         return active.withLock { active in
@@ -88,10 +87,12 @@ public final class VirtqueueServer: Sendable {
             do throws(VirtqueueError) {
                 repeat {
                     guard live.load(ordering: .acquiring) else { break }
+                    served.tookAll = false
                     // In place: the handler is not copied out of the lock's storage.
                     try active!.handler.serve(&served)
-                    if served.leftRest { break }
-                } while try served.virtqueue.armAvailableNotification(memory: memory)
+                    // A handler that left chains waiting is not asked again at once: the
+                    // chains would still be there, and the round would never end.
+                } while served.tookAll ? try served.virtqueue.armAvailableNotification(memory: memory) : false
                 outcome.completed = served.completed > 0
                 if outcome.completed { outcome.interrupt = try served.virtqueue.needsNotification(memory: memory) }
             } catch {

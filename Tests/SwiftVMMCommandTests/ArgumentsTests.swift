@@ -110,4 +110,18 @@ struct MemorySizeTests {
         #expect(throws: MemorySize.ParseError.tooLarge("2000G")) { try MemorySize.parse("2000G") }
         #expect(MemorySize.ParseError.tooLarge("2000G").description == "--memory '2000G': too large; SwiftVMM gives a guest at most 1024G")
     }
+
+    @Test("--vsock cid=N,uds=PATH fills the configuration's vsock device")
+    func vsock() throws {
+        let command = try Arguments.parse(["run", "--vsock", "cid=42,uds=/tmp/v.sock"])
+        guard case .run(let configuration, _) = command else { Issue.record("not a run"); return }
+        #expect(configuration.vsock == VsockConfiguration(guestCID: 42, udsPath: "/tmp/v.sock"))
+    }
+
+    @Test("'firecracker' hands every argument after it to Firecracker's front end, as argv[0] firecracker does")
+    func firecracker() throws {
+        #expect(try Arguments.parse(["firecracker", "--api-sock", "/s", "--run"]) == .firecracker(["--api-sock", "/s", "--run"]))
+        #expect(SwiftVMMCommand.arguments(programName: "/usr/local/bin/firecracker", ["--api-sock", "/s"]) == ["firecracker", "--api-sock", "/s"])
+        #expect(SwiftVMMCommand.arguments(programName: "./swiftvmm", ["run"]) == ["run"])
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import JSON
 import VMM
 @testable import SwiftVMMCommand
 

@@ -183,8 +183,8 @@ final class MMIOTransport: FakeTransport {
     let line = CountingLine()
     private var seenRises = 0
 
-    init(_ block: VirtioBlock, memory: GuestMemory) {
-        device = VirtioMMIODevice(block, memory: memory, interrupt: line)
+    init(_ device: any VirtioDevice, memory: GuestMemory) {
+        self.device = VirtioMMIODevice(device, memory: memory, interrupt: line)
     }
 
     func read(_ register: Int32) -> UInt32 { UInt32(device.read(offset: UInt64(register), size: 4)) }

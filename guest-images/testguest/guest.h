@@ -49,6 +49,7 @@ u64 option_value(const char *after_name, u64 fallback);
 void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d);
 
 void do_mmio(u64 count); /* bench.c */
+void keyboard_wait_ctrl_alt_del(void); /* keyboard.c: testguest.keyboard */
 void triple_fault(void); /* main.c: shuts the CPU down */
 
 #endif

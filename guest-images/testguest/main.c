@@ -10,6 +10,8 @@
  *   [testguest.movebar]  testguest.diskbench=N[,...] (diskbench.c)  testguest.flushbench=N[,...] (flushbench.c)
  *   testguest.noacpi  testguest.hostile=NAME (hostile.c)
  *   testguest.writer  testguest.diskio [testguest.pause] (faults.c)
+ *   testguest.keyboard (keyboard.c)
+ *   testguest.vsock.listen=PORT,COUNT  testguest.vsock.connect=PORT,COUNT,SIZE (vsock.c)
  *   testguest.net [testguest.netoffload testguest.netsend=N testguest.netrecv=M] (net.c)
  *   testguest.rng=N (rng.c)  testguest.netbench=MODE,COUNT (netbench.c)
  * and those of smp.c, which starts every CPU the ACPI MADT lists.
@@ -236,6 +238,8 @@ void guest_main(const u8 *params) {
     if ((option = find_option("testguest.netbench"))) net_bench(option);
     if ((option = find_option("testguest.hostile"))) hostile_main(option, params);
     fault_workloads();
+    vsock_main();
+    if (find_option("testguest.keyboard")) keyboard_wait_ctrl_alt_del();
     if (find_option("testguest.triplefault")) do_triple_fault();
     if (find_option("testguest.int3")) do_int3();
 

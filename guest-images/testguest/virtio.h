@@ -136,6 +136,10 @@ u64 blk_capacity(struct virtio_device *d);  /* in 512-byte sectors */
  * virtio_pci_find for `move_bars`): fills `disks`, returns the count. */
 int blk_find(struct virtio_device *disks, int max, int move_bars);
 
+/* vsock.c: testguest.vsock.listen=PORT,COUNT and testguest.vsock.connect=PORT,COUNT,SIZE. */
+void vsock_main(void);
+u8 vsock_pattern(u32 connection, u32 byte);
+
 static inline u8 mmio_read8(u64 a) { return *(volatile u8 *)a; }
 static inline u16 mmio_read16(u64 a) { return *(volatile u16 *)a; }
 static inline u32 mmio_read32(u64 a) { return *(volatile u32 *)a; }

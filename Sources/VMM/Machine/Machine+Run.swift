@@ -10,6 +10,7 @@ extension Machine {
     public func run() -> MachineReport {
         VCPUThread.installKickHandler()
         lifecycle.start()
+        vsock?.start()
         consoleWatch?.whenExpectedOutputAppears { [weak self] in self?.stop(.expectedOutput) }
         let timer = instrumentation.timeout.map { seconds in
             let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "swiftvmm.timeout"))
@@ -57,6 +58,8 @@ extension Machine {
         // stop up: the kick interrupts the write, and the output gives up.
         console.stopWaiting?()
         for thread in threads { thread.kick() }
+        // vCPUs parked by a pause go on, to see the stop.
+        pauseGate.open()
     }
 
     /// A vCPU's life: KVM_RUN, then the exit handled, until the machine stops.
@@ -67,13 +70,20 @@ extension Machine {
     ///
     /// Stopping sets `immediate_exit` and kicks the vCPU (`VCPUThread.kick`); it comes
     /// out of KVM_RUN with `.interrupted`, which stops nothing, and the loop's test sees
-    /// the machine stopping. `immediate_exit` stays set, as no KVM_RUN follows. When
-    /// pausing arrives, a paused vCPU clears it (`vcpu.requestImmediateExit(false)`)
-    /// after it comes out and before its next KVM_RUN, where this loop sees the pause: a
-    /// flag left set would make every KVM_RUN return EINTR at once (api.rst 5,
-    /// "immediate_exit"; Firecracker clears it on resume).
+    /// the machine stopping. `immediate_exit` stays set, as no KVM_RUN follows.
+    ///
+    /// Pausing closes the `PauseGate`, then kicks the same way; after every exit the loop
+    /// looks at the gate (an atomic load, as `isRunning` is) and, with it closed, parks
+    /// there outside the guest. Leaving the gate, the vCPU clears `immediate_exit`
+    /// (`vcpu.requestImmediateExit(false)`) before its next KVM_RUN: a flag left set
+    /// would make every KVM_RUN return EINTR at once (api.rst 5, "immediate_exit";
+    /// Firecracker clears it on resume). It clears it after the wait, not before, since
+    /// the pause's kick may land while it is parked; and it looks at the gate again
+    /// after clearing, since a pause that closes the gate meanwhile kicks before or after
+    /// the clearing: before, the gate is closed when it looks; after, the flag is set. A
+    /// stop opens the gate, and the loop's test sees it.
     private func live(_ vcpu: VCPU, monitor: VCPUMonitor?) {
-        let handler = self.handler, lifecycle = self.lifecycle
+        let handler = self.handler, lifecycle = self.lifecycle, pauseGate = self.pauseGate
         monitor?.loopStarted()
         defer { monitor?.loopEnded() }
         while lifecycle.isRunning {
@@ -91,6 +101,10 @@ extension Machine {
             if let stopReason {
                 stop(stopReason.withInstructionPointer(of: vcpu))
                 return
+            }
+            while pauseGate.isClosed {
+                pauseGate.park()
+                vcpu.requestImmediateExit(false)
             }
         }
     }

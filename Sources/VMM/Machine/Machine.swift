@@ -21,8 +21,12 @@ public final class Machine: Sendable {
     let threads: [VCPUThread]
     let handler: ExitHandler
     let uart: DeviceSlot<Serial8250>
+    /// The i8042, through which keys are pressed on the guest's keyboard (`Machine+Control`).
+    let keyboardController: DeviceSlot<I8042>
     let console: Console
     let lifecycle = Lifecycle()
+    /// Where vCPUs wait while the machine is paused (`Machine+Control`).
+    let pauseGate = PauseGate()
     /// Where the devices' failed host calls are reported; they may stop the machine.
     let faults: HostFaults
     /// Run once every vCPU thread has left KVM_RUN (see `DeviceFlush`).
@@ -41,12 +45,17 @@ public final class Machine: Sendable {
     let consoleWatch: ConsoleWatch?
     /// When `build` finished.
     let builtAt: UInt64
+    /// The virtio-vsock device and its host side, if the machine has one.
+    let vsock: VsockService?
+    /// The services of the network and entropy devices (their I/O threads).
+    let peripherals: [VirtioService]
 
     private init(
         configuration: MachineConfiguration, vm: VirtualMachine, memory: GuestMemory,
         threads: [VCPUThread], handler: ExitHandler, uart: DeviceSlot<Serial8250>,
-        console: Console, faults: HostFaults, flushes: [DeviceFlush], bootSummary: String,
-        disks: [Disk], platform: ACPIPlatform, instrumentation: Instrumentation,
+        keyboardController: DeviceSlot<I8042>, console: Console, faults: HostFaults,
+        flushes: [DeviceFlush], bootSummary: String, disks: [Disk], vsock: VsockService?,
+        peripherals: [VirtioService], platform: ACPIPlatform, instrumentation: Instrumentation,
         monitors: [VCPUMonitor], consoleWatch: ConsoleWatch?
     ) {
         self.configuration = configuration
@@ -55,11 +64,14 @@ public final class Machine: Sendable {
         self.threads = threads
         self.handler = handler
         self.uart = uart
+        self.keyboardController = keyboardController
         self.console = console
         self.faults = faults
         self.flushes = flushes
         self.bootSummary = bootSummary
         self.disks = disks
+        self.vsock = vsock
+        self.peripherals = peripherals
         self.platform = platform
         self.instrumentation = instrumentation
         self.monitors = monitors
@@ -101,18 +113,21 @@ public final class Machine: Sendable {
         defer { if let initrd { close(initrd.fd) } }
         try checkMemorySize(configuration.memorySize)
         // Every virtio device's place, which the ACPI tables and (for virtio-mmio) the
-        // command line announce: the disks, then the network devices, then the entropy
-        // device. Then the disks' images, opened and locked, and the network devices'
-        // backends: taps attached, passt started.
+        // command line announce: the disks, the vsock device, the network devices, then
+        // the entropy device. Then the disks' images, opened and locked, the vsock socket,
+        // bound, and the network devices' backends: taps attached, passt started.
         let placement: VirtioPlacement
         do {
+            if configuration.vsock != nil { try VsockService.checkRoom(beside: configuration.disks) }
+            let vsockTransports = configuration.vsock == nil ? [] : [VsockService.transport]
             placement = try VirtioPlacement.place(
-                configuration.disks.map(\.transport) + configuration.networks.map(\.transport)
+                configuration.disks.map(\.transport) + vsockTransports + configuration.networks.map(\.transport)
                     + (configuration.rng.map { [$0.transport] } ?? []))
         } catch {
             throw .configuration(error)
         }
         let disks = try VirtioDisks.prepare(configuration.disks)
+        let vsock = try configuration.vsock.map { (vsock) throws(MachineError) in try VsockService(vsock) }
         let networks = try VirtioNetworks.prepare(configuration.networks, tunPath: configuration.tunControlPath)
         let commandLine = ([configuration.commandLine] + placement.commandLineOptions).joined(separator: " ")
 
@@ -181,31 +196,32 @@ public final class Machine: Sendable {
             expectedOutput: instrumentation.expectedOutput) : nil
         let faults = HostFaults(output: warnings)
         var portBus = IOBus(), mmioBus = IOBus()
-        let uart: DeviceSlot<Serial8250>
+        let legacy: LegacyPorts.Installed
         let installedDisks: [Disk]
         let peripheralServices: [VirtioService]
         do {
-            uart = try LegacyPorts.install(
+            legacy = try LegacyPorts.install(
                 on: &portBus, serialOutput: consoleWatch ?? console.output,
                 serialInterrupt: KVMInterruptLine(vm: vm, irq: LegacyPorts.com1IRQ, device: "com1", faults: faults),
-                keyboardInterrupt: KVMInterruptLine(vm: vm, irq: LegacyPorts.keyboardIRQ, device: "i8042", faults: faults)
-            ).serial
+                keyboardInterrupt: KVMInterruptLine(vm: vm, irq: LegacyPorts.keyboardIRQ, device: "i8042", faults: faults))
             // Every virtio device in one installation: the PCI bus holds them all.
             var places = placement.places[...]
             let pendingDisks = disks.devices(
                 at: places.prefix(disks.images.count), backend: diskBackend, tracer: tracer,
                 counting: instrumentation.collectsStatistics)
             places = places.dropFirst(disks.images.count)
+            let pendingVsock = vsock.map { [$0.installation(at: places.removeFirst())] } ?? []
             let monitor = PeripheralMonitor(tracer: tracer, faults: faults)
             let peripherals = networks.devices(at: places.prefix(networks.backends.count), monitor: monitor)
                 + zip(configuration.rng.map { [$0] } ?? [], places.dropFirst(networks.backends.count)).map {
                     VirtioEntropy.device($0, at: $1, monitor: monitor)
                 }
             let services = try VirtioDevices.install(
-                pendingDisks.map(\.installation) + peripherals, vm: vm, memory: memory, faults: faults,
+                pendingDisks.map(\.installation) + pendingVsock + peripherals, vm: vm, memory: memory, faults: faults,
                 portBus: &portBus, mmioBus: &mmioBus)
             installedDisks = zip(pendingDisks, services).map { $0.installed($1) }
-            peripheralServices = Array(services.dropFirst(pendingDisks.count))
+            vsock?.installed(services[pendingDisks.count], faults: faults)
+            peripheralServices = Array(services.dropFirst(pendingDisks.count + pendingVsock.count))
         } catch let error as KVMError {
             throw .host(error)
         } catch let error as IOBus.OverlapError {
@@ -215,14 +231,15 @@ public final class Machine: Sendable {
         }
         let handler = ExitHandler(portBus: portBus, mmioBus: mmioBus)
         // Devices that hold guest data until it is written out (the disks) flush when
-        // the machine stops; the network and entropy devices stop serving (no frame moves
-        // after), then passt stops.
+        // the machine stops; vsock stops; the network and entropy devices stop serving (no
+        // frame moves after), then passt stops.
         let flushes = installedDisks.map { disk in
             DeviceFlush(device: "disk \(disk.path)") { try disk.stopAndFlush() }
-        } + (peripheralServices.isEmpty ? [] : [DeviceFlush(device: "network and entropy devices") {
-            for service in peripheralServices { service.stop() }
-            networks.stopBackends()
-        }]) + extraFlushes
+        } + (vsock.map { vsock in [DeviceFlush(device: "vsock \(vsock.configuration.udsPath)") { vsock.stop() }] } ?? [])
+            + (peripheralServices.isEmpty ? [] : [DeviceFlush(device: "network and entropy devices") {
+                for service in peripheralServices { service.stop() }
+                networks.stopBackends()
+            }]) + extraFlushes
 
         // 5. vCPUs: the boot processor starts at the kernel's entry; the others wait in
         // KVM_RUN for the INIT and start-up IPIs the guest sends them.
@@ -247,9 +264,9 @@ public final class Machine: Sendable {
 
         return Machine(
             configuration: configuration, vm: vm, memory: memory, threads: threads,
-            handler: handler, uart: uart, console: console, faults: faults, flushes: flushes,
-            bootSummary: "\(kernelName): \(plan.summary)",
-            disks: installedDisks, platform: placement.acpiPlatform, instrumentation: instrumentation,
+            handler: handler, uart: legacy.serial, keyboardController: legacy.keyboardController,
+            console: console, faults: faults, flushes: flushes, bootSummary: "\(kernelName): \(plan.summary)",
+            disks: installedDisks, vsock: vsock, peripherals: peripheralServices, platform: placement.acpiPlatform, instrumentation: instrumentation,
             monitors: monitors, consoleWatch: consoleWatch)
     }
 

@@ -1,7 +1,7 @@
 import HostIO
 
 /// Everything needed to build a machine, as plain values (the CLI fills it from flags).
-public struct MachineConfiguration: Sendable {
+public struct MachineConfiguration: Sendable, Equatable {
     /// What to boot.
     public enum Kernel: Sendable, Equatable {
         /// A Linux bzImage or ELF vmlinux at this path.
@@ -26,6 +26,8 @@ public struct MachineConfiguration: Sendable {
     public var vcpuCount: Int
     /// Virtio block devices, in the order given (`--disk`).
     public var disks: [DiskConfiguration]
+    /// A virtio-vsock device (`--vsock`), if any.
+    public var vsock: VsockConfiguration?
     /// Virtio network devices, in the order given (`--net`).
     public var networks: [NetworkConfiguration] = []
     /// A virtio entropy device (`--rng`), or none.
@@ -41,7 +43,8 @@ public struct MachineConfiguration: Sendable {
         commandLine: String = MachineConfiguration.defaultCommandLine,
         memorySize: UInt64 = MachineConfiguration.defaultMemorySize,
         vcpuCount: Int = 1,
-        disks: [DiskConfiguration] = []
+        disks: [DiskConfiguration] = [],
+        vsock: VsockConfiguration? = nil
     ) {
         self.kernel = kernel
         self.initrdPath = initrdPath
@@ -49,5 +52,6 @@ public struct MachineConfiguration: Sendable {
         self.memorySize = memorySize
         self.vcpuCount = vcpuCount
         self.disks = disks
+        self.vsock = vsock
     }
 }

@@ -59,11 +59,13 @@ public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConverti
     case memoryAboveHost(size: UInt64, host: UInt64)
     /// `--cpus` outside what this host's KVM allows.
     case vcpuCount(Int, maximum: Int)
-    /// More virtio-pci devices (disks, network and entropy devices) than PCI bus 0 has
-    /// room for.
+    /// More virtio-pci devices (disks, vsock, network and entropy devices) than PCI bus 0
+    /// has room for.
     case tooManyPCIDevices(Int, limit: Int)
     /// More virtio-mmio devices than there are interrupt lines for them.
     case tooManyMMIODevices(Int, limit: Int)
+    /// `--vsock` beside as many virtio-pci disks as PCI bus 0 has room for.
+    case noPCISlotForVsock(disks: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -74,9 +76,11 @@ public enum ConfigurationError: Error, Equatable, Sendable, CustomStringConverti
         case .vcpuCount(let count, let maximum):
             return "--cpus \(count): this host allows 1 to \(maximum) vCPUs"
         case .tooManyPCIDevices(let count, let limit):
-            return "--disk, --net, --rng: \(count) virtio-pci devices; at most \(limit) fit on PCI bus 0"
+            return "--disk, --vsock, --net, --rng: \(count) virtio-pci devices; at most \(limit) fit on PCI bus 0"
         case .tooManyMMIODevices(let count, let limit):
             return "--disk, --net, --rng: \(count) virtio-mmio devices; at most \(limit) have an interrupt line"
+        case .noPCISlotForVsock(let disks, let limit):
+            return "--vsock: no room on PCI bus 0 after \(disks) virtio-pci disks; at most \(limit) devices fit"
         }
     }
 }

@@ -46,6 +46,8 @@ final class VirtioService: VirtioWakeUps {
     /// more reabstraction thunks by every `withLock`, which reads them back through
     /// `inout` (a chain that grew with every frame, found with perf).
     private let server: Locked<Server?>
+    /// Held by the loop while it serves what woke it (`waitUntilIdle`).
+    private let serving = Locked(())
     private let state = Locked(State())
     private let wakeUps = Atomic<Int>(0)
 
@@ -192,7 +194,12 @@ final class VirtioService: VirtioWakeUps {
         wakeLoop()
     }
 
-    // MARK: Stopping
+    // MARK: Pausing and stopping
+
+    /// Returns once the I/O thread has finished what it was serving (the machine pauses).
+    func waitUntilIdle() {
+        serving.withLock { _ in }
+    }
 
     /// Called once every vCPU has left KVM_RUN: ends the loop after what it is serving,
     /// and returns once it has (nothing on the I/O thread still holds the device, its
@@ -238,7 +245,7 @@ extension VirtioService {
                 guard let (requests, actions, timeout) = self?.pollSet() else { return }
                 let results = HostIO.poll(requests, timeoutMilliseconds: timeout)
                 _ = control.drain()
-                guard let self, self.handle(results, actions) else { return }
+                guard let self, self.serving.withLock({ _ in self.handle(results, actions) }) else { return }
             }
         }
     }

@@ -37,9 +37,9 @@ public struct NetReceiveHandler: VirtqueueHandler {
     /// Moves frames from the backend to the driver while it has buffers for them, at most
     /// `VirtioNet.framesPerServe` of them; then watches the backend for more.
     public mutating func serve(_ queue: inout ServedVirtqueue) throws(VirtqueueError) {
+        // The link is down for good: buffers wait in the ring, and nothing is read.
         guard link.isUp else {
             watch.set(false)
-            queue.leaveRest()
             return
         }
         for _ in 0..<VirtioNet.framesPerServe {
@@ -74,7 +74,6 @@ public struct NetReceiveHandler: VirtqueueHandler {
     private func watchBackend(_ queue: inout ServedVirtqueue) throws(VirtqueueError) {
         if !watch.isOn { try queue.suppressNotifications() }
         watch.set(true)
-        queue.leaveRest()
     }
 
     /// Reads one frame into `buffer`; false when there is none (the handler then watches
@@ -97,7 +96,6 @@ public struct NetReceiveHandler: VirtqueueHandler {
         case .failed(let reason):
             if link.fail(reason) { queue.reportConfigurationChange() }
             watch.set(false)
-            queue.leaveRest()
             return false
         }
     }

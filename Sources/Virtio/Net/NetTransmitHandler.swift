@@ -26,15 +26,15 @@ struct NetTransmitHandler: VirtqueueHandler {
     /// `VirtioNet.framesPerServe` a round; past that, asks to be served again after the
     /// other direction had its turn.
     mutating func serve(_ queue: inout ServedVirtqueue) throws(VirtqueueError) {
-        guard sendPending(&queue) else { return queue.leaveRest() }
+        guard sendPending(&queue) else { return }
         var sent = 0
         while let chain = try queue.next() {
             try queue.complete(chain, written: handle(chain, memory: queue.memory))
             sent += 1
-            guard sendPending(&queue) else { return queue.leaveRest() }
+            guard sendPending(&queue) else { return }
             if sent == VirtioNet.framesPerServe {
                 link.wakeUps.serveAgain(queue: VirtioNet.transmitQueue, afterNanoseconds: 0)
-                return queue.leaveRest()
+                return
             }
         }
     }

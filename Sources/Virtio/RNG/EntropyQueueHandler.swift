@@ -16,14 +16,15 @@ struct EntropyQueueHandler: VirtqueueHandler {
     let observer: (any VirtioObserver)?
 
     mutating func serve(_ served: inout ServedVirtqueue) throws(VirtqueueError) {
-        while try served.hasAvailable() {
+        while true {
             let now = clock()
             let delay = limit.withLock { $0.delayUntilNextToken(now: now) }
-            if delay > 0 {
+            if delay > 0, try served.hasAvailable() {
+                // The chains wait in the ring for the timer.
                 wakeUps.serveAgain(queue: queue, afterNanoseconds: delay)
-                return served.leaveRest()
+                return
             }
-            guard let chain = try served.next() else { break }
+            guard let chain = try served.next() else { return }
             try served.complete(chain, written: handle(chain, memory: served.memory))
         }
     }

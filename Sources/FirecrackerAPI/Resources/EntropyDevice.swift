@@ -1,0 +1,14 @@
+import JSON
+
+/// `PUT /entropy` (Firecracker's `EntropyDevice`): a virtio-rng device. Read and checked;
+/// whether SwiftVMM has the device is the controller's to say.
+struct EntropyDevice: Equatable {
+    static let fields = ["rate_limiter"]
+
+    init(_ value: JSONValue) throws(APIError) {
+        let object = try JSONObject(value, fields: Self.fields)
+        _ = try RateLimiter.read("rate_limiter", of: object)
+    }
+
+    var json: JSONValue { .object([]) }
+}
