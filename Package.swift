@@ -4,7 +4,7 @@
 // Targets are layered; dependencies point down only (see README.md):
 //
 //   swiftvmm -> SwiftVMMCommand (CLI) -> VMM -> Devices, Virtio, Boot, HostIO -> GuestMemory
-//               SwiftVMMCommand -> FirecrackerAPI (the second front end) -> VMM, JSON
+//               SwiftVMMCommand -> FirecrackerAPI (the second front end) -> VMM, Virtio, JSON
 //                     VMM -> KVM -> CKVM          VMM, Virtio, Devices -> Locking
 //                     VMM -> HostIO -> CKVM (tun/tap ioctl numbers, getrandom)
 //   Devices, Virtio, Boot -> CUAPI (the kernel's boot, ELF, PCI and virtio headers)
@@ -58,7 +58,7 @@ let package = Package(
         // The second front end: Firecracker's command line and REST API on a Unix socket
         // (an HTTP/1.1 reader of its own, the API's resources, a controller that builds
         // the same MachineConfiguration and runs the same Machine as the CLI).
-        .target(name: "FirecrackerAPI", dependencies: ["VMM", "JSON", "HostIO", "Locking"], swiftSettings: optimized),
+        .target(name: "FirecrackerAPI", dependencies: ["VMM", "Virtio", "JSON", "HostIO", "Locking"], swiftSettings: optimized),
         // The command line: flags -> configuration, the console, exit statuses.
         .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM", "HostIO", "JSON", "FirecrackerAPI", "Virtio"], swiftSettings: optimized),
         // Release builds link the Swift runtime into the executable (docs/PERFORMANCE.md,
@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "BootTests", dependencies: ["Boot", "GuestMemory", "CUAPI"]),
         .testTarget(name: "VMMTests", dependencies: ["VMM", "HostIO", "SystemErrors", "KVM", "CKVM", "Devices", "Virtio", "Boot", "GuestMemory", "Locking"]),
         .testTarget(name: "SwiftVMMCommandTests", dependencies: ["SwiftVMMCommand", "VMM", "Locking", "JSON"]),
-        .testTarget(name: "FirecrackerAPITests", dependencies: ["FirecrackerAPI", "JSON", "VMM", "HostIO", "Locking"]),
+        .testTarget(name: "FirecrackerAPITests", dependencies: ["FirecrackerAPI", "JSON", "VMM", "Virtio", "HostIO", "Locking"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
     ]
 )

@@ -40,11 +40,10 @@ public enum FirecrackerFrontEnd {
           --metrics-path PATH FlushMetrics writes a JSON line here
 
         The API: GET /, GET /version, GET|PUT|PATCH /machine-config, PUT /boot-source,
-        PUT /drives/ID, PUT /vsock, PUT /logger, PUT /metrics, GET /vm/config,
-        PUT /actions (InstanceStart, SendCtrlAltDel, FlushMetrics), PATCH /vm (Paused,
-        Resumed). PUT /network-interfaces/ID and PUT /entropy are checked, then refused:
-        this build has no virtio-net or virtio-rng device. Whatever SwiftVMM does not
-        support is answered 400 with a fault_message saying so.
+        PUT /drives/ID, PUT /network-interfaces/ID (a tap), PUT /entropy, PUT /vsock,
+        PUT /logger, PUT /metrics, GET /vm/config, PUT /actions (InstanceStart,
+        SendCtrlAltDel, FlushMetrics), PATCH /vm (Paused, Resumed). Whatever SwiftVMM
+        does not support is answered 400 with a fault_message saying so.
         """
 
     /// Runs the front end with `arguments` (those after `firecracker`). `origin` is when

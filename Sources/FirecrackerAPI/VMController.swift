@@ -25,13 +25,6 @@ public final class VMController: Sendable {
         var failedRequests = 0
     }
 
-    /// Whether this build has a virtio-net device to put behind `PUT /network-interfaces`.
-    /// Until it does, the resource is read and checked in full, then refused, never
-    /// taken in silence.
-    static let supportsNetworkInterfaces = false
-    /// Whether this build has a virtio-rng device to put behind `PUT /entropy`; as above.
-    static let supportsEntropy = false
-
     /// The instance ID (`--id`), which `GET /` reports.
     public let instanceID: String
     private let state = Locked(State())
@@ -54,18 +47,9 @@ public final class VMController: Sendable {
     /// Takes a whole configuration (`--config-file`) as if each resource had been PUT.
     public func configure(document: [UInt8]) throws(APIError) {
         let resources = try VMResources(document: document)
-        try checkSupported(resources)
         if let logger = resources.logger { try log.configure(logger) }
         state.withLock { $0.resources = resources }
     }
-
-    private func checkSupported(_ resources: VMResources) throws(APIError) {
-        if !resources.networkInterfaces.isEmpty && !Self.supportsNetworkInterfaces { throw Self.noNetwork }
-        if resources.entropy != nil && !Self.supportsEntropy { throw Self.noEntropy }
-    }
-
-    static let noNetwork = APIError.unsupported("network interfaces yet: this build has no virtio-net device")
-    static let noEntropy = APIError.unsupported("an entropy device yet: this build has no virtio-rng device")
 
     /// The machine, once started.
     public var machine: Machine? { state.withLock { $0.machine } }
@@ -131,11 +115,9 @@ public final class VMController: Sendable {
             throw .unsupported("changing a drive of a running machine (PATCH /drives)")
         case .putNetworkInterface(let id, let value):
             let interface = try NetworkInterface(value, pathID: id)
-            guard Self.supportsNetworkInterfaces else { throw Self.noNetwork }
             try beforeStart { $0.put(interface) }
         case .putEntropy(let value):
             let device = try EntropyDevice(value)
-            guard Self.supportsEntropy else { throw Self.noEntropy }
             try beforeStart { $0.entropy = device }
         case .putVsock(let value):
             let vsock = try Vsock(value)
@@ -208,7 +190,6 @@ public final class VMController: Sendable {
     public func startInstance() throws(APIError) {
         try state.withLock { (state: inout State) throws(APIError) in
             guard state.phase == .notStarted else { throw APIError.afterStart }
-            try checkSupported(state.resources)
             let configuration = try state.resources.machineConfiguration()
             state.machine = try start(configuration)
             state.phase = .running

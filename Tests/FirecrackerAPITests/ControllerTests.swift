@@ -2,6 +2,7 @@ import JSON
 import Locking
 import Testing
 import VMM
+import Virtio
 @testable import FirecrackerAPI
 
 /// A controller whose InstanceStart records the configuration it was given and builds
@@ -48,7 +49,7 @@ struct ControllerTests {
         #expect(response.body == "{\"vcpu_count\":1,\"mem_size_mib\":128,\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":\"None\"}")
     }
 
-    @Test("the resources become the MachineConfiguration the CLI builds: the root drive first, root= on the command line")
+    @Test("the resources become the MachineConfiguration the CLI builds: the root drive first, root= on the command line, taps and the entropy device")
     func configuration() {
         let recorder = Recorder()
         #expect(recorder.send(.put, "/boot-source", "{\"kernel_image_path\":\"/k\",\"initrd_path\":\"/i\",\"boot_args\":\"console=ttyS0\"}").status == 204)
@@ -57,6 +58,9 @@ struct ControllerTests {
         #expect(recorder.send(.put, "/drives/data", "{\"drive_id\":\"data\",\"path_on_host\":\"/d\",\"is_root_device\":false,\"is_read_only\":true,\"io_engine\":\"Async\"}").status == 204)
         #expect(recorder.send(.put, "/drives/rootfs", "{\"drive_id\":\"rootfs\",\"path_on_host\":\"/r\",\"is_root_device\":true,\"is_read_only\":false}").status == 204)
         #expect(recorder.send(.put, "/vsock", "{\"guest_cid\":7,\"uds_path\":\"/tmp/v.sock\"}").status == 204)
+        #expect(recorder.send(.put, "/network-interfaces/eth0", "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap7\",\"guest_mac\":\"06:00:ac:10:00:02\",\"mtu\":9000}").status == 204)
+        #expect(recorder.send(.put, "/network-interfaces/eth1", "{\"iface_id\":\"eth1\",\"host_dev_name\":\"tap8\"}").status == 204)
+        #expect(recorder.send(.put, "/entropy", "{}").status == 204)
         let start = recorder.send(.put, "/actions", "{\"action_type\":\"InstanceStart\"}")
         #expect(start.status == 400 && fault(start) == "no machine in this test")
         let configuration = recorder.configurations.withLock { $0.first }
@@ -64,6 +68,11 @@ struct ControllerTests {
             kernel: .file("/k"), initrdPath: "/i", commandLine: "console=ttyS0 root=/dev/vda rw",
             memorySize: 300 << 20, vcpuCount: 2,
             disks: [DiskConfiguration(path: "/r", readOnly: false, io: .vcpu), DiskConfiguration(path: "/d", readOnly: true, io: .thread)],
+            networks: [
+                NetworkConfiguration(backend: .tap("tap7"), mac: MACAddress("06:00:ac:10:00:02"), mtu: 9000),
+                NetworkConfiguration(backend: .tap("tap8")),
+            ],
+            rng: RNGConfiguration(),
             vsock: VsockConfiguration(guestCID: 7, udsPath: "/tmp/v.sock")))
         // A failed start leaves the machine unstarted: still configurable.
         #expect(recorder.send(.get, "/").body?.contains("Not started") == true)
@@ -96,8 +105,10 @@ struct ControllerTests {
         ("/drives/a", "{\"drive_id\":\"a\",\"path_on_host\":\"/x\",\"is_root_device\":false,\"rate_limiter\":{\"bandwidth\":{\"size\":1000,\"refill_time\":100}}}", "SwiftVMM does not support rate limiters"),
         ("/drives/a", "{\"drive_id\":\"a\",\"is_root_device\":false,\"socket\":\"/s\"}", "SwiftVMM does not support vhost-user"),
         ("/network-interfaces/eth0", "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"zz:00:00:00:00:00\"}", "invalid MAC address"),
-        ("/network-interfaces/eth0", "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"06:00:ac:10:00:02\"}", "SwiftVMM does not support network interfaces yet"),
-        ("/entropy", "{}", "SwiftVMM does not support an entropy device yet"),
+        ("/network-interfaces/eth0", "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"guest_mac\":\"07:00:ac:10:00:02\"}", "a multicast address"),
+        ("/network-interfaces/eth0", "{\"iface_id\":\"eth0\",\"host_dev_name\":\"a/b\"}", "Invalid host_dev_name 'a/b'"),
+        ("/network-interfaces/eth0", "{\"iface_id\":\"eth0\",\"host_dev_name\":\"tap0\",\"rx_rate_limiter\":{\"ops\":{\"size\":10,\"refill_time\":100}}}", "SwiftVMM does not support rate limiters"),
+        ("/entropy", "{\"rate_limiter\":{\"bandwidth\":{\"size\":1000,\"refill_time\":100}}}", "SwiftVMM does not support rate limiters"),
         ("/vsock", "{\"guest_cid\":2,\"uds_path\":\"/v.sock\"}", "expected `guest_cid` from 3 to 4294967295"),
         ("/actions", "{\"action_type\":\"InstanceHalt\"}", "unknown variant `InstanceHalt`"),
         ("/balloon", "{\"amount_mib\":1,\"deflate_on_oom\":false}", "SwiftVMM does not support a balloon device."),

@@ -50,6 +50,9 @@ struct virtio_ops {
     u32 (*interrupt_status)(struct virtio_device *);  /* reads and acknowledges */
 };
 
+/* The most queues a device of the test guest's has: vsock's rx, tx and event queues. */
+#define VIRTIO_DRIVER_QUEUES 3
+
 struct virtio_device {
     const struct virtio_ops *ops;
     const char *transport;
@@ -59,8 +62,7 @@ struct virtio_device {
     /* pci: where the structures are */
     u64 common, notify, isr, device_cfg;
     u32 notify_multiplier;
-    u64 queue_notify;  /* pci: queue 0's notification address, as Linux caches it */
-    u64 queue_notify1; /* pci: queue 1's (a network device's transmit queue) */
+    u64 queue_notify[VIRTIO_DRIVER_QUEUES]; /* pci: each queue's notification address, as Linux caches them */
     u8 msix_cap;
     struct virtq queue;
 };

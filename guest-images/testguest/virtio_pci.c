@@ -53,21 +53,19 @@ static u16 queue_max(struct virtio_device *d, u16 index) {
 }
 
 static int setup_queue(struct virtio_device *d, u16 index, struct virtq *q) {
-    if (queue_max(d, index) < QUEUE_SIZE) return -1;
+    if (index >= VIRTIO_DRIVER_QUEUES || queue_max(d, index) < QUEUE_SIZE) return -1;
     mmio_write16(d->common + COMMON_QUEUE_SIZE, q->size);
     mmio_write64(d->common + COMMON_QUEUE_DESC, (u64)q->desc);
     mmio_write64(d->common + COMMON_QUEUE_DRIVER, (u64)q->avail);
     mmio_write64(d->common + COMMON_QUEUE_DEVICE, (u64)q->used);
     u16 offset = mmio_read16(d->common + COMMON_QUEUE_NOTIFY_OFF);
-    u64 address = d->notify + (u64)offset * d->notify_multiplier;
-    if (index == 0) d->queue_notify = address;
-    else d->queue_notify1 = address;
+    d->queue_notify[index] = d->notify + (u64)offset * d->notify_multiplier;
     mmio_write16(d->common + COMMON_QUEUE_ENABLE, 1);
     return 0;
 }
 
-/* Queue 0 or 1: their addresses were worked out when they were set up (4.1.4.4). */
-static void notify(struct virtio_device *d, u16 index) { mmio_write16(index ? d->queue_notify1 : d->queue_notify, index); }
+/* The queue's address was worked out when it was set up (4.1.4.4). */
+static void notify(struct virtio_device *d, u16 index) { mmio_write16(d->queue_notify[index], index); }
 
 static u32 config_read32(struct virtio_device *d, u32 offset) { return mmio_read32(d->device_cfg + offset); }
 /* Reading ISR status acknowledges it (4.1.4.5). */

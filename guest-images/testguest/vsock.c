@@ -50,7 +50,6 @@ static u8 rings[3][4096] __attribute__((aligned(4096)));
 static u8 rx_buffers[RX_BUFFERS][BUFFER_SIZE] __attribute__((aligned(16)));
 static u8 tx_buffer[BUFFER_SIZE] __attribute__((aligned(16)));
 static struct virtq queues[3];
-static u64 notify_address[3];
 static struct virtio_device device;
 static u64 guest_cid;
 static struct connection connections[MAX_CONNECTIONS];
@@ -58,7 +57,7 @@ static u32 listen_port, listen_count, served, connect_count, completed, failures
 
 u8 vsock_pattern(u32 connection, u32 byte) { return (u8)(byte * 131u + connection * 17u + (byte >> 8)); }
 
-static void notify(int queue) { mmio_write16(notify_address[queue], (u16)queue); }
+static void notify(int queue) { device.ops->notify(&device, (u16)queue); }
 
 /* Puts descriptor `index` (already filled) on the available ring of `queue`. */
 static void make_available(int queue, u16 index) {
@@ -238,7 +237,6 @@ static int start_device(void) {
     for (int queue = 0; queue < 3; queue++) {
         virtq_init(&queues[queue], rings[queue]);
         if (device.ops->setup_queue(&device, (u16)queue, &queues[queue]) != 0) return -3;
-        notify_address[queue] = device.queue_notify;
     }
     device.ops->set_status(&device, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK
                                         | VIRTIO_STATUS_DRIVER_OK);

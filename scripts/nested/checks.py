@@ -294,11 +294,19 @@ def check_scenario(name, scenario):
             result.facts += ["guest-to-host=4x1MB", "host-to-guest=4x1MB"]
     elif name == "api":
         if check_run(result, run):
-            for request in ["machine-config", "boot-source", "drive", "start", "ctrl-alt-del"]:
+            for request in ["machine-config", "boot-source", "drive", "network-interface", "entropy", "start",
+                            "ctrl-alt-del"]:
                 result.expect(scenario.facts.get(request) == "204",
                               f"api: {request} answered {scenario.facts.get(request)}, expected 204")
+            result.expect(first(run, "mac") == "06:00:ac:10:00:02",
+                          f"api: eth0's address is {first(run, 'mac')}, not the guest_mac given")
+            result.expect(first(run, "ping") == "ok", "api: L2 could not ping L1 over the API's network interface")
+            result.expect(first(run, "rng-current") == "virtio_rng.0",
+                          f"api: the kernel's entropy source is {first(run, 'rng-current')}, not virtio_rng.0")
+            result.expect(first(run, "rng-bytes") == "4096", f"api: /dev/hwrng gave {first(run, 'rng-bytes')} of 4096 bytes")
             result.expect(first(run, "ctrl-alt-del") == "received", "api: L2 never saw Ctrl-Alt-Delete")
-            result.facts += ["configured,started=204", "SendCtrlAltDel=received"]
+            result.facts += ["configured,started=204", "eth0=ping-ok", f"hwrng={first(run, 'rng-bytes')}B",
+                             "SendCtrlAltDel=received"]
     result.expect(scenario.ended, f"{name}: L1 did not reach the scenario's end")
     return result
 

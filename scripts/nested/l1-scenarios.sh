@@ -205,9 +205,13 @@ scenario_vsock() {
 }
 
 # Firecracker's API: SwiftVMM started through a link named firecracker, the machine
-# configured and started over its socket, the guest stopped with SendCtrlAltDel.
+# configured (a root drive, a network interface on a tap to L1 at 192.168.101.1, an
+# entropy device) and started over its socket, the guest stopped with SendCtrlAltDel.
 scenario_api() {
     testbed=/testbed/testbed-tool
+    tunctl -t tap1 >/dev/null
+    ip addr add 192.168.101.1/24 dev tap1
+    ip link set tap1 up
     ln -sf "$vmm" /tmp/firecracker
     cp /l2/root.img /tmp/api-root.img
     rm -f /tmp/fc.sock
@@ -222,13 +226,16 @@ scenario_api() {
         fact api "$name=$($testbed http /tmp/fc.sock "$@" | head -n1 | cut -d' ' -f2)"
     }
     api machine-config PUT /machine-config '{"vcpu_count": 2, "mem_size_mib": 512}'
-    api boot-source PUT /boot-source "{\"kernel_image_path\": \"$kernel\", \"initrd_path\": \"$initramfs\", \"boot_args\": \"console=ttyS0 testbed.task=wait-ctrl-alt-del\"}"
+    api boot-source PUT /boot-source "{\"kernel_image_path\": \"$kernel\", \"initrd_path\": \"$initramfs\", \"boot_args\": \"console=ttyS0 testbed.task=api\"}"
     api drive PUT /drives/rootfs '{"drive_id": "rootfs", "path_on_host": "/tmp/api-root.img", "is_root_device": true, "is_read_only": false}'
+    api network-interface PUT /network-interfaces/eth0 '{"iface_id": "eth0", "host_dev_name": "tap1", "guest_mac": "06:00:ac:10:00:02"}'
+    api entropy PUT /entropy '{}'
     api start PUT /actions '{"action_type": "InstanceStart"}'
     wait_for_console "testbed: waiting"
     api ctrl-alt-del PUT /actions '{"action_type": "SendCtrlAltDel"}'
     wait_vmm api
     rm -f /tmp/api-root.img /tmp/firecracker
+    tunctl -d tap1 >/dev/null
     end api
 }
 

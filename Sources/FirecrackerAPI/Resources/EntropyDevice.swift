@@ -1,7 +1,7 @@
 import JSON
 
-/// `PUT /entropy` (Firecracker's `EntropyDevice`): a virtio-rng device. Read and checked;
-/// whether SwiftVMM has the device is the controller's to say.
+/// `PUT /entropy` (Firecracker's `EntropyDevice`): a virtio-rng device, the `--rng` of the
+/// command line, at its default rate.
 struct EntropyDevice: Equatable {
     static let fields = ["rate_limiter"]
 

@@ -1,8 +1,9 @@
 import JSON
+import VMM
+import Virtio
 
 /// `PUT /network-interfaces/{iface_id}` (Firecracker's `NetworkInterface`): a virtio-net
-/// device over a host tap device. Read and checked in full; whether SwiftVMM has the
-/// device is the controller's to say (`VMController.supportsNetworkInterfaces`).
+/// device over a host tap device, the `--net tap=NAME` of the command line.
 struct NetworkInterface: Equatable {
     static let fields = ["iface_id", "host_dev_name", "guest_mac", "mtu", "rx_rate_limiter", "tx_rate_limiter"]
     /// IFNAMSIZ less the terminating NUL.
@@ -26,9 +27,18 @@ struct NetworkInterface: Equatable {
             guard mac[0] & 1 == 0 else { throw APIError("Invalid guest_mac '\(text)': a multicast address.") }
             guestMAC = mac
         }
+        // 68: the least MTU IPv4 allows (RFC 791).
         mtu = (try object.integer("mtu", in: 68...65535)).map(Int.init)
         _ = try RateLimiter.read("rx_rate_limiter", of: object)
         _ = try RateLimiter.read("tx_rate_limiter", of: object)
+    }
+
+    /// The device as the machine is built with it: on the tap, with its MAC (or a stable
+    /// one) and MTU, on the same transport as the API's drives.
+    var networkConfiguration: NetworkConfiguration {
+        NetworkConfiguration(
+            backend: .tap(hostDeviceName), mac: guestMAC.map { MACAddress(bytes: $0) },
+            mtu: mtu.map { UInt16($0) } ?? VirtioNet.defaultMTU)
     }
 
     /// "aa:bb:cc:dd:ee:ff" as six bytes.

@@ -91,6 +91,8 @@ struct VMResources: Equatable {
             disks: ordered.map {
                 DiskConfiguration(path: $0.pathOnHost, readOnly: $0.isReadOnly, io: $0.ioEngine == "Async" ? .thread : .vcpu)
             },
+            networks: networkInterfaces.map(\.networkConfiguration),
+            rng: entropy.map { _ in RNGConfiguration() },
             vsock: vsock.map { VsockConfiguration(guestCID: $0.guestCID, udsPath: $0.udsPath) })
     }
 

@@ -29,14 +29,14 @@ public struct MachineConfiguration: Sendable, Equatable {
     /// A virtio-vsock device (`--vsock`), if any.
     public var vsock: VsockConfiguration?
     /// Virtio network devices, in the order given (`--net`).
-    public var networks: [NetworkConfiguration] = []
+    public var networks: [NetworkConfiguration]
     /// A virtio entropy device (`--rng`), or none.
-    public var rng: RNGConfiguration? = nil
+    public var rng: RNGConfiguration?
     /// The tun/tap control device taps are opened through (`SWIFTVMM_TUN_DEVICE`
     /// names another, to see what SwiftVMM says when it is missing or out of reach).
     public var tunControlPath = TapDevice.defaultControlPath
 
-    /// A configuration; by default the demo guest, 512 MiB, one vCPU, no disks.
+    /// A configuration; by default the demo guest, 512 MiB, one vCPU, no devices.
     public init(
         kernel: Kernel = .demo,
         initrdPath: String? = nil,
@@ -44,6 +44,8 @@ public struct MachineConfiguration: Sendable, Equatable {
         memorySize: UInt64 = MachineConfiguration.defaultMemorySize,
         vcpuCount: Int = 1,
         disks: [DiskConfiguration] = [],
+        networks: [NetworkConfiguration] = [],
+        rng: RNGConfiguration? = nil,
         vsock: VsockConfiguration? = nil
     ) {
         self.kernel = kernel
@@ -52,6 +54,8 @@ public struct MachineConfiguration: Sendable, Equatable {
         self.memorySize = memorySize
         self.vcpuCount = vcpuCount
         self.disks = disks
+        self.networks = networks
+        self.rng = rng
         self.vsock = vsock
     }
 }

@@ -33,13 +33,19 @@ public struct NetworkConfiguration: Sendable, Equatable {
     public var transport: VirtioTransport
     /// Whether the checksum and segmentation offloads are offered (tap only).
     public var offloads: Bool
+    /// The MTU the device offers the driver (VIRTIO_NET_F_MTU, virtio v1.2 5.1.3).
+    public var mtu: UInt16
 
-    /// A network device over `backend`, as `--net` asks.
-    public init(backend: Backend, mac: MACAddress? = nil, transport: VirtioTransport = .pci, offloads: Bool = true) {
+    /// A network device over `backend`, as `--net` (or the API's network interface) asks.
+    public init(
+        backend: Backend, mac: MACAddress? = nil, transport: VirtioTransport = .pci, offloads: Bool = true,
+        mtu: UInt16 = VirtioNet.defaultMTU
+    ) {
         self.backend = backend
         self.mac = mac
         self.transport = transport
         self.offloads = offloads
+        self.mtu = mtu
     }
 
     /// The address the n-th network device gets when none is given: the same for the

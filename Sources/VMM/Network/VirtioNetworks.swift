@@ -67,7 +67,7 @@ struct VirtioNetworks {
                 fd: backend.fd, inputQueue: VirtioNet.receiveQueue, outputQueue: VirtioNet.transmitQueue))
             let device = VirtioNet(
                 name: Self.name(index: index, transport: configuration.transport), mac: configuration.address(index: index),
-                backend: backend, offloads: configuration.offloads, wakeUps: wakeUps, observer: monitor)
+                mtu: configuration.mtu, backend: backend, offloads: configuration.offloads, wakeUps: wakeUps, observer: monitor)
             return .init(device: device, place: place, io: .thread, wakeUps: wakeUps)
         }
     }
