@@ -1,3 +1,6 @@
+// CKVM's headers include <net/if.h>, after which whole-module builds find MSG_NOSIGNAL
+// through CKVM rather than Glibc.
+import CKVM
 import SystemErrors
 #if canImport(Glibc)
 import Glibc
