@@ -75,6 +75,19 @@ public final class APILog: Sendable {
     func error(_ message: String) { write(message, level: "Error") }
     func info(_ message: String) { write(message, level: "Info") }
 
+    /// The boot timer's line (`--boot-timer`), in Firecracker's words: the time from the
+    /// process's start to the guest's write, wall and CPU, each in microseconds and
+    /// milliseconds.
+    @Sendable func bootTime(wall: UInt64, cpu: UInt64) {
+        func padded(_ value: UInt64) -> String {
+            let text = String(value)
+            return String(repeating: " ", count: max(0, 6 - text.count)) + text
+        }
+        let wallMicroseconds = wall / 1000, cpuMicroseconds = cpu / 1000
+        info("Guest-boot-time = \(padded(wallMicroseconds)) us \(wallMicroseconds / 1000) ms, "
+            + "\(padded(cpuMicroseconds)) CPU us \(cpuMicroseconds / 1000) CPU ms")
+    }
+
     private func write(_ message: String, level: String) {
         let index = LoggerConfig.levels.firstIndex(of: level)!
         state.withLock { state in

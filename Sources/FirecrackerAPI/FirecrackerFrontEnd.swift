@@ -27,6 +27,7 @@ public enum FirecrackerFrontEnd {
         USAGE
           swiftvmm firecracker [--api-sock PATH] [--config-file FILE] [--no-api] [--id ID]
                                [--level LEVEL] [--log-path PATH] [--metrics-path PATH]
+                               [--boot-timer]
           firecracker ...        the same, when swiftvmm is started through a link so named
 
           --api-sock PATH     serve Firecracker's REST API on this Unix socket, created mode
@@ -38,6 +39,8 @@ public enum FirecrackerFrontEnd {
           --level LEVEL       log level: Off, Error, Warning, Info, Debug, Trace
           --log-path PATH     append log lines to this file or named pipe
           --metrics-path PATH FlushMetrics writes a JSON line here
+          --boot-timer        log the time to the guest's write of 123 to Firecracker's boot
+                              timer (a byte at 0xd0000000, through /dev/mem)
 
         The API: GET /, GET /version, GET|PUT|PATCH /machine-config, PUT /boot-source,
         PUT /drives/ID, PUT /network-interfaces/ID (a tap), PUT /entropy, PUT /vsock,
@@ -79,7 +82,9 @@ public enum FirecrackerFrontEnd {
             let machine: Machine
             do {
                 machine = try Machine.build(
-                    configuration, console: console, instrumentation: Instrumentation(origin: origin), kvmPath: kvmPath)
+                    configuration, console: console,
+                    instrumentation: Instrumentation(origin: origin, bootTimer: options.bootTimer ? log.bootTime : nil),
+                    kvmPath: kvmPath)
             } catch {
                 throw APIError("Cannot start microvm: \(error)")
             }

@@ -108,6 +108,10 @@ public enum Layout {
     /// Each virtio-mmio device's register page (virtio v1.2, 4.2.2: registers up to 0x100,
     /// then the device-specific configuration space).
     public static let virtioMMIODeviceSize: UInt64 = 0x1000
+    /// Firecracker's boot timer (`--boot-timer`), where its guests' init programs write:
+    /// the first page of Firecracker's MMIO device area, which is this machine's first
+    /// virtio-mmio slot. With the timer there, the virtio-mmio devices start a page later.
+    public static let bootTimer = GuestAddress(0xd000_0000)
     /// PCI Express's memory-mapped configuration space (ECAM) for bus 0: 4 KiB per
     /// function, 32 devices of 8 functions (PCI Express Base Specification 4.0, 7.2.2).
     /// The MCFG table points here; the e820 map reserves it, as Linux wants of an MCFG

@@ -14,8 +14,10 @@ enum StopMessage {
         case .signal(let number):
             return "stopped by \(number == SIGINT ? "SIGINT" : "SIGTERM")"
         case .tripleFault(let vcpu, let rip):
-            return "the guest triple-faulted on vCPU \(vcpu) at RIP \(hex(rip)): "
-                + "an exception occurred that the CPU could not deliver (KVM_EXIT_SHUTDOWN)"
+            let place = rip.map { " at RIP \(hex($0))" } ?? ""
+            let unknown = rip == nil ? " (where is unknown: KVM reset the vCPU as it reported the fault, as it does on AMD)" : ""
+            return "the guest triple-faulted on vCPU \(vcpu)\(place): "
+                + "an exception occurred that the CPU could not deliver (KVM_EXIT_SHUTDOWN)\(unknown)"
         case .failedEntry(let vcpu, let rip, let reason):
             return "KVM could not enter the guest on vCPU \(vcpu) at RIP \(hex(rip)) "
                 + "(KVM_EXIT_FAIL_ENTRY, hardware reason 0x\(String(reason, radix: 16)))"

@@ -1,3 +1,4 @@
+import Locking
 import Testing
 
 @testable import Devices
@@ -42,5 +43,21 @@ struct AbsentDeviceTests {
         let device = AbsentDevice(name: "post")
         #expect(device.write(offset: 0, size: 1, value: 0x42) == .none)
         #expect(device.read(offset: 0, size: 1) == 0xff)
+    }
+}
+
+@Suite("BootTimer (Firecracker's --boot-timer)")
+struct BootTimerTests {
+    @Test("only a 1-byte write of 123 at offset 0 signals; reads answer 0")
+    func magicWrite() {
+        let signals = Locked(0)
+        var timer = BootTimer { signals.withLock { $0 += 1 } }
+        #expect(timer.write(offset: 0, size: 1, value: 122) == .none)
+        #expect(timer.write(offset: 1, size: 1, value: 123) == .none)
+        #expect(timer.write(offset: 0, size: 4, value: 123) == .none)
+        #expect(signals.withLock { $0 } == 0)
+        #expect(timer.write(offset: 0, size: 1, value: 0x17b) == .none, "the byte written is 0x7b, 123")
+        #expect(signals.withLock { $0 } == 1)
+        #expect(timer.read(offset: 0, size: 4) == 0)
     }
 }

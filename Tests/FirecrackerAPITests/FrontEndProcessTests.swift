@@ -152,18 +152,23 @@ struct FrontEndProcessTests {
         #expect(!FileManager.default.fileExists(atPath: vmm.socket), "the socket is removed when the process ends")
     }
 
-    @Test("started through a link named 'firecracker', with --config-file and --no-api: it boots at once")
+    @Test("started through a link named 'firecracker', with --config-file, --no-api and --boot-timer: it boots at once, and the guest's boot time is logged")
     func configFileNoAPI() throws {
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let config = directory + "/vm.json"
+        let config = directory + "/vm.json", log = directory + "/log"
         try """
-            {"boot-source": {"kernel_image_path": "\(FirecrackerProcess.testGuest)", "boot_args": "console=ttyS0 testguest.quiet testguest.noacpi testguest.exit=3"},
+            {"boot-source": {"kernel_image_path": "\(FirecrackerProcess.testGuest)", "boot_args": "console=ttyS0 testguest.quiet testguest.noacpi testguest.boottimer testguest.exit=3"},
              "machine-config": {"vcpu_count": 1, "mem_size_mib": 32}}
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let vmm = try FirecrackerProcess(["--config-file", config, "--no-api"], asFirecracker: true, withSocket: false)
+        let vmm = try FirecrackerProcess(["--config-file", config, "--no-api", "--boot-timer", "--log-path", log],
+                                         asFirecracker: true, withSocket: false)
         #expect(vmm.exitStatus() == 7)  // isa-debug-exit 3: (3 << 1) | 1
         #expect(vmm.console.contains("Goodbye: exiting through port 0xf4 with value 3."))
+        let lines = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let timed = lines.split(separator: "\n").filter { $0.contains("Guest-boot-time = ") }
+        #expect(timed.count == 1, "\(lines)")
+        #expect(timed.first.map { $0.contains(" us ") && $0.contains(" CPU ms") } == true)
     }
 
     @Test("a configuration file that asks for what SwiftVMM does not have: status 2 and the message, no VM")

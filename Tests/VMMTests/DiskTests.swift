@@ -161,6 +161,35 @@ struct DiskTests {
         }
     }
 
+    @Test("--boot-timer: the guest's byte at 0xd0000000 is timed once, and a virtio-mmio disk moves a page up and still works")
+    func bootTimer() throws {
+        let images = try DiskImages()
+        let configuration = MachineConfiguration(
+            kernel: .file(Repository.testGuestELF),
+            commandLine: "console=ttyS0 testguest.quiet testguest.boottimer testguest.disk",
+            memorySize: 64 << 20,
+            disks: [DiskConfiguration(path: try images.make("b.img"), transport: .mmio)])
+        let output = CapturedOutput()
+        let times = Locked<[(wall: UInt64, cpu: UInt64)]>([])
+        let origin = MonotonicClock.now()
+        let machine = try Machine.build(
+            configuration, console: Console(output: output, inputFD: nil),
+            instrumentation: Instrumentation(origin: origin, bootTimer: { wall, cpu in times.withLock { $0.append((wall, cpu)) } }))
+        #expect(machine.platform.virtioMMIODevices.map(\.address)
+                == [GuestAddress(Layout.bootTimer.rawValue + Layout.virtioMMIODeviceSize)])
+        let report = machine.run()
+        let elapsed = MonotonicClock.now() - origin
+        #expect(report.reason == .reset, "\(output.text)")
+        #expect(output.text.contains("boot timer: written"))
+        #expect(output.text.contains("disk0: read back sector 1: matches"), "\(output.text)")
+        let recorded = times.withLock { $0 }
+        #expect(recorded.count == 1)
+        if let time = recorded.first {
+            #expect(time.wall > 0 && time.wall < elapsed, "\(time.wall) ns, the run took \(elapsed) ns")
+            #expect(time.cpu > 0)
+        }
+    }
+
     @Test("the ACPI tables describe the PCI host bridge, its INTx routes and the virtio-mmio devices")
     func platformDevices() throws {
         let images = try DiskImages()

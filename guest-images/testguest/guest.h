@@ -20,6 +20,8 @@ typedef unsigned long u64;
 /* A page in the MMIO hole that no device occupies, ever (Layout.unbackedMMIO in
  * Sources/GuestMemory/Layout.swift): accesses there exit to the VMM and reach nothing. */
 #define UNBACKED_MMIO 0xfe000000UL
+/* Firecracker's boot timer (Layout.bootTimer), there with --boot-timer. */
+#define BOOT_TIMER 0xd0000000UL
 
 /* struct boot_params offsets (zero-page.rst; boot.rst "The Real-Mode Kernel Header"). */
 #define BP_E820_ENTRIES 0x1e8   /* u8 */
@@ -49,6 +51,7 @@ u64 option_value(const char *after_name, u64 fallback);
 void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d);
 
 void do_mmio(u64 count); /* bench.c */
+void boot_timer(void);  /* bench.c */
 void keyboard_wait_ctrl_alt_del(void); /* keyboard.c: testguest.keyboard */
 void triple_fault(void); /* main.c: shuts the CPU down */
 

@@ -4,7 +4,7 @@
  * It reads what the VMM handed it through the Linux boot protocol (the zero page: the
  * command line, the e820 map, the initrd), prints it over the serial console, runs the
  * checks its command line asks for, and ends the VM. Options (see README.md):
- *   testguest.quiet  testguest.outs=N  testguest.mmio=N  testguest.chatter=N
+ *   testguest.quiet  testguest.outs=N  testguest.mmio=N  testguest.chatter=N  testguest.boottimer
  *   testguest.port=0xNNNN  testguest.echo=N
  *   testguest.triplefault  testguest.int3  testguest.exit=N  testguest.disk
  *   [testguest.movebar]  testguest.diskbench=N[,...] (diskbench.c)  testguest.flushbench=N[,...] (flushbench.c)
@@ -227,6 +227,7 @@ void guest_main(const u8 *params) {
     const char *option;
     if ((option = find_option("testguest.outs"))) do_outs(option_value(option, 0));
     if ((option = find_option("testguest.mmio"))) do_mmio(option_value(option, 0));
+    if (find_option("testguest.boottimer")) boot_timer();
     if ((option = find_option("testguest.chatter"))) do_chatter(option_value(option, 0));
     if ((option = find_option("testguest.port"))) do_port((u16)option_value(option, 0));
     if ((option = find_option("testguest.echo"))) do_echo(option_value(option, 1));

@@ -8,7 +8,11 @@
 #   scripts/nested/boot.sh --list       # their names
 #   scripts/nested/boot.sh --compare 5  # SwiftVMM beside QEMU, 5 runs each (docs/PERFORMANCE.md)
 #
-# TESTBED_L1_CPU=MODEL gives L1 another QEMU CPU model (default qemu64,+svm,+npt).
+# TESTBED_L1_CPU=MODEL gives L1 another QEMU CPU model (default qemu64,+svm,+npt);
+# TESTBED_TCG_THREAD=single runs L1's vCPUs on one host thread (default multi).
+# A scenario whose L2 triple-faults, or whose L1 dies, runs again in a fresh L1, up to
+# TESTBED_ATTEMPTS times (default 3): QEMU's emulated AMD-V crashes stock Linux guests at
+# random points on some days, whatever the VMM. Each attempt is printed.
 #
 # Installs what it needs with apt-get (qemu-system-x86, e2fsprogs, passt, gcc), fetches Debian's cloud
 # kernel and busybox-static (downloads go to guest-images/linux/downloads/, never

@@ -55,7 +55,12 @@ report() { # NAME STATUS START END
 }
 
 fact() { echo "@@ fact $1 $2"; }
-end() { echo "@@ end $1"; }
+# L1's kernel messages since the last scenario's end that name KVM or SVM: what L1's
+# KVM said of L2 (an emulation failure, a nested-paging error), for the record.
+end() {
+    dmesg -c 2>/dev/null | grep -i -E 'kvm|svm' | sed 's/^/@@ kernel-of-l1 /'
+    echo "@@ end $1"
+}
 
 # The 64 KiB at byte 1 MiB of FILE, where l2-init's disk task writes.
 written_block_sha256() { dd if="$1" bs=65536 skip=16 count=1 2>/dev/null | sha256sum | cut -d' ' -f1; }
@@ -148,13 +153,26 @@ scenario_net_tap() {
     tunctl -t tap0 >/dev/null
     ip addr add 192.168.100.1/24 dev tap0
     ip link set tap0 up
-    (timeout "$timeout" nc -l -p 5001 | sha256sum | cut -d' ' -f1 >/tmp/received) &
+    rm -f /tmp/received /tmp/hold
+    # busybox nc half-closes the connection when its stdin ends, and its peer then quits:
+    # the receiver's stdin is a FIFO held open, so only L2's end of the data closes it.
+    # (Opened read-write: an open for writing alone would block until the reader's, and a
+    # signal meanwhile makes the shell, L1's PID 1, give up and exit.)
+    mkfifo /tmp/hold
+    exec 4<>/tmp/hold
+    # 256 MiB through the emulated L1 takes a minute or two: a longer limit than the others'.
+    timeout=300
+    (timeout "$timeout" nc -l -p 5001 <&4 >/tmp/received) &
     receiver=$!
-    memory=1G
     run net-tap --cpus 2 --net tap=tap0 --rng --cmdline "console=ttyS0 testbed.task=net-tap"
-    memory=
+    timeout=120
     wait "$receiver"
-    fact net-tap "received-sha256=$(cat /tmp/received)"
+    exec 4<&-
+    rm -f /tmp/hold
+    received=$(sha256sum /tmp/received | cut -d' ' -f1)
+    fact net-tap "received-sha256=$received"
+    fact net-tap "received-bytes=$(wc -c </tmp/received)"
+    rm -f /tmp/received
     tunctl -d tap0 >/dev/null
     end net-tap
 }
@@ -166,17 +184,27 @@ scenario_net_user() {
     ip addr add 10.0.2.15/24 dev dummy0
     ip link set dummy0 up
     ip route add default via 10.0.2.2 dev dummy0
-    start_vmm net-user --net user,hostfwd=tcp:8080-:80 --cmdline "console=ttyS0 testbed.task=net-user"
+    start_vmm net-user --net user,hostfwd=tcp:8080-:80 --cmdline "console=ttyS0 testbed.task=net-user" \
+        --trace virtio --trace-file /tmp/net-trace
     wait_for_console "testbed: forward-listening"
+    # The client's stdin stays open (a FIFO): busybox nc half-closes when its stdin ends.
+    rm -f /tmp/hold
+    mkfifo /tmp/hold
+    exec 4<>/tmp/hold
     answer=""
     i=0
-    while [ -z "$answer" ] && [ "$i" -lt 40 ]; do
-        answer=$(timeout 5 nc 127.0.0.1 8080 </dev/null 2>/dev/null)
+    while [ -z "$answer" ] && [ "$i" -lt 12 ]; do
+        answer=$(timeout 5 nc 127.0.0.1 8080 <&4 2>/tmp/nc-error)
         [ -n "$answer" ] || usleep 250000
         i=$((i + 1))
     done
+    exec 4<&-
+    rm -f /tmp/hold
     fact net-user "answer=$answer"
+    [ -n "$answer" ] || fact net-user "client-error=$(tail -n1 /tmp/nc-error | tr ' ' _) listening=$(netstat -ltn 2>/dev/null | grep -c ':8080 ')"
     wait_vmm net-user
+    [ -n "$answer" ] || grep virtio-net /tmp/net-trace | grep -v 'interrupt\|notify' | tail -n 40 | sed 's/^/@@ trace /'
+    rm -f /tmp/net-trace
     ip link del dummy0
     end net-user
 }
@@ -206,7 +234,8 @@ scenario_vsock() {
 
 # Firecracker's API: SwiftVMM started through a link named firecracker, the machine
 # configured (a root drive, a network interface on a tap to L1 at 192.168.101.1, an
-# entropy device) and started over its socket, the guest stopped with SendCtrlAltDel.
+# entropy device) and started over its socket, its boot timer written by L2 and logged,
+# the guest stopped with SendCtrlAltDel.
 scenario_api() {
     testbed=/testbed/testbed-tool
     tunctl -t tap1 >/dev/null
@@ -217,7 +246,8 @@ scenario_api() {
     rm -f /tmp/fc.sock
     echo "@@ begin api"
     start=$(uptime_seconds)
-    /tmp/firecracker --api-sock /tmp/fc.sock </dev/null >/tmp/console 2>/tmp/stderr &
+    rm -f /tmp/fc.log
+    /tmp/firecracker --api-sock /tmp/fc.sock --boot-timer --log-path /tmp/fc.log </dev/null >/tmp/console 2>/tmp/stderr &
     vmm_pid=$!
     i=0
     while [ ! -S /tmp/fc.sock ] && [ "$i" -lt 100 ]; do usleep 100000; i=$((i + 1)); done
@@ -234,6 +264,7 @@ scenario_api() {
     wait_for_console "testbed: waiting"
     api ctrl-alt-del PUT /actions '{"action_type": "SendCtrlAltDel"}'
     wait_vmm api
+    fact api "boot-timer-lines=$(grep -c 'Guest-boot-time = ' /tmp/fc.log)"
     rm -f /tmp/api-root.img /tmp/firecracker
     tunctl -d tap1 >/dev/null
     end api

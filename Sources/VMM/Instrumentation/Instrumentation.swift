@@ -18,12 +18,16 @@ public struct Instrumentation: Sendable {
     public var expectedOutput: String?
     /// Seconds after which a machine still running is stopped (`StopReason.timedOut`).
     public var timeout: Double?
+    /// Called when the guest writes Firecracker's boot timer (`BootTimer`), which the
+    /// machine then has at `Layout.bootTimer`: the wall time since `origin` and the CPU
+    /// time the process has used, in nanoseconds. Nil: no boot timer.
+    public var bootTimer: (@Sendable (_ wall: UInt64, _ cpu: UInt64) -> Void)?
 
     /// Instrumentation with the given parts; by default, none.
     public init(
         origin: UInt64 = MonotonicClock.now(), trace: TraceCategories = [], traceWriter: TraceWriter? = nil,
         collectsStatistics: Bool = false, readyMarker: String? = nil, expectedOutput: String? = nil,
-        timeout: Double? = nil
+        timeout: Double? = nil, bootTimer: (@Sendable (_ wall: UInt64, _ cpu: UInt64) -> Void)? = nil
     ) {
         self.origin = origin
         self.trace = trace
@@ -32,6 +36,7 @@ public struct Instrumentation: Sendable {
         self.readyMarker = readyMarker
         self.expectedOutput = expectedOutput
         self.timeout = timeout
+        self.bootTimer = bootTimer
     }
 
     /// The tracer, if tracing is on.

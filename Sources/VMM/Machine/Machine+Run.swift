@@ -112,13 +112,25 @@ extension Machine {
 
 extension StopReason {
     /// Fills in the vCPU's RIP for stops that report where the guest was.
+    ///
+    /// After a triple fault, KVM on AMD has already put the vCPU through INIT (the VMCB is
+    /// undefined after a shutdown intercept: arch/x86/kvm/svm/svm.c,
+    /// `shutdown_interception`), so its registers hold the reset state, CS base
+    /// 0xffff0000 and RIP 0xfff0, not where the guest faulted: that RIP is left unknown.
     func withInstructionPointer(of vcpu: VCPU) -> StopReason {
         let rip = try? vcpu.getRegisters().rip
         switch self {
-        case .tripleFault(let id, nil): return .tripleFault(vcpu: id, rip: rip)
+        case .tripleFault(let id, nil):
+            let reset = rip == Self.resetRIP && (try? vcpu.getSpecialRegisters().cs.base) == Self.resetCSBase
+            return .tripleFault(vcpu: id, rip: reset ? nil : rip)
         case .internalError(let id, nil, let error): return .internalError(vcpu: id, rip: rip, error: error)
         case .failedEntry(let id, nil, let reason): return .failedEntry(vcpu: id, rip: rip, hardwareReason: reason)
         default: return self
         }
     }
+
+    /// A vCPU's RIP and CS base after INIT or reset (Intel SDM vol. 3, 10.1.4; AMD APM
+    /// vol. 2, 14.1.3): the first instruction is fetched at 0xfffffff0.
+    static let resetRIP: UInt64 = 0xfff0
+    static let resetCSBase: UInt64 = 0xffff_0000
 }

@@ -122,7 +122,8 @@ public final class Machine: Sendable {
             let vsockTransports = configuration.vsock == nil ? [] : [VsockService.transport]
             placement = try VirtioPlacement.place(
                 configuration.disks.map(\.transport) + vsockTransports + configuration.networks.map(\.transport)
-                    + (configuration.rng.map { [$0.transport] } ?? []))
+                    + (configuration.rng.map { [$0.transport] } ?? []),
+                firstMMIOSlot: instrumentation.bootTimer == nil ? 0 : 1)
         } catch {
             throw .configuration(error)
         }
@@ -204,6 +205,12 @@ public final class Machine: Sendable {
                 on: &portBus, serialOutput: consoleWatch ?? console.output,
                 serialInterrupt: KVMInterruptLine(vm: vm, irq: LegacyPorts.com1IRQ, device: "com1", faults: faults),
                 keyboardInterrupt: KVMInterruptLine(vm: vm, irq: LegacyPorts.keyboardIRQ, device: "i8042", faults: faults))
+            if let report = instrumentation.bootTimer {
+                let origin = instrumentation.origin
+                _ = try mmioBus.register(
+                    BootTimer { report(MonotonicClock.now() - origin, MonotonicClock.processCPUTime()) },
+                    at: IOBus.Range(base: Layout.bootTimer.rawValue, length: Layout.pageSize))
+            }
             // Every virtio device in one installation: the PCI bus holds them all.
             var places = placement.places[...]
             let pendingDisks = disks.devices(

@@ -21,6 +21,11 @@ final class PasstBackend: NetBackend, @unchecked Sendable {
     static let flag = "--net user"
     /// The descriptor number passt gets its end of the socket pair on.
     static let childDescriptor: Int32 = 3
+    /// Who passt runs as when SwiftVMM runs as root: passt will not keep root, and by
+    /// itself looks up the user `nobody`, which a minimal system (an initramfs, a
+    /// container) may not have; then it exits and the link goes down. 65534 is nobody's
+    /// and nogroup's number on Debian and most distributions.
+    static let unprivilegedUser = "65534:65534"
 
     let sockets: UnixSocketPair
     /// passt itself; nil for a backend over a socket pair whose other end is a test's.
@@ -46,6 +51,7 @@ final class PasstBackend: NetBackend, @unchecked Sendable {
             throw .cannotCreateSocketPair(flag: Self.flag, .current)
         }
         var arguments = [path, "--fd", String(Self.childDescriptor), "--foreground", "--quiet"]
+        if geteuid() == 0 { arguments += ["--runas", Self.unprivilegedUser] }
         for forward in forwards {
             arguments += [forward.proto == .tcp ? "--tcp-ports" : "--udp-ports", "\(forward.hostPort):\(forward.guestPort)"]
         }

@@ -11,6 +11,7 @@ import Virtio
 ///  pci        00:0n.0 (n = 1, 2, ...)      BAR 0 at pciMMIOWindow +         MSI-X, or INTA# on
 ///                                          (n - 1) * 32 KiB                  pciInterrupts[(n-1) % 8]
 ///  mmio       virtio-mmio device i         virtioMMIODevices + i * 4 KiB    virtioMMIOInterrupts[i]
+///                                          (i + 1 with the boot timer)
 /// ```
 /// The PCI host bridge (00:00.0) and configuration mechanism #1 are there whether or not
 /// there are virtio-pci devices.
@@ -33,9 +34,11 @@ struct VirtioPlacement: Sendable {
         min(PCIBus.deviceCount - 1, Int(Layout.pciMMIOWindowSize / UInt64(VirtioPCILayout.barSize)))
     }
 
-    /// Places devices on `transports`, in order. Throws when there are more of either
-    /// kind than the machine has room (or interrupt lines) for.
-    static func place(_ transports: [VirtioTransport]) throws(ConfigurationError) -> VirtioPlacement {
+    /// Places devices on `transports`, in order; virtio-mmio devices from slot
+    /// `firstMMIOSlot` of `Layout.virtioMMIODevices` (the slots before it hold something
+    /// else: the boot timer). Throws when there are more of either kind than the machine
+    /// has room (or interrupt lines) for.
+    static func place(_ transports: [VirtioTransport], firstMMIOSlot: Int = 0) throws(ConfigurationError) -> VirtioPlacement {
         let pciCount = transports.filter { $0 == .pci }.count
         let mmioCount = transports.count - pciCount
         guard pciCount <= pciLimit else { throw .tooManyPCIDevices(pciCount, limit: pciLimit) }
@@ -53,7 +56,8 @@ struct VirtioPlacement: Sendable {
             case .mmio:
                 defer { mmio += 1 }
                 return .mmio(index: mmio,
-                             base: GuestAddress(Layout.virtioMMIODevices.rawValue + UInt64(mmio) * Layout.virtioMMIODeviceSize),
+                             base: GuestAddress(Layout.virtioMMIODevices.rawValue
+                                 + UInt64(firstMMIOSlot + mmio) * Layout.virtioMMIODeviceSize),
                              gsi: Layout.virtioMMIOInterrupts[mmio])
             }
         }
