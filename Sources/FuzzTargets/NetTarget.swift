@@ -9,9 +9,7 @@ import Virtio
 /// Invariants: the backend is never handed a frame longer than a header and
 /// `VirtioNet.maximumFrame`; every header it gets asks only for offloads the driver
 /// negotiated, with DATA_VALID clear and its checksum inside the frame; a transmit
-/// chain's used length is 0; a receive chain's used length is no more than its
-/// device-writable bytes, and a frame's used entries say as many buffers as its
-/// num_buffers; the device holds no more chains than the queue has.
+/// chain's used length is 0; the device holds no more chains than the queue has.
 enum NetTarget: FuzzTarget {
     static let name = "virtio-net"
 
@@ -53,14 +51,19 @@ enum NetTarget: FuzzTarget {
         }
     }
 
-    /// The used entries published since `start`: lengths within reason.
+    /// The used entries published since `start`: lengths within reason. Only on the
+    /// transmit queue, which never writes guest memory: a receive buffer may lie over the
+    /// used ring itself (the guest's choice), and a frame written into it then overwrites
+    /// the lengths already published there, as it would in a real guest. (The receive
+    /// path's lengths are bounded where they are made: `writeWritable` returns at most
+    /// the chain's writable bytes.)
     static func checkUsed(from start: UInt16, to end: UInt16, queue: Virtqueue, memory: GuestMemory, transmit: Bool) {
+        guard transmit else { return }
         var index = start
         while index != end {
             let slot = GuestAddress(queue.usedRing.rawValue + 4 + 8 * UInt64(index % queue.size))
             let length = (try? memory.read(UInt32.self, at: GuestAddress(slot.rawValue + 4))) ?? 0
-            if transmit { require(length == 0, "a transmit chain's used length is 0, not \(length)") }
-            require(length <= UInt32(NetHeader.size + VirtioNet.maximumFrame), "used length \(length) past a frame")
+            require(length == 0, "a transmit chain's used length is 0, not \(length)")
             index &+= 1
         }
     }
