@@ -11,7 +11,7 @@
 # TESTBED_L1_CPU=MODEL gives L1 another QEMU CPU model (default qemu64,+svm,+npt);
 # TESTBED_TCG_THREAD=single runs L1's vCPUs on one host thread (default multi).
 # A scenario whose L2 triple-faults, or whose L1 dies, runs again in a fresh L1, up to
-# TESTBED_ATTEMPTS times (default 3): QEMU's emulated AMD-V crashes stock Linux guests at
+# TESTBED_ATTEMPTS times (default 4): QEMU's emulated AMD-V crashes stock Linux guests at
 # random points on some days, whatever the VMM. Each attempt is printed.
 #
 # Installs what it needs with apt-get (qemu-system-x86, e2fsprogs, passt, gcc), fetches Debian's cloud

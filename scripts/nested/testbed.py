@@ -253,7 +253,7 @@ def boot_l1(kernel, initramfs, scenarios, transcript, extra=""):
 
 # How many times a scenario may run when its L2 crashed the way the emulated host makes
 # it crash (`crashed_by_host`).
-ATTEMPTS = int(os.environ.get("TESTBED_ATTEMPTS", "3"))
+ATTEMPTS = int(os.environ.get("TESTBED_ATTEMPTS", "4"))
 
 
 def scenario_lines(name, lines):
