@@ -147,7 +147,7 @@ scenario_ctrl_a_x() {
     end ctrl-a-x
 }
 
-# virtio-net over a tap to L1 (192.168.100.1): a ping, and 256 MiB over TCP whose
+# virtio-net over a tap to L1 (192.168.100.1): a ping, and 64 MiB over TCP whose
 # checksum L1 takes as it arrives; and virtio-rng, read.
 scenario_net_tap() {
     tunctl -t tap0 >/dev/null
@@ -160,7 +160,7 @@ scenario_net_tap() {
     # signal meanwhile makes the shell, L1's PID 1, give up and exit.)
     mkfifo /tmp/hold
     exec 4<>/tmp/hold
-    # 256 MiB through the emulated L1 takes a minute or two: a longer limit than the others'.
+    # 64 MiB through the emulated L1 takes most of a minute: a longer limit than the others'.
     timeout=300
     (timeout "$timeout" nc -l -p 5001 <&4 >/tmp/received) &
     receiver=$!

@@ -73,7 +73,9 @@ TERMINAL_CONTROL = re.compile(r"\x1bc|\x1b\[[0-9;?]*[A-Za-z]")
 QEMU_DATA = ["/usr/share/qemu", "/usr/share/seabios"]
 QEMU_FIRMWARE = ["bios-microvm.bin", "bios-256k.bin", "kvmvapic.bin", "linuxboot_dma.bin", "linuxboot.bin"]
 # How long one whole QEMU run may take before the test bed gives up on it.
-QEMU_TIMEOUT_SECONDS = 1500
+QEMU_TIMEOUT_SECONDS = 900
+# How long all attempts together may take before no further one starts.
+RETRY_BUDGET_SECONDS = 2100
 
 
 def log(message):
@@ -324,9 +326,10 @@ def main():
     # stock Linux guests at random points (SwiftVMM's build of the day before crashes
     # alike). Every such attempt is printed; any other failure stands at once.
     retried = {}
+    began = time.monotonic()
     for attempt in range(2, ATTEMPTS + 1):
         again = [r.name for r in results if not r.passed and crashed_by_host(r.name, lines)]
-        if not again:
+        if not again or time.monotonic() - began > RETRY_BUDGET_SECONDS:
             break
         for result in results:
             if result.name in again:
