@@ -169,19 +169,19 @@ final class VirtioService: VirtioWakeUps {
     // MARK: VirtioWakeUps
 
     func watchBackendInput(_ watching: Bool) {
-        let changed = state.withLock { state in
-            guard state.watchingInput != watching else { return false }
-            state.watchingInput = watching
-            state.pollSet = nil
-            return true
-        }
-        if changed { wakeLoop() }
+        setWatch(\.watchingInput, to: watching)
     }
 
     func watchBackendOutput(_ watching: Bool) {
+        setWatch(\.watchingOutput, to: watching)
+    }
+
+    /// Sets one direction of the backend watch; a change rebuilds the poll set and wakes
+    /// the loop to poll it.
+    private func setWatch(_ direction: WritableKeyPath<State, Bool>, to watching: Bool) {
         let changed = state.withLock { state in
-            guard state.watchingOutput != watching else { return false }
-            state.watchingOutput = watching
+            guard state[keyPath: direction] != watching else { return false }
+            state[keyPath: direction] = watching
             state.pollSet = nil
             return true
         }
