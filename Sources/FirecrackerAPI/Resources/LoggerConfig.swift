@@ -61,31 +61,35 @@ struct MetricsConfig: Equatable {
     var json: JSONValue { .object([("metrics_path", .string(metricsPath))]) }
 }
 
+/// A request body that is one object with one required member, whose value names a case.
+protocol OneChoiceBody: RawRepresentable<String>, CaseIterable {
+    /// The member's name.
+    static var field: String { get }
+}
+
+extension OneChoiceBody {
+    init(_ body: [UInt8]) throws(APIError) {
+        let object = try JSONObject(body: body, fields: [Self.field])
+        guard let name = try object.choice(Self.field, of: Self.allCases.map(\.rawValue)) else {
+            throw .body("missing field `\(Self.field)`")
+        }
+        self = Self(rawValue: name)!
+    }
+}
+
 /// `PUT /actions` (Firecracker's `InstanceActionInfo`).
-enum InstanceAction: String, CaseIterable {
+enum InstanceAction: String, OneChoiceBody {
     case flushMetrics = "FlushMetrics"
     case instanceStart = "InstanceStart"
     case sendCtrlAltDel = "SendCtrlAltDel"
 
-    init(_ body: [UInt8]) throws(APIError) {
-        let object = try JSONObject(body: body, fields: ["action_type"])
-        guard let name = try object.choice("action_type", of: Self.allCases.map(\.rawValue)) else {
-            throw .body("missing field `action_type`")
-        }
-        self = InstanceAction(rawValue: name)!
-    }
+    static let field = "action_type"
 }
 
 /// `PATCH /vm` (Firecracker's `Vm`): the state a running machine should be in.
-enum VMStateChange: String, CaseIterable {
+enum VMStateChange: String, OneChoiceBody {
     case paused = "Paused"
     case resumed = "Resumed"
 
-    init(_ body: [UInt8]) throws(APIError) {
-        let object = try JSONObject(body: body, fields: ["state"])
-        guard let name = try object.choice("state", of: Self.allCases.map(\.rawValue)) else {
-            throw .body("missing field `state`")
-        }
-        self = VMStateChange(rawValue: name)!
-    }
+    static let field = "state"
 }
