@@ -54,7 +54,7 @@ boot() { # format, kernel
     set -e
     echo "linux-smoke: swiftvmm exited with status $status after $(( $(date +%s) - start ))s"
     echo "----- what Linux printed (first 40 lines) -----"
-    tr -d '\r' <"$work/console" | head -n 40
+    tr -d '\r' <"$work/console" | sed -n 1,40p  # sed reads to the end: no SIGPIPE under pipefail
     echo "----- swiftvmm's diagnosis (stderr) -----"
     cat "$work/stderr"
     echo "-----------------------------------------------"
