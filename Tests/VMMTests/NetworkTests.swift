@@ -39,21 +39,32 @@ func testFrame(seq: Int, mac: [UInt8]) -> [UInt8] {
     return frame
 }
 
-/// A TCP/IPv4 segment of `payload` bytes (byte i = 7i) from 10.0.0.1 to 10.0.0.2, its TCP
-/// checksum left partial, as the virtio_net_hdr beside it says (NEEDS_CSUM, GSO TCPV4 of
-/// 1000-byte segments).
-func tsoFrame(to mac: [UInt8], payload: Int) -> (frame: [UInt8], header: [UInt8]) {
+/// A TCP segment of `payload` bytes (byte i = 7i) from 10.0.0.1 to 10.0.0.2, or over IPv6
+/// from fd00::1 to fd00::2, its TCP checksum left partial, as the virtio_net_hdr beside it
+/// says (NEEDS_CSUM, GSO TCPV4 or TCPV6 of 1000-byte segments).
+func tsoFrame(to mac: [UInt8], payload: Int, ipv6: Bool = false) -> (frame: [UInt8], header: [UInt8]) {
     func be16(_ v: Int) -> [UInt8] { [UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
-    var ip: [UInt8] = [0x45, 0] + be16(40 + payload) + [0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]
-    var sum = stride(from: 0, to: 20, by: 2).reduce(0) { $0 + (Int(ip[$1]) << 8 | Int(ip[$1 + 1])) }
-    while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }
-    ip.replaceSubrange(10..<12, with: be16(~sum & 0xffff))
-    var pseudo = 10 + 1 + 10 + 2 + 6 + 20 + payload
-    while pseudo > 0xffff { pseudo = (pseudo & 0xffff) + (pseudo >> 16) }
-    let tcp: [UInt8] = be16(5001) + be16(40000) + [0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff] + be16(pseudo) + [0, 0]
-    let frame = mac + [0x02, 0, 0, 0, 0, 0x09, 0x08, 0x00] + ip + tcp + (0..<payload).map { UInt8(truncatingIfNeeded: $0 * 7) }
-    // struct virtio_net_hdr: flags NEEDS_CSUM, gso TCPV4, hdr_len 54, gso_size 1000, csum_start 34, csum_offset 16.
-    let header: [UInt8] = [1, 1, 54, 0, 0xe8, 0x03, 34, 0, 16, 0]
+    func fold(_ sum: Int) -> Int { var sum = sum; while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }; return sum }
+    let ip: [UInt8], pseudoSum: Int
+    if ipv6 {
+        let source: [UInt8] = [0xfd] + [UInt8](repeating: 0, count: 14) + [1]
+        let destination: [UInt8] = [0xfd] + [UInt8](repeating: 0, count: 14) + [2]
+        ip = [0x60, 0, 0, 0] + be16(20 + payload) + [6, 64] + source + destination
+        pseudoSum = 0xfd00 + 1 + 0xfd00 + 2 + 20 + payload + 6
+    } else {
+        var header: [UInt8] = [0x45, 0] + be16(40 + payload) + [0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]
+        let sum = fold(stride(from: 0, to: 20, by: 2).reduce(0) { $0 + (Int(header[$1]) << 8 | Int(header[$1 + 1])) })
+        header.replaceSubrange(10..<12, with: be16(~sum & 0xffff))
+        ip = header
+        pseudoSum = 0x0a00 + 1 + 0x0a00 + 2 + 6 + 20 + payload
+    }
+    let tcp: [UInt8] = be16(5001) + be16(40000) + [0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff] + be16(fold(pseudoSum)) + [0, 0]
+    let etherType: [UInt8] = ipv6 ? [0x86, 0xdd] : [0x08, 0x00]
+    let frame = mac + [0x02, 0, 0, 0, 0, 0x09] + etherType + ip + tcp + (0..<payload).map { UInt8(truncatingIfNeeded: $0 * 7) }
+    // struct virtio_net_hdr: flags NEEDS_CSUM, gso TCPV4 (1) or TCPV6 (4), hdr_len,
+    // gso_size 1000, csum_start (the TCP header), csum_offset 16.
+    let headers = 14 + ip.count + 20
+    let header: [UInt8] = [1, ipv6 ? 4 : 1, UInt8(headers), 0, 0xe8, 0x03, UInt8(14 + ip.count), 0, 16, 0]
     return (frame, header)
 }
 
@@ -62,15 +73,16 @@ func tsoFrame(to mac: [UInt8], payload: Int) -> (frame: [UInt8], header: [UInt8]
 struct NetworkTests {
     static let modes: [(DiskConfiguration.Transport, Bool)] = [(.pci, false), (.pci, true), (.mmio, false), (.mmio, true)]
 
-    @Test("5.1.6: frames the guest sends arrive on the tap whole; frames written to the tap reach the guest; TSO segments pass through with the offloads on and are cut without",
+    @Test("5.1.6: frames the guest sends arrive on the tap whole; frames written to the tap reach the guest; TSO segments (IPv4 and IPv6) pass through with the offloads on and are cut without",
           .enabled(if: HostTap.available, Comment(rawValue: HostTap.problem ?? "")), arguments: modes)
     func framesBothWays(transport: DiskConfiguration.Transport, offloads: Bool) throws {
         let tap = try HostTap()
         let mac = MACAddress("52:54:00:aa:bb:0\(offloads ? 1 : 0)")!
         let segments = offloads ? 1 : 4
         let (frame, header) = tsoFrame(to: mac.bytes, payload: 4000)
+        let (frame6, header6) = tsoFrame(to: mac.bytes, payload: 4000, ipv6: true)
         let (output, report) = try bootWithDevices(
-            commandLine: "console=ttyS0 testguest.quiet testguest.noacpi testguest.net testguest.netsend=4 testguest.netrecv=\(2 + segments)"
+            commandLine: "console=ttyS0 testguest.quiet testguest.noacpi testguest.net testguest.netsend=4 testguest.netrecv=\(2 + 2 * segments)"
                 + (offloads ? " testguest.netoffload" : ""),
             networks: [NetworkConfiguration(backend: .tap(tap.name), mac: mac, transport: transport)]
         ) { output in
@@ -78,24 +90,30 @@ struct NetworkTests {
             _ = tap.send(testFrame(seq: 7, mac: [2, 0, 0, 0, 0, 9]))
             _ = tap.send(testFrame(seq: 8, mac: [2, 0, 0, 0, 0, 9]))
             _ = tap.send(frame, header: header)
+            _ = tap.send(frame6, header: header6)
         }
         #expect(report.reason == .reset, "\(output)")
         let lines = output.split(whereSeparator: \.isNewline).map(String.init)
         #expect(lines.contains("net0: \(transport.rawValue), mac \(mac), link up, mtu 1500, offloads \(offloads ? "on" : "off")"), "\(output)")
-        #expect(lines.contains("net0: sent \(offloads ? 5 : 4) frames"), "\(output)")
+        #expect(lines.contains("net0: sent \(offloads ? 6 : 4) frames"), "\(output)")
 
         // What the guest sent, as the host's side of the tap saw it.
-        // Frames 0-3, the TSO segment with the offloads, and frame 4 at the end.
+        // Frames 0-3, the TSO segments (IPv4, IPv6) with the offloads, and frame 4 at the end.
         let seen = tap.received(limit: 10).filter { Array($0[6..<12]) == mac.bytes }
         let expected = (0..<4).map { testFrame(seq: $0, mac: mac.bytes) }
         #expect(Array(seen.prefix(4)) == expected)
         #expect(seen.last == testFrame(seq: 4, mac: mac.bytes))
         if offloads {
-            // One 4054-byte segment, not four: the TSO request went through the tap whole.
-            #expect(seen.count == 6)
-            let segment = seen.count == 6 ? seen[4] : []
-            #expect(segment.count == 14 + 40 + 4000)
-            #expect(segment.dropFirst(54).elementsEqual((0..<4000).map { UInt8(truncatingIfNeeded: $0 * 7) }))
+            // One 4054-byte segment and one 4074-byte one, not four of each: the TSO
+            // requests went through the tap whole.
+            #expect(seen.count == 7)
+            let payload = (0..<4000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+            for (index, headers, etherType) in [(4, 54, 0x0800), (5, 74, 0x86dd)] {
+                let segment = seen.count == 7 ? seen[index] : []
+                #expect(segment.count == headers + 4000)
+                #expect(segment.count > 14 && Int(segment[12]) << 8 | Int(segment[13]) == etherType)
+                #expect(segment.dropFirst(headers).elementsEqual(payload))
+            }
         } else {
             #expect(seen.count == 5)
         }
@@ -106,13 +124,17 @@ struct NetworkTests {
             #expect(lines.contains { $0.hasPrefix("net0: received \(sent.count) bytes, buffers 1, ") && $0.hasSuffix(", type 0x88b5, fnv " + fnv1a(sent[...])) }, "\(output)")
         }
         let tcp = lines.filter { $0.hasPrefix("net0: received") && $0.contains("type 0x0800") }
+        let tcp6 = lines.filter { $0.hasPrefix("net0: received") && $0.contains("type 0x86dd") }
         if offloads {
-            // One frame of 4054 bytes (and its header) over two 2 KiB buffers, GSO TCPV4,
-            // the checksum partial: byte for byte what the test sent.
+            // One frame of 4054 bytes (IPv4) and one of 4074 (IPv6), each with its header
+            // over two 2 KiB buffers, GSO TCPV4 and TCPV6, the checksum partial: byte for
+            // byte what the test sent.
             #expect(tcp == ["net0: received 4054 bytes, buffers 2, flags 1, gso 1, type 0x0800, fnv " + fnv1a(frame[...])], "\(output)")
+            #expect(tcp6 == ["net0: received 4074 bytes, buffers 2, flags 1, gso 4, type 0x86dd, fnv " + fnv1a(frame6[...])], "\(output)")
         } else {
             // Segmented by the host before the tap: four frames of 1000 bytes of payload each.
             #expect(tcp.count == 4 && tcp.allSatisfy { $0.hasPrefix("net0: received 1054 bytes, buffers 1, ") && $0.contains("gso 0") }, "\(output)")
+            #expect(tcp6.count == 4 && tcp6.allSatisfy { $0.hasPrefix("net0: received 1074 bytes, buffers 1, ") && $0.contains("gso 0") }, "\(output)")
         }
     }
 

@@ -2,8 +2,8 @@
  * The network device test (`testguest.net`, virtio v1.2, 5.1): drives every virtio-net
  * device found (PCI bus 0, then the command line). For each: negotiate (the checksum
  * and TSO offloads too with `testguest.netoffload`), post receive buffers, send
- * `testguest.netsend=N` test frames (and, with the offloads, one 4000-byte TCP/IPv4
- * segment for the host to take as one), say "ready", then print each frame received
+ * `testguest.netsend=N` test frames (and, with the offloads, a 4000-byte TCP/IPv4
+ * segment and a 4000-byte TCP/IPv6 one for the host to take whole), say "ready", then print each frame received
  * until `testguest.netrecv=M` have come (or `testguest.netwait=SPINS` pass without one),
  * then send frame number N and say whether the link is up. The KVM tests read and write the other end of
  * the tap and compare.
@@ -20,6 +20,11 @@
 #define ETH_HDR 14
 #define ETHERTYPE_TEST 0x88b5
 #define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+#define IPV4_HDR 20
+#define IPV6_HDR 40
+#define TCP_HDR 20
+#define IP_PROTO_TCP 6
 #define TSO_PAYLOAD 4000
 #define TSO_SEGMENT 1000
 
@@ -29,13 +34,21 @@
 #define NET_F_MTU 3
 #define NET_F_MAC 5
 #define NET_F_GUEST_TSO4 7
+#define NET_F_GUEST_TSO6 8
 #define NET_F_HOST_TSO4 11
+#define NET_F_HOST_TSO6 12
+
+/* virtio_net_hdr fields (5.1.6). */
+#define NET_HDR_F_NEEDS_CSUM 1
+#define NET_HDR_GSO_TCPV4 1
+#define NET_HDR_GSO_TCPV6 4
+#define TCP_CHECKSUM_OFFSET 16
 #define NET_F_MRG_RXBUF 15
 #define NET_F_STATUS 16
 
 static u8 net_rings[MAX_NETS][2][4096] __attribute__((aligned(4096)));
 static u8 rx_buffers[RX_BUFFERS][RX_BUFFER_SIZE] __attribute__((aligned(64)));
-static u8 tx_frame[NET_HDR + ETH_HDR + 40 + TSO_PAYLOAD] __attribute__((aligned(64)));
+static u8 tx_frame[NET_HDR + ETH_HDR + IPV6_HDR + TCP_HDR + TSO_PAYLOAD] __attribute__((aligned(64)));
 static u8 rx_frame[RX_BUFFERS * RX_BUFFER_SIZE];
 
 static void say(int n, const char *what) { put_string("net"); put_decimal((u64)n); put_string(": "); put_string(what); }
@@ -62,38 +75,58 @@ static u32 sum16(const u8 *p, u32 count, u32 sum) {
     return sum;
 }
 
-/* A 4000-byte TCP/IPv4 segment to be cut into 1000-byte segments (HOST_TSO4), its TCP
- * checksum left to the host (NEEDS_CSUM, csum_start at the TCP header, csum_offset 16):
- * the field holds the pseudo-header's sum, as Linux's drivers leave it. */
-static u32 build_tso_frame(const u8 *mac) {
-    u8 *h = tx_frame, *e = tx_frame + NET_HDR, *ip = e + ETH_HDR, *tcp = ip + 20, *data = tcp + 20;
-    for (int i = 0; i < NET_HDR + ETH_HDR + 40; i++) h[i] = 0;
-    h[0] = 1;                        /* NEEDS_CSUM */
-    h[1] = 1;                        /* GSO_TCPV4 */
-    put16le(h + 2, ETH_HDR + 40);    /* hdr_len */
-    put16le(h + 4, TSO_SEGMENT);     /* gso_size */
-    put16le(h + 6, ETH_HDR + 20);    /* csum_start */
-    put16le(h + 8, 16);              /* csum_offset */
+/* A 4000-byte TCP segment over IPv4 (10.0.0.2 to 10.0.0.1) or IPv6 (fd00::2 to fd00::1),
+ * to be cut into 1000-byte segments (HOST_TSO4, HOST_TSO6), its TCP checksum left to
+ * the host (NEEDS_CSUM, csum_start at the TCP header, csum_offset 16): the field holds
+ * the pseudo-header's sum (RFC 793, RFC 8200 8.1), as Linux's drivers leave it. */
+static u32 build_tso_frame(const u8 *mac, int ipv6) {
+    u32 ip_header = ipv6 ? IPV6_HDR : IPV4_HDR, headers = ETH_HDR + ip_header + TCP_HDR;
+    u8 *h = tx_frame, *e = tx_frame + NET_HDR, *ip = e + ETH_HDR, *tcp = ip + ip_header, *data = tcp + TCP_HDR;
+    for (u32 i = 0; i < NET_HDR + headers; i++) h[i] = 0;
+    h[0] = NET_HDR_F_NEEDS_CSUM;
+    h[1] = ipv6 ? NET_HDR_GSO_TCPV6 : NET_HDR_GSO_TCPV4;
+    put16le(h + 2, (u16)headers);                /* hdr_len */
+    put16le(h + 4, TSO_SEGMENT);                 /* gso_size */
+    put16le(h + 6, (u16)(ETH_HDR + ip_header));  /* csum_start */
+    put16le(h + 8, TCP_CHECKSUM_OFFSET);         /* csum_offset */
     for (int i = 0; i < 6; i++) { e[i] = i == 0 ? 0x02 : 0; e[6 + i] = mac[i]; }
-    put16(e + 12, ETHERTYPE_IPV4);
-    ip[0] = 0x45;
-    put16(ip + 2, 40 + TSO_PAYLOAD);
-    put16(ip + 6, 0x4000);           /* don't fragment */
-    ip[8] = 64;
-    ip[9] = 6;                       /* TCP */
-    ip[12] = 10, ip[13] = 0, ip[14] = 0, ip[15] = 2;
-    ip[16] = 10, ip[17] = 0, ip[18] = 0, ip[19] = 1;
-    put16(ip + 10, (u16)~sum16(ip, 20, 0));
+    put16(e + 12, ipv6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4);
+    u8 pseudo[40] = {0};
+    u32 pseudo_length;
+    if (ipv6) {
+        ip[0] = 0x60;                            /* version 6 */
+        put16(ip + 4, TCP_HDR + TSO_PAYLOAD);    /* payload length */
+        ip[6] = IP_PROTO_TCP;                    /* next header */
+        ip[7] = 64;                              /* hop limit */
+        ip[8] = 0xfd, ip[23] = 2;                /* fd00::2 */
+        ip[24] = 0xfd, ip[39] = 1;               /* fd00::1 */
+        for (int i = 0; i < 32; i++) pseudo[i] = ip[8 + i];
+        put16(pseudo + 34, TCP_HDR + TSO_PAYLOAD);
+        pseudo[39] = IP_PROTO_TCP;
+        pseudo_length = 40;
+    } else {
+        ip[0] = 0x45;
+        put16(ip + 2, IPV4_HDR + TCP_HDR + TSO_PAYLOAD);
+        put16(ip + 6, 0x4000);                   /* don't fragment */
+        ip[8] = 64;
+        ip[9] = IP_PROTO_TCP;
+        ip[12] = 10, ip[15] = 2;                 /* 10.0.0.2 */
+        ip[16] = 10, ip[19] = 1;                 /* 10.0.0.1 */
+        put16(ip + 10, (u16)~sum16(ip, IPV4_HDR, 0));
+        for (int i = 0; i < 8; i++) pseudo[i] = ip[12 + i];
+        pseudo[9] = IP_PROTO_TCP;
+        put16(pseudo + 10, TCP_HDR + TSO_PAYLOAD);
+        pseudo_length = 12;
+    }
     put16(tcp, 40000);
     put16(tcp + 2, 5001);
-    tcp[7] = 1;                      /* sequence number 1 */
-    tcp[12] = 5 << 4;
-    tcp[13] = 0x18;                  /* ACK, PSH */
+    tcp[7] = 1;                                  /* sequence number 1 */
+    tcp[12] = (TCP_HDR / 4) << 4;
+    tcp[13] = 0x18;                              /* ACK, PSH */
     put16(tcp + 14, 0xffff);
     for (u32 i = 0; i < TSO_PAYLOAD; i++) data[i] = (u8)(i * 7);
-    u8 pseudo[12] = {10, 0, 0, 2, 10, 0, 0, 1, 0, 6, (u8)((20 + TSO_PAYLOAD) >> 8), (u8)(20 + TSO_PAYLOAD)};
-    put16(tcp + 16, (u16)sum16(pseudo, 12, 0));
-    return NET_HDR + ETH_HDR + 40 + TSO_PAYLOAD;
+    put16(tcp + TCP_CHECKSUM_OFFSET, (u16)sum16(pseudo, pseudo_length, 0));
+    return NET_HDR + headers + TSO_PAYLOAD;
 }
 
 static u32 build_test_frame(const u8 *mac, u32 seq) {
@@ -139,7 +172,10 @@ static void say_link(int n, struct virtio_device *d, struct virtq *tx, const u8 
 static void test_device(int n, struct virtio_device *d, int offload, u64 sends, u64 receives, u64 wait) {
     u64 wanted = 1ull << VIRTIO_F_VERSION_1 | 1ull << NET_F_MAC | 1ull << NET_F_STATUS | 1ull << NET_F_MTU
                  | 1ull << NET_F_MRG_RXBUF;
-    if (offload) wanted |= 1ull << NET_F_CSUM | 1ull << NET_F_GUEST_CSUM | 1ull << NET_F_HOST_TSO4 | 1ull << NET_F_GUEST_TSO4;
+    if (offload) {
+        wanted |= 1ull << NET_F_CSUM | 1ull << NET_F_GUEST_CSUM | 1ull << NET_F_HOST_TSO4 | 1ull << NET_F_GUEST_TSO4
+                  | 1ull << NET_F_HOST_TSO6 | 1ull << NET_F_GUEST_TSO6;
+    }
     u64 features;
     struct virtq rx, tx;
     if (virtio_negotiate(d, wanted, &features) != 0) { say(n, "cannot negotiate\n"); return; }
@@ -158,15 +194,17 @@ static void test_device(int n, struct virtio_device *d, int offload, u64 sends, 
     put_string((config4 >> 16) & 1 ? ", link up" : ", link down");
     put_string(", mtu ");
     put_decimal(config8 >> 16);
-    int tso = (features >> NET_F_HOST_TSO4) & 1 && (features >> NET_F_CSUM) & 1;
-    put_string(tso ? ", offloads on\n" : ", offloads off\n");
+    int tso4 = (features >> NET_F_HOST_TSO4) & 1 && (features >> NET_F_CSUM) & 1;
+    int tso6 = (features >> NET_F_HOST_TSO6) & 1 && (features >> NET_F_CSUM) & 1;
+    put_string(tso4 ? ", offloads on\n" : ", offloads off\n");
 
     for (u16 b = 0; b < RX_BUFFERS; b++) post_rx(&rx, b);
     d->ops->notify(d, 0);
 
     u64 sent = 0;
     for (u64 seq = 0; seq < sends; seq++) sent += transmit(d, &tx, build_test_frame(mac, (u32)seq)) == 0;
-    if (tso) sent += transmit(d, &tx, build_tso_frame(mac)) == 0;
+    if (tso4) sent += transmit(d, &tx, build_tso_frame(mac, 0)) == 0;
+    if (tso6) sent += transmit(d, &tx, build_tso_frame(mac, 1)) == 0;
     say(n, "sent ");
     put_decimal(sent);
     put_string(" frames\n");
@@ -189,7 +227,8 @@ static void test_device(int n, struct virtio_device *d, int offload, u64 sends, 
         barrier();
         if (!(rx.used[0] & 1)) d->ops->notify(d, 0);  /* unless VIRTQ_USED_F_NO_NOTIFY (2.7.10) */
         u16 type = (u16)(rx_frame[NET_HDR + 12] << 8 | rx_frame[NET_HDR + 13]);
-        if (type != ETHERTYPE_TEST && type != ETHERTYPE_IPV4) continue;  /* the host's own chatter */
+        int tcp6 = type == ETHERTYPE_IPV6 && rx_frame[NET_HDR + ETH_HDR + 6] == IP_PROTO_TCP;
+        if (type != ETHERTYPE_TEST && type != ETHERTYPE_IPV4 && !tcp6) continue;  /* the host's own chatter */
         say(n, "received ");
         put_decimal(total - NET_HDR);
         put_string(" bytes, buffers ");
