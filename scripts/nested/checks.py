@@ -279,12 +279,10 @@ def check_scenario(name, scenario):
     elif name == "net-user":
         if check_run(result, run):
             result.expect(first(run, "dhcp") == "ok", "net-user: L2 got no address from passt's DHCP")
-            # A known gap, shown on every run, not a pass: in L1, passt (Debian 12's) takes
-            # the connection on the forwarded port and never sends the guest a frame (the
-            # device's trace shows none), while its DHCP works. Not yet explained.
-            answered = scenario.facts.get("answer") == "hello-from-guest"
-            result.facts += [f"address={first(run, 'address')}",
-                             "hostfwd=answered" if answered else "hostfwd=NOT-ANSWERED(known-gap)"]
+            result.expect(scenario.facts.get("answer") == "hello-from-guest",
+                          f"net-user: a client of L1's port 8080 got {scenario.facts.get('answer')!r}, "
+                          f"not the guest's hello-from-guest through passt's forward to its port 80")
+            result.facts += [f"address={first(run, 'address')}", "hostfwd=answered"]
     elif name == "vsock":
         if check_run(result, run):
             result.expect(first(run, "vsock-clients-ok") == "4", "vsock: not every guest connection to the host echoed byte for byte")

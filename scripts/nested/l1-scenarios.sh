@@ -188,12 +188,15 @@ scenario_net_user() {
         --trace virtio --trace-file /tmp/net-trace
     wait_for_console "testbed: forward-listening"
     # The client's stdin stays open (a FIFO): busybox nc half-closes when its stdin ends.
+    # It speaks first, as an HTTP client does: Debian 12's passt completes a forwarded
+    # connection's handshake with the guest only when the client sends (or closes).
     rm -f /tmp/hold
     mkfifo /tmp/hold
     exec 4<>/tmp/hold
     answer=""
     i=0
     while [ -z "$answer" ] && [ "$i" -lt 12 ]; do
+        echo "hello-from-l1" >&4
         answer=$(timeout 5 nc 127.0.0.1 8080 <&4 2>/tmp/nc-error)
         [ -n "$answer" ] || usleep 250000
         i=$((i + 1))
