@@ -34,7 +34,8 @@ enum BootCheck {
         default:
             return nil
         }
-        guard !report.lastConsoleLines.isEmpty else { return headline + "; the console showed nothing" }
-        return headline + "; the last console lines:\n" + report.lastConsoleLines.map { "  | " + $0 }.joined(separator: "\n")
+        let positions = report.vcpuPositions.isEmpty ? "" : "\n" + report.vcpuPositions.map { "  \($0)" }.joined(separator: "\n")
+        guard !report.lastConsoleLines.isEmpty else { return headline + "; the console showed nothing" + positions }
+        return headline + "; the last console lines:\n" + report.lastConsoleLines.map { "  | " + $0 }.joined(separator: "\n") + positions
     }
 }

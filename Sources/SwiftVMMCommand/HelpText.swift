@@ -86,7 +86,8 @@ enum HelpText {
           --expect STRING   stop the guest and exit 0 as soon as STRING appears on the
                             console (also when split across writes)
           --timeout SECONDS stop a guest still running after SECONDS (e.g. 30, 2.5):
-                            status \(ExitStatus.timedOut), with the last console lines on stderr
+                            status \(ExitStatus.timedOut), with the last console lines and
+                            each vCPU's RIP (running or halted) on stderr
 
         CONSOLE
           The guest's first serial port (ttyS0) is this terminal: its output goes to

@@ -364,6 +364,17 @@ struct CLIInstrumentationTests {
         #expect(alone.stderr.contains("timed out after 0.3 s (--timeout); the last console lines:"))
     }
 
+    @Test("--timeout says where each vCPU was: the boot CPU running (writing to a port), the other halted")
+    func timeoutShowsVCPUs() throws {
+        let result = try SwiftVMMProcess.run(["run", "--cpus", "2", "--cmdline", "testguest.quiet testguest.outs=100000000", "--timeout", "2"])
+        #expect(result.status == 124)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("  vCPU 0 running at RIP 0x") }, "\(result.stderr)")
+        #expect(lines.contains { $0.hasPrefix("  vCPU 1 halted at RIP 0x") }, "\(result.stderr)")
+        // The lines come after the console's, last in the message.
+        #expect(lines.last?.hasPrefix("  vCPU 1 ") == true, "\(result.stderr)")
+    }
+
     @Test("a --stats-json path that cannot be written is bad input: status 2 before anything runs")
     func unwritableStatsFile() throws {
         let result = try SwiftVMMProcess.run(["run", "--stats-json", "/nonexistent/stats.json"])

@@ -268,14 +268,17 @@ def check_scenario(name, scenario):
         if check_run(result, run):
             result.expect(first(run, "ping") == "ok", "net-tap: L2 could not ping L1 over the tap")
             sent = first(run, "blob-sha256")
-            result.expect(first(run, "sent") == "yes", "net-tap: L2 could not send its 64 MiB to L1")
-            result.expect(sent is not None and sent == scenario.facts.get("received-sha256"),
+            mib = int(first(run, "blob-mib") or 0)
+            result.expect(mib > 0, "net-tap: L2 did not say how many MiB it sends")
+            result.expect(first(run, "sent") == "yes", f"net-tap: L2 could not send its {mib} MiB to L1")
+            result.expect(sent is not None and sent == scenario.facts.get("received-sha256")
+                          and scenario.facts.get("received-bytes") == str(mib << 20),
                           f"net-tap: L1 received {scenario.facts.get('received-bytes')} bytes whose SHA-256 is "
-                          f"{scenario.facts.get('received-sha256')}; L2 sent 67108864 bytes, {sent}")
+                          f"{scenario.facts.get('received-sha256')}; L2 sent {mib << 20} bytes, {sent}")
             result.expect(first(run, "rng-current") == "virtio_rng.0",
                           f"net-tap: the kernel's entropy source is {first(run, 'rng-current')}, not virtio_rng.0")
             result.expect(first(run, "rng-bytes") == "4096", f"net-tap: /dev/hwrng gave {first(run, 'rng-bytes')} of 4096 bytes")
-            result.facts += ["ping=ok", "64MiB=sha256-equal", f"hwrng={first(run, 'rng-bytes')}B"]
+            result.facts += ["ping=ok", f"{mib}MiB=sha256-equal", f"hwrng={first(run, 'rng-bytes')}B"]
     elif name == "net-user":
         if check_run(result, run):
             result.expect(first(run, "dhcp") == "ok", "net-user: L2 got no address from passt's DHCP")

@@ -37,6 +37,8 @@ extension Machine {
         let flushFailures = DeviceFlush.runAll(flushes)
         let reason = lifecycle.finishStopping()
         let stoppedAt = MonotonicClock.now()
+        // Where a guest that ran out of time was: every vCPU is out of KVM_RUN.
+        let positions = reason == .timedOut ? threads.compactMap { VCPUPosition.read($0.vcpu) } : []
         instrumentation.traceWriter?.flush()
         return MachineReport(
             reason: reason,
@@ -47,7 +49,8 @@ extension Machine {
             unknownMMIOAccesses: handler.counters.unknownMMIOAccesses,
             statistics: instrumentation.collectsStatistics ? statistics(stoppedAt: stoppedAt) : nil,
             lastConsoleLines: consoleWatch?.lastLines ?? [],
-            sawExpectedOutput: consoleWatch?.sawExpectedOutput ?? false)
+            sawExpectedOutput: consoleWatch?.sawExpectedOutput ?? false,
+            vcpuPositions: positions)
     }
 
     /// Stops every vCPU. Safe from any thread (a vCPU, a signal handler's queue, the

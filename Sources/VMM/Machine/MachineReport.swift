@@ -19,4 +19,7 @@ public struct MachineReport: Sendable {
     public let lastConsoleLines: [String]
     /// Whether `Instrumentation.expectedOutput` appeared on the console.
     public let sawExpectedOutput: Bool
+    /// Where each vCPU was, when the machine stopped because its time ran out (empty
+    /// for every other stop).
+    public let vcpuPositions: [VCPUPosition]
 }
