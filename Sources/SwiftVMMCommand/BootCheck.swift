@@ -34,7 +34,10 @@ enum BootCheck {
         default:
             return nil
         }
-        let positions = report.vcpuPositions.isEmpty ? "" : "\n" + report.vcpuPositions.map { "  \($0)" }.joined(separator: "\n")
+        // "vCPU 0 halted at RIP 0xffffffff81c0f8a4", RIPs written as every stop message writes them.
+        let positions = report.vcpuPositions.map {
+            "\n  vCPU \($0.id) \($0.halted ? "halted" : "running") at RIP \(StopMessage.hex($0.rip))"
+        }.joined()
         guard !report.lastConsoleLines.isEmpty else { return headline + "; the console showed nothing" + positions }
         return headline + "; the last console lines:\n" + report.lastConsoleLines.map { "  | " + $0 }.joined(separator: "\n") + positions
     }

@@ -119,15 +119,8 @@ extension UserNetworkTests {
     @Test("hostfwd: a connection to the forwarded host port reaches the guest as a TCP/IPv4 frame through passt",
           .enabled(if: passt != nil, "skipped: passt is not installed (apt-get install passt)"))
     func forwardedPortReachesGuest() throws {
-        // A port free now: bind to 0, read it back, let it go.
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, length) == 0 && getsockname(probe, $0, &length) == 0 }
-        }
-        let port = UInt16(bigEndian: address.sin_port)
+        // A port free now: listen on an ephemeral one, read it back, let it go.
+        let (probe, port) = try #require(listener(family: AF_INET))
         close(probe)
         let (output, report) = try bootWithDevices(
             // A long wait: the guest stops waiting as soon as the frame comes, and under

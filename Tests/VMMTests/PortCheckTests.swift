@@ -6,8 +6,9 @@ import Glibc
 #endif
 
 /// A listening TCP socket on an ephemeral port of `family` (IPv6 sockets are IPv6-only),
-/// and that port; nil where the host has no such family.
-private func listener(family: Int32) -> (fd: Int32, port: UInt16)? {
+/// and that port; nil where the host has no such family. Closed at once, it leaves a port
+/// that was free a moment ago.
+func listener(family: Int32) -> (fd: Int32, port: UInt16)? {
     let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { return nil }
     var one: Int32 = 1

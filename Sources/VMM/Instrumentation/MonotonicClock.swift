@@ -7,17 +7,15 @@ import Glibc
 /// read in user space through the vDSO, without a system call.
 public enum MonotonicClock {
     /// Nanoseconds since an arbitrary point (the host's boot); only differences mean anything.
-    public static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
-    }
+    public static func now() -> UInt64 { nanoseconds(CLOCK_MONOTONIC) }
 
     /// CPU time the whole process has used, every thread, user and system, in
     /// nanoseconds (CLOCK_PROCESS_CPUTIME_ID).
-    public static func processCPUTime() -> UInt64 {
+    public static func processCPUTime() -> UInt64 { nanoseconds(CLOCK_PROCESS_CPUTIME_ID) }
+
+    private static func nanoseconds(_ clock: clockid_t) -> UInt64 {
         var time = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        clock_gettime(clock, &time)
         return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
 }

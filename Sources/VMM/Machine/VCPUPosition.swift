@@ -6,7 +6,7 @@ import KVM
 /// runnable (KVM_GET_MP_STATE, api.rst 4.38). A guest that hangs waiting shows every
 /// vCPU halted; one that spins shows the RIP it spins at (under Linux, look it up in
 /// System.map, with the kernel booted `nokaslr`).
-public struct VCPUPosition: Sendable, Equatable, CustomStringConvertible {
+public struct VCPUPosition: Sendable, Equatable {
     public let id: Int
     public let rip: UInt64
     public let halted: Bool
@@ -22,10 +22,5 @@ public struct VCPUPosition: Sendable, Equatable, CustomStringConvertible {
     static func read(_ vcpu: VCPU) -> VCPUPosition? {
         guard let registers = try? vcpu.getRegisters(), let state = try? vcpu.getMPState() else { return nil }
         return VCPUPosition(id: vcpu.id, rip: registers.rip, halted: state == UInt32(KVM_MP_STATE_HALTED))
-    }
-
-    /// "vCPU 0 halted at RIP 0xffffffff81c0f8a4", "vCPU 1 running at RIP 0x100042".
-    public var description: String {
-        "vCPU \(id) \(halted ? "halted" : "running") at RIP 0x\(String(rip, radix: 16))"
     }
 }
