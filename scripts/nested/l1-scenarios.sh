@@ -62,6 +62,20 @@ end() {
     echo "@@ end $1"
 }
 
+# hold_open / let_go: fd 4 is a FIFO held open, a busybox nc's stdin that never ends
+# (busybox nc half-closes the connection when its stdin ends, and its peer then quits).
+# Opened read-write: an open for writing alone would block until the reader's, and a
+# signal meanwhile makes the shell, L1's PID 1, give up and exit.
+hold_open() {
+    rm -f /tmp/hold
+    mkfifo /tmp/hold
+    exec 4<>/tmp/hold
+}
+let_go() {
+    exec 4<&-
+    rm -f /tmp/hold
+}
+
 # The 64 KiB at byte 1 MiB of FILE, where l2-init's disk task writes.
 written_block_sha256() { dd if="$1" bs=65536 skip=16 count=1 2>/dev/null | sha256sum | cut -d' ' -f1; }
 sha256() { sha256sum "$1" | cut -d' ' -f1; }
@@ -156,13 +170,9 @@ scenario_net_tap() {
     tunctl -t tap0 >/dev/null
     ip addr add 192.168.100.1/24 dev tap0
     ip link set tap0 up
-    rm -f /tmp/received /tmp/hold
-    # busybox nc half-closes the connection when its stdin ends, and its peer then quits:
-    # the receiver's stdin is a FIFO held open, so only L2's end of the data closes it.
-    # (Opened read-write: an open for writing alone would block until the reader's, and a
-    # signal meanwhile makes the shell, L1's PID 1, give up and exit.)
-    mkfifo /tmp/hold
-    exec 4<>/tmp/hold
+    rm -f /tmp/received
+    # The receiver's stdin stays open: only L2's end of the data closes the connection.
+    hold_open
     # 64 MiB through the emulated L1 takes most of a minute: a longer limit than the others'.
     timeout=300
     (timeout "$timeout" nc -l -p 5001 <&4 >/tmp/received) &
@@ -170,8 +180,7 @@ scenario_net_tap() {
     run net-tap --cpus 2 --net tap=tap0 --rng --cmdline "console=ttyS0 testbed.task=net-tap testbed.mib=$transfer_mib"
     timeout=120
     wait "$receiver"
-    exec 4<&-
-    rm -f /tmp/hold
+    let_go
     received=$(sha256sum /tmp/received | cut -d' ' -f1)
     fact net-tap "received-sha256=$received"
     fact net-tap "received-bytes=$(wc -c </tmp/received)"
@@ -190,12 +199,10 @@ scenario_net_user() {
     start_vmm net-user --net user,hostfwd=tcp:8080-:80 --cmdline "console=ttyS0 testbed.task=net-user" \
         --trace virtio --trace-file /tmp/net-trace
     wait_for_console "testbed: forward-listening"
-    # The client's stdin stays open (a FIFO): busybox nc half-closes when its stdin ends.
-    # It speaks first, as an HTTP client does: Debian 12's passt completes a forwarded
-    # connection's handshake with the guest only when the client sends (or closes).
-    rm -f /tmp/hold
-    mkfifo /tmp/hold
-    exec 4<>/tmp/hold
+    # The client's stdin stays open, and it speaks first, as an HTTP client does: Debian
+    # 12's passt completes a forwarded connection's handshake with the guest only when
+    # the client sends (or closes).
+    hold_open
     answer=""
     i=0
     while [ -z "$answer" ] && [ "$i" -lt 12 ]; do
@@ -204,8 +211,7 @@ scenario_net_user() {
         [ -n "$answer" ] || usleep 250000
         i=$((i + 1))
     done
-    exec 4<&-
-    rm -f /tmp/hold
+    let_go
     fact net-user "answer=$answer"
     [ -n "$answer" ] || fact net-user "client-error=$(tail -n1 /tmp/nc-error | tr ' ' _) listening=$(netstat -ltn 2>/dev/null | grep -c ':8080 ')"
     wait_vmm net-user

@@ -259,7 +259,7 @@ def boot_l1(kernel, initramfs, scenarios, transcript, extra=""):
 
 
 # How many times a scenario may run when its L2 crashed the way the emulated host makes
-# it crash (`crashed_by_host`).
+# it crash (`host_crash`).
 ATTEMPTS = int(os.environ.get("TESTBED_ATTEMPTS", "4"))
 
 
@@ -276,19 +276,16 @@ def scenario_lines(name, lines):
     return found
 
 
-def crashed_by_host(name, lines):
-    """Whether scenario `name` ended as the emulated host makes L2 end: a triple fault
-    (KVM_EXIT_SHUTDOWN), or L1 gone before the scenario's end."""
-    own = scenario_lines(name, lines)
-    return any("the guest triple-faulted" in line for line in own) or f"@@ end {name}" not in own
-
-
-def crash_summary(name, lines):
+def host_crash(name, lines):
+    """How scenario `name` ended, if it ended as the emulated host makes L2 end: a triple
+    fault (KVM_EXIT_SHUTDOWN), or L1 gone before the scenario's end; None otherwise."""
     own = scenario_lines(name, lines)
     faults = [line for line in own if "the guest triple-faulted" in line]
     if faults:
         return faults[0].lstrip("! ")[:100]
-    return "L1 stopped before the scenario's end"
+    if f"@@ end {name}" not in own:
+        return "L1 stopped before the scenario's end"
+    return None
 
 
 def main():
@@ -333,14 +330,14 @@ def main():
     retried = {}
     began = time.monotonic()
     for attempt in range(2, ATTEMPTS + 1):
-        again = [r.name for r in results if not r.passed and crashed_by_host(r.name, lines)]
+        crashes = {r.name: host_crash(r.name, lines) for r in results if not r.passed}
+        again = [name for name, crash in crashes.items() if crash]
         if not again or time.monotonic() - began > RETRY_BUDGET_SECONDS:
             break
-        for result in results:
-            if result.name in again:
-                print(f"testbed: attempt {attempt - 1} of {result.name} failed, likely the emulated host: "
-                      f"{crash_summary(result.name, lines)}", file=sys.stderr)
-                retried.setdefault(result.name, []).append(crash_summary(result.name, lines))
+        for name in again:
+            print(f"testbed: attempt {attempt - 1} of {name} failed, likely the emulated host: {crashes[name]}",
+                  file=sys.stderr)
+            retried.setdefault(name, []).append(crashes[name])
         lines = boot_l1(kernel, l1_initramfs, again, os.path.join(OUT, f"l1-console-attempt{attempt}.log"))
         fresh = {r.name: r for r in checks.check_all(again, lines)}
         results = [fresh.get(r.name, r) for r in results]
