@@ -16,6 +16,10 @@ import PackageDescription
 // mangled names (what each buys: docs/PERFORMANCE.md, figures 2 and 4).
 let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization", "-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release))]
 
+// The directory of the linker script that links libstdc++ statically (above), absolute:
+// the linker runs in a directory of SwiftPM's choosing.
+let staticCXXDirectory = String(#filePath.dropLast("Package.swift".count)) + "Sources/swiftvmm/link"
+
 let package = Package(
     name: "SwiftVMM",
     products: [
@@ -61,11 +65,12 @@ let package = Package(
         .target(name: "FirecrackerAPI", dependencies: ["VMM", "Virtio", "JSON", "HostIO", "Locking"], swiftSettings: optimized),
         // The command line: flags -> configuration, the console, exit statuses.
         .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM", "HostIO", "JSON", "FirecrackerAPI", "Virtio"], swiftSettings: optimized),
-        // Release builds link the Swift runtime into the executable (docs/PERFORMANCE.md,
-        // start-up).
+        // Release builds link the Swift runtime into the executable, and the C++ library
+        // it uses too: the runtime's `-lstdc++` finds link/libstdc++.so first, a linker
+        // script naming the static archive (docs/PERFORMANCE.md, "Start-up, again").
         .executableTarget(
-            name: "swiftvmm", dependencies: ["SwiftVMMCommand"], swiftSettings: optimized,
-            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+            name: "swiftvmm", dependencies: ["SwiftVMMCommand"], exclude: ["link"], swiftSettings: optimized,
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-L", staticCXXDirectory], .when(configuration: .release))]),
         // Fuzz targets: the code that takes outside input, driven by arbitrary bytes, with
         // invariants; swiftvmm-fuzz runs them (under libFuzzer: scripts/fuzz.sh).
         .target(name: "FuzzTargets", dependencies: ["SystemErrors", "CUAPI", "Devices", "Virtio", "Boot", "GuestMemory", "Locking", "HostIO", "SwiftVMMCommand", "FirecrackerAPI", "JSON"]),

@@ -57,6 +57,8 @@ need() {  # need COMMAND PACKAGE: 0 when COMMAND is (now) there
 
 need python3 python3 || { say "python3 is needed to run the benchmarks"; exit 1; }
 need cc gcc || { say "a C compiler (cc) is needed for the reference VMM"; exit 1; }
+# Release builds link libstdc++'s static archive (Package.swift), which comes with g++.
+need g++ g++ || { say "g++ (libstdc++'s static archive) is needed for a release build"; exit 1; }
 bench_args=()
 if need qemu-system-x86_64 qemu-system-x86; then
     bench_args+=(--qemu "$(command -v qemu-system-x86_64)")

@@ -26,6 +26,9 @@ struct ConsoleOutputTests {
     func lines() {
         let pipes = Pipes()
         let output = ConsoleOutput(fd: pipes.writeFD)
+        output.write(Array("boot\n".utf8))
+        #expect(pipes.read(5) == Array("boot\n".utf8))
+        // The output is not quiet now: the next bytes wait for their line.
         for byte in Array("login".utf8) { output.write(byte: byte) }
         #expect(pipes.queued == 0)
         output.write(byte: UInt8(ascii: "\n"))
@@ -33,11 +36,32 @@ struct ConsoleOutputTests {
         #expect(pipes.read(6) == Array("login\n".utf8))
     }
 
+    @Test("the first byte after a quiet spell is in the output when write returns; the bytes right after it wait")
+    func firstByteAfterQuiet() {
+        let pipes = Pipes()
+        let output = ConsoleOutput(fd: pipes.writeFD)
+        output.write(byte: UInt8(ascii: "H"))
+        #expect(pipes.queued == 1)
+        for byte in Array("ello".utf8) { output.write(byte: byte) }
+        #expect(pipes.queued == 1)
+        output.write(byte: UInt8(ascii: "\n"))
+        #expect(pipes.read(6) == Array("Hello\n".utf8))
+        // Quiet again: the next byte goes out at once too.
+        usleep(useconds_t(ConsoleOutput.quietNanoseconds / 1000 * 2))
+        output.write(byte: UInt8(ascii: "#"))
+        #expect(pipes.queued == 1)
+        #expect(pipes.read(1) == Array("#".utf8))
+    }
+
     @Test("an unfinished line (a prompt) goes out on its own, a few milliseconds later")
     func partialLine() {
         let pipes = Pipes()
         let output = ConsoleOutput(fd: pipes.writeFD)
+        output.write(Array("boot\n".utf8))
+        #expect(pipes.read(5) == Array("boot\n".utf8))
+        // Not quiet: the prompt waits for its line, then goes out on its own.
         output.write(Array("# ".utf8))
+        #expect(pipes.queued == 0)
         let deadline = Date().addingTimeInterval(2)
         while pipes.queued < 2 && Date() < deadline { usleep(1000) }
         #expect(pipes.read(2) == Array("# ".utf8))

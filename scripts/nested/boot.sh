@@ -14,7 +14,7 @@
 # TESTBED_ATTEMPTS times (default 4): QEMU's emulated AMD-V crashes stock Linux guests at
 # random points on some days, whatever the VMM. Each attempt is printed.
 #
-# Installs what it needs with apt-get (qemu-system-x86, e2fsprogs, passt, gcc), fetches Debian's cloud
+# Installs what it needs with apt-get (qemu-system-x86, e2fsprogs, passt, gcc, g++), fetches Debian's cloud
 # kernel and busybox-static (downloads go to guest-images/linux/downloads/, never
 # committed), and builds swiftvmm as a static release binary. SWIFTVMM=PATH uses that
 # binary instead of building one.
@@ -27,6 +27,8 @@ command -v qemu-system-x86_64 >/dev/null || needed+=(qemu-system-x86)
 command -v mkfs.ext4 >/dev/null || needed+=(e2fsprogs)
 command -v passt >/dev/null || needed+=(passt)
 command -v gcc >/dev/null || needed+=(gcc libc6-dev)
+# g++ brings libstdc++'s static archive, which release builds link (Package.swift).
+command -v g++ >/dev/null || needed+=(g++)
 if [ ${#needed[@]} -gt 0 ]; then
     echo "boot.sh: installing ${needed[*]}" >&2
     apt-get update -qq >&2

@@ -14,6 +14,9 @@ import Glibc
 /// the nested test bed, a Linux boot spent 8 of its 22 seconds in those writes: 206 us a
 /// byte. docs/PERFORMANCE.md, "Linux to user space, beside QEMU".) So bytes gather here
 /// and go out together:
+/// - the first byte after the output was quiet for `quietNanoseconds`, at once, on the
+///   vCPU's thread: the start of a boot's output, a prompt or an echoed key is not held
+///   back, and a burst costs that one write more;
 /// - at a newline, or once `lineLimit` bytes wait, on the vCPU's thread, which waits for
 ///   the output as an unbuffered console would (and, when the machine stops, gives up:
 ///   the kick signal interrupts the write);
@@ -26,8 +29,9 @@ import Glibc
 /// writer at a time.
 public final class ConsoleOutput: ByteSink {
     public let fd: Int32
-    /// Bytes not written yet, and whether the partial-line flush is scheduled.
-    private let waiting = Locked<(bytes: [UInt8], flushScheduled: Bool)>(([], false))
+    /// Bytes not written yet, whether the partial-line flush is scheduled, and when
+    /// bytes were last taken to be written (MonotonicClock nanoseconds).
+    private let waiting = Locked<(bytes: [UInt8], flushScheduled: Bool, lastWrite: UInt64)>(([], false, 0))
     /// Held while writing, so that writes keep the bytes' order.
     private let writing = Locked<Void>(())
     private let stopping = Atomic<Bool>(false)
@@ -39,6 +43,9 @@ public final class ConsoleOutput: ByteSink {
     /// How long an unfinished line waits for more bytes: short enough that a prompt or
     /// an echoed key appears at once to a person.
     static let partialLineDelay = DispatchTimeInterval.milliseconds(2)
+    /// How long the output must have been quiet for a byte to go out on its own at once:
+    /// longer than the gaps inside a burst of output, shorter than a person's.
+    static let quietNanoseconds: UInt64 = 50_000_000
     /// How long `finishWriting` waits for the output to take what is left.
     static let finishMilliseconds: Int32 = 200
     static let newline = UInt8(ascii: "\n")
@@ -75,8 +82,10 @@ public final class ConsoleOutput: ByteSink {
 
     private func take(_ add: (inout [UInt8]) -> Void) {
         let action = waiting.withLock { state -> Action in
+            let quiet = state.bytes.isEmpty && !state.flushScheduled
+                && MonotonicClock.now() &- state.lastWrite >= Self.quietNanoseconds
             add(&state.bytes)
-            if state.bytes.last == Self.newline || state.bytes.count >= Self.lineLimit { return .write }
+            if quiet || state.bytes.last == Self.newline || state.bytes.count >= Self.lineLimit { return .write }
             if state.flushScheduled { return .none }
             state.flushScheduled = true
             return .schedule
@@ -116,6 +125,7 @@ public final class ConsoleOutput: ByteSink {
     private func writeWaiting() {
         let bytes = waiting.withLock { state -> [UInt8] in
             let taken = state.bytes
+            if !taken.isEmpty { state.lastWrite = MonotonicClock.now() }
             state.bytes = []
             state.bytes.reserveCapacity(Self.lineLimit)
             return taken
