@@ -176,10 +176,8 @@ scenario_ctrl_a_x() {
 }
 
 # virtio-net over a tap to L1 (192.168.100.1): a ping, and $transfer_mib MiB over TCP
-# whose checksum L1 takes as it arrives; and virtio-rng, read. (256 MiB ran into L2
-# stalls in this emulated L1: CPU 0 spinning, an RCU stall, no NMI backtrace, once at
-# 21 MB and once at 60 MB; 64 MiB stalls so now and then, and testbed.py runs it again.)
-transfer_mib=64
+# whose checksum L1 takes as it arrives; and virtio-rng, read.
+transfer_mib=256
 scenario_net_tap() {
     tunctl -t tap0 >/dev/null
     ip addr add 192.168.100.1/24 dev tap0
@@ -187,9 +185,9 @@ scenario_net_tap() {
     rm -f /tmp/received
     # The receiver's stdin stays open: only L2's end of the data closes the connection.
     hold_open
-    # 64 MiB through the emulated L1 takes 30 to 40 s: a longer limit than the others',
-    # short enough that a stalled L2 (testbed.py retries it) costs little.
-    timeout=150
+    # 256 MiB through the emulated L1 takes 2 to 3 minutes: a longer limit than the
+    # others', short enough that a stalled L2 (testbed.py retries it) costs little.
+    timeout=360
     timeout "$timeout" nc -l -p 5001 <&4 >/tmp/received &
     receiver=$!
     run net-tap --cpus 2 --net tap=tap0 --rng --cmdline "console=ttyS0 testbed.task=net-tap testbed.mib=$transfer_mib"
