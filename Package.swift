@@ -16,8 +16,8 @@ import PackageDescription
 // mangled names (what each buys: docs/PERFORMANCE.md, figures 2 and 4).
 let optimized: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization", "-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release))]
 
-// The directory of the linker script that links libstdc++ statically (above), absolute:
-// the linker runs in a directory of SwiftPM's choosing.
+// The directory of the linker script that links libstdc++ statically (the swiftvmm
+// target, below), absolute: the linker runs in a directory of SwiftPM's choosing.
 let staticCXXDirectory = String(#filePath.dropLast("Package.swift".count)) + "Sources/swiftvmm/link"
 
 let package = Package(
@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "SwiftVMMCommand", dependencies: ["VMM", "KVM", "HostIO", "JSON", "FirecrackerAPI", "Virtio"], swiftSettings: optimized),
         // Release builds link the Swift runtime into the executable, and the C++ library
         // it uses too: the runtime's `-lstdc++` finds link/libstdc++.so first, a linker
-        // script naming the static archive (docs/PERFORMANCE.md, "Start-up, again").
+        // script naming the static archive (docs/PERFORMANCE.md, "Start-up, a third time").
         .executableTarget(
             name: "swiftvmm", dependencies: ["SwiftVMMCommand"], exclude: ["link"], swiftSettings: optimized,
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-L", staticCXXDirectory], .when(configuration: .release))]),
