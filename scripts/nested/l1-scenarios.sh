@@ -176,8 +176,11 @@ scenario_ctrl_a_x() {
 }
 
 # virtio-net over a tap to L1 (192.168.100.1): a ping, and $transfer_mib MiB over TCP
-# whose checksum L1 takes as it arrives; and virtio-rng, read.
-transfer_mib=256
+# whose checksum L1 takes as it arrives; and virtio-rng, read. (256 MiB meets the
+# emulated host's faults in most runs: L2 triple-faults or stalls, or L1's kernel
+# panics in KVM_RUN; with L1's transparent huge pages off, four in a row passed, and the
+# next run in CI triple-faulted. 64 MiB meets them now and then; testbed.py retries.)
+transfer_mib=64
 scenario_net_tap() {
     tunctl -t tap0 >/dev/null
     ip addr add 192.168.100.1/24 dev tap0
@@ -185,9 +188,9 @@ scenario_net_tap() {
     rm -f /tmp/received
     # The receiver's stdin stays open: only L2's end of the data closes the connection.
     hold_open
-    # 256 MiB through the emulated L1 takes 2 to 3 minutes: a longer limit than the
-    # others', short enough that a stalled L2 (testbed.py retries it) costs little.
-    timeout=360
+    # 64 MiB through the emulated L1 takes 30 to 40 s: a longer limit than the others',
+    # short enough that a stalled L2 (testbed.py retries it) costs little.
+    timeout=150
     timeout "$timeout" nc -l -p 5001 <&4 >/tmp/received &
     receiver=$!
     run net-tap --cpus 2 --net tap=tap0 --rng --cmdline "console=ttyS0 testbed.task=net-tap testbed.mib=$transfer_mib"

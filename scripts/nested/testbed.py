@@ -62,12 +62,6 @@ QEMU_CPU = os.environ.get("TESTBED_L1_CPU", "qemu64,+svm,+npt")
 # How QEMU's TCG runs L1's vCPUs: one host thread each (multi) or all on one (single).
 TCG_THREADS = os.environ.get("TESTBED_TCG_THREAD", "multi")
 L1_MEMORY = "2G"
-# L1's kernel runs without transparent huge pages. With them (Debian's default, always),
-# L2 under load met memory corruption of the emulated host's making: during 256 MiB
-# transfers L2 triple-faulted, or a vCPU of L2 stayed at one RIP taking no interrupt, or
-# L1 itself panicked in KVM_RUN ("corrupted stack end detected inside scheduler"); no
-# such transfer passed. Without them every one did (README, "The nested test bed").
-L1_KERNEL_OPTIONS = "console=ttyS0 panic=-1 loglevel=1 transparent_hugepage=never"
 L1_CPUS = 2
 # Every scenario, in the order they run.
 SCENARIOS = ["cpus-1", "cpus-2", "cpus-4", "disks", "rootfs", "readonly", "blockdev", "poweroff",
@@ -231,7 +225,7 @@ def boot_l1(kernel, initramfs, scenarios, transcript, extra=""):
         "qemu-system-x86_64", "-accel", f"tcg,thread={TCG_THREADS}", "-cpu", QEMU_CPU,
         "-smp", str(L1_CPUS), "-m", L1_MEMORY, "-nographic", "-no-reboot",
         "-kernel", kernel, "-initrd", initramfs,
-        "-append", f"{L1_KERNEL_OPTIONS} testbed.scenarios={','.join(scenarios)}{extra}",
+        "-append", f"console=ttyS0 panic=-1 loglevel=1 testbed.scenarios={','.join(scenarios)}{extra}",
     ]
     log(f"booting L1: {' '.join(command)}")
     lines = []
