@@ -249,7 +249,7 @@ def boot_l1(kernel, initramfs, scenarios, transcript, extra=""):
                     line = line[line.index("@@ "):]
                 out.write(line + "\n")
                 lines.append(line)
-                if line.startswith("@@ begin") or line.startswith("@@ l1"):
+                if line.startswith(("@@ begin", "@@ l1", "@@ stuck")):
                     log(f"{time.monotonic() - started:6.1f}s {line[3:]}")
         finally:
             watchdog.cancel()
@@ -279,7 +279,8 @@ def scenario_lines(name, lines):
 
 def host_crash(name, lines):
     """How scenario `name` ended, if it ended as the emulated host makes L2 end: a triple
-    fault (KVM_EXIT_SHUTDOWN), L1 gone before the scenario's end, or L2 stalled with a
+    fault (KVM_EXIT_SHUTDOWN), a VMM thread stuck in L1's kernel (l1-scenarios.sh's
+    wait_vmm), L1 gone before the scenario's end, or L2 stalled with a
     vCPU runnable but going nowhere until SwiftVMM's --timeout stopped it (the stalls
     this host shows: an RCU stall on that CPU and no NMI backtrace, or no word at all);
     None otherwise."""
@@ -287,6 +288,9 @@ def host_crash(name, lines):
     faults = [line for line in own if "the guest triple-faulted" in line]
     if faults:
         return faults[0].lstrip("! ")[:100]
+    stuck = [line for line in own if line.startswith(f"@@ stuck {name} ")]
+    if stuck:
+        return "SwiftVMM stuck in L1's kernel past its --timeout (L1 powered off)"
     if f"@@ end {name}" not in own:
         return "L1 stopped before the scenario's end"
     timed_out = any(line.startswith("! swiftvmm: timed out after") for line in own)
@@ -334,8 +338,9 @@ def main():
     # A scenario whose L2 triple-faulted or stalled, or whose L1 died, runs again in a
     # fresh L1, up to ATTEMPTS times in all: on some days the emulated AMD-V of QEMU's TCG
     # crashes or stalls stock Linux guests at random points (SwiftVMM's build of the day
-    # before crashes alike). A fault of SwiftVMM's own fails every attempt. Every retry is
-    # printed; any other failure stands at once.
+    # before crashes alike, and so does QEMU's own L2 in the same L1). A fault of
+    # SwiftVMM's own fails every attempt. Every retry is printed; any other failure
+    # stands at once.
     retried = {}
     began = time.monotonic()
     ran = scenarios
