@@ -53,9 +53,18 @@ wait_vmm() {
 }
 
 # wait_for_console TEXT: until L2 has printed TEXT (at most the run's timeout).
-wait_for_console() {
-    i=0
-    while ! grep -q "$1" /tmp/console && [ "$i" -lt "$((timeout * 10))" ]; do usleep 100000; i=$((i + 1)); done
+wait_for_console() { within "$timeout" grep -q "$1" /tmp/console; }
+
+# within SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds, for at most
+# SECONDS; false if it never did.
+within() {
+    tenths=$(($1 * 10)); shift
+    waited=0
+    until "$@"; do
+        [ "$waited" -lt "$tenths" ] || return 1
+        usleep 100000
+        waited=$((waited + 1))
+    done
 }
 
 report() { # NAME STATUS START END
@@ -94,14 +103,8 @@ let_go() {
 stop_after() { ends_within "$1" "$2" || kill "$2" 2>/dev/null; }
 # ends_within SECONDS PID: waits at most SECONDS for PID, a child of this shell, to end;
 # false if it has not.
-ends_within() {
-    waited=0
-    while running "$2"; do
-        [ "$waited" -lt "$(($1 * 10))" ] || return 1
-        usleep 100000
-        waited=$((waited + 1))
-    done
-}
+ends_within() { within "$1" ended "$2"; }
+ended() { ! running "$1"; }
 # running PID: PID has not ended (an ended child not yet waited for is a zombie, "Z").
 running() {
     state=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)
@@ -303,8 +306,7 @@ scenario_api() {
     rm -f /tmp/fc.log
     /tmp/firecracker --api-sock /tmp/fc.sock --boot-timer --log-path /tmp/fc.log </dev/null >/tmp/console 2>/tmp/stderr &
     vmm_pid=$!
-    i=0
-    while [ ! -S /tmp/fc.sock ] && [ "$i" -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+    within 10 test -S /tmp/fc.sock
     api() { # NAME METHOD PATH [BODY]: the request, its status as a fact
         name=$1; shift
         fact api "$name=$($testbed http /tmp/fc.sock "$@" | head -n1 | cut -d' ' -f2)"
