@@ -19,9 +19,25 @@ struct ByteFields {
     }
 
     /// Stores `value` at `offset`; the caller guarantees the field is inside the array.
-    mutating func write<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+    /// One store through the array's span (bounds-checked), not a store per byte: page
+    /// tables are 2,000 of these at every start.
+    mutating func write<T: FixedWidthInteger & BitwiseCopyable>(_ value: T, at offset: Int) {
         let size = MemoryLayout<T>.size
         precondition(offset >= 0 && offset <= bytes.count - size, "field outside the buffer")
-        for index in 0..<size { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
+        var span = bytes.mutableSpan
+        var fields = span.mutableBytes
+        fields.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+    }
+
+    /// Stores `values` one after another from `offset` (a table of entries), as `write`
+    /// stores one; the caller guarantees they fit.
+    mutating func write<T: FixedWidthInteger & BitwiseCopyable>(_ values: some Collection<T>, at offset: Int) {
+        let size = MemoryLayout<T>.size
+        precondition(offset >= 0 && offset <= bytes.count - size * values.count, "fields outside the buffer")
+        var span = bytes.mutableSpan
+        var fields = span.mutableBytes
+        for (index, value) in values.enumerated() {
+            fields.storeBytes(of: value.littleEndian, toByteOffset: offset + index * size, as: T.self)
+        }
     }
 }

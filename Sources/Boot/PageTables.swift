@@ -30,10 +30,8 @@ public enum PageTables {
         fields.write(pdpt.rawValue | present | writable, at: 0)  // PML4[0] -> PDPT
         for gib in 0..<directories {
             fields.write(directory(gib).rawValue | present | writable, at: pageBytes + gib * 8)  // PDPT[gib] -> PD
-            for entry in 0..<entriesPerTable {
-                let physical = UInt64(gib * entriesPerTable + entry) * largePageSize
-                fields.write(physical | present | writable | pageSize, at: (2 + gib) * pageBytes + entry * 8)
-            }
+            let firstPage = UInt64(gib * entriesPerTable), pages = firstPage..<firstPage + UInt64(entriesPerTable)
+            fields.write(pages.lazy.map { $0 * largePageSize | present | writable | pageSize }, at: (2 + gib) * pageBytes)
         }
         return fields.bytes
     }

@@ -23,21 +23,31 @@ struct AMLTests {
 
     @Test("ACPI 6.5 20.2.4: PkgLength counts itself; one byte up to 63, then a lead byte with 1-3 more")
     func packageLength() {
-        #expect(AML.withPackageLength([UInt8](repeating: 7, count: 62)).prefix(1) == [63])
+        #expect(AML.packageLength(contentsCount: 62) == [63])
         // 63 bytes of contents + 2 bytes of PkgLength = 65 = 0x41: lead 0x41 (one more byte, low nibble 1), then 0x04.
-        #expect(AML.withPackageLength([UInt8](repeating: 7, count: 63)).prefix(2) == [0x41, 0x04])
+        #expect(AML.packageLength(contentsCount: 63) == [0x41, 0x04])
         // 4093 + 2 = 4095 fits in 12 bits; 4094 + 3 = 4097 needs a third byte.
-        #expect(AML.withPackageLength([UInt8](repeating: 7, count: 4093)).prefix(2) == [0x4f, 0xff])
-        #expect(AML.withPackageLength([UInt8](repeating: 7, count: 4094)).prefix(3) == [0x81, 0x00, 0x01])
+        #expect(AML.packageLength(contentsCount: 4093) == [0x4f, 0xff])
+        #expect(AML.packageLength(contentsCount: 4094) == [0x81, 0x00, 0x01])
+        // The length goes in front of what the contents appended, after what was there.
+        var out: [UInt8] = [0x12]
+        AML.withPackageLength(into: &out) { $0 += [UInt8](repeating: 7, count: 63) }
+        #expect(out.prefix(3) == [0x12, 0x41, 0x04] && out.count == 66 && out.last == 7)
     }
 
     @Test("ACPI 6.5 20.2.2: name strings: root prefix, padding, DualNamePrefix, MultiNamePrefix")
     func nameStrings() {
-        #expect(AML.encodeNameString("\\_SB") == [0x5c] + Array("_SB_".utf8))
-        #expect(AML.encodeNameString("COM1") == Array("COM1".utf8))
-        #expect(AML.encodeNameString("\\_SB.PCI0") == [0x5c, 0x2e] + Array("_SB_PCI0".utf8))
-        #expect(AML.encodeNameString("\\_SB.PCI0.S08") == [0x5c, 0x2f, 3] + Array("_SB_PCI0S08_".utf8))
-        #expect(AML.encodeNameString("^^FOO") == [0x5e, 0x5e] + Array("FOO_".utf8))
+        func nameString(_ path: String) -> [UInt8] {
+            var out: [UInt8] = []
+            AML.encodeNameString(path, into: &out)
+            return out
+        }
+        #expect(nameString("\\_SB") == [0x5c] + Array("_SB_".utf8))
+        #expect(nameString("COM1") == Array("COM1".utf8))
+        #expect(nameString("\\_SB.PCI0") == [0x5c, 0x2e] + Array("_SB_PCI0".utf8))
+        #expect(nameString("\\_SB.PCI0.S08") == [0x5c, 0x2f, 3] + Array("_SB_PCI0S08_".utf8))
+        #expect(nameString("^^FOO") == [0x5e, 0x5e] + Array("FOO_".utf8))
+        #expect(nameString("") == [0])
     }
 
     @Test("a scope of devices with names, packages and buffers decodes back to the same terms")

@@ -24,7 +24,7 @@ enum Fixtures {
     }
 
     /// `image` with the little-endian integer `value` stored at `offset`.
-    static func patch<T: FixedWidthInteger>(_ image: [UInt8], _ value: T, at offset: Int) -> [UInt8] {
+    static func patch<T: FixedWidthInteger & BitwiseCopyable>(_ image: [UInt8], _ value: T, at offset: Int) -> [UInt8] {
         var fields = ByteFields(image)
         fields.write(value, at: offset)
         return fields.bytes

@@ -44,25 +44,53 @@ public indirect enum AML: Sendable, Equatable {
 
     /// The encoded term.
     public var bytes: [UInt8] {
+        var encoded: [UInt8] = []
+        encode(into: &encoded)
+        return encoded
+    }
+
+    /// Appends the encoded term to `out`. A whole tree of terms goes into one buffer; a
+    /// PkgLength goes in front of its contents once they are written.
+    public func encode(into out: inout [UInt8]) {
         switch self {
         case .integer(let value):
-            return Self.encodeInteger(value)
+            Self.encodeInteger(value, into: &out)
         case .string(let text):
             precondition(text.utf8.allSatisfy { $0 >= 0x01 && $0 <= 0x7f }, "AML strings are ASCII without NUL")
-            return [Opcode.stringPrefix] + Array(text.utf8) + [0]
+            out.append(Opcode.stringPrefix)
+            out += text.utf8
+            out.append(0)
         case .buffer(let contents):
-            let size = Self.encodeInteger(UInt64(contents.count))
-            return [Opcode.buffer] + Self.withPackageLength(size + contents)
+            out.append(Opcode.buffer)
+            Self.withPackageLength(into: &out) { out in
+                Self.encodeInteger(UInt64(contents.count), into: &out)
+                out += contents
+            }
         case .package(let elements):
             precondition(elements.count <= 255, "a Package holds at most 255 elements (VarPackage is not encoded)")
-            return [Opcode.package] + Self.withPackageLength([UInt8(elements.count)] + elements.flatMap(\.bytes))
+            out.append(Opcode.package)
+            Self.withPackageLength(into: &out) { out in
+                out.append(UInt8(elements.count))
+                for element in elements { element.encode(into: &out) }
+            }
         case .name(let path, let value):
-            return [Opcode.name] + Self.encodeNameString(path) + value.bytes
+            out.append(Opcode.name)
+            Self.encodeNameString(path, into: &out)
+            value.encode(into: &out)
         case .scope(let path, let terms):
-            return [Opcode.scope] + Self.withPackageLength(Self.encodeNameString(path) + terms.flatMap(\.bytes))
+            out.append(Opcode.scope)
+            Self.encodeNamedList(path, terms, into: &out)
         case .device(let path, let terms):
-            return [Opcode.extendedPrefix, Opcode.device]
-                + Self.withPackageLength(Self.encodeNameString(path) + terms.flatMap(\.bytes))
+            out += [Opcode.extendedPrefix, Opcode.device]
+            Self.encodeNamedList(path, terms, into: &out)
+        }
+    }
+
+    /// A scope's or device's PkgLength, NameString and TermList.
+    private static func encodeNamedList(_ path: String, _ terms: [AML], into out: inout [UInt8]) {
+        withPackageLength(into: &out) { out in
+            encodeNameString(path, into: &out)
+            for term in terms { term.encode(into: &out) }
         }
     }
 
@@ -91,32 +119,39 @@ public indirect enum AML: Sendable, Equatable {
     // MARK: Encodings
 
     /// The shortest integer encoding (ACPI 6.5, 20.2.3 "Data Objects Encoding").
-    static func encodeInteger(_ value: UInt64) -> [UInt8] {
+    static func encodeInteger(_ value: UInt64, into out: inout [UInt8]) {
         switch value {
-        case 0: return [Opcode.zero]
-        case 1: return [Opcode.one]
-        case ...0xff: return [Opcode.bytePrefix] + UInt8(value).littleEndianBytes
-        case ...0xffff: return [Opcode.wordPrefix] + UInt16(value).littleEndianBytes
-        case ...0xffff_ffff: return [Opcode.dwordPrefix] + UInt32(value).littleEndianBytes
-        default: return [Opcode.qwordPrefix] + value.littleEndianBytes
+        case 0: out.append(Opcode.zero)
+        case 1: out.append(Opcode.one)
+        case ...0xff: out += [Opcode.bytePrefix, UInt8(value)]
+        case ...0xffff: out += [Opcode.wordPrefix] + UInt16(value).littleEndianBytes
+        case ...0xffff_ffff: out += [Opcode.dwordPrefix] + UInt32(value).littleEndianBytes
+        default: out += [Opcode.qwordPrefix] + value.littleEndianBytes
         }
     }
 
-    /// `contents` preceded by its PkgLength, which counts itself (ACPI 6.5, 20.2.4
+    /// Writes what `contents` appends to `out`, then puts its PkgLength in front of it.
+    static func withPackageLength(into out: inout [UInt8], _ contents: (inout [UInt8]) -> Void) {
+        let start = out.count
+        contents(&out)
+        out.insert(contentsOf: packageLength(contentsCount: out.count - start), at: start)
+    }
+
+    /// The PkgLength of `contentsCount` bytes, which counts itself too (ACPI 6.5, 20.2.4
     /// "Package Length Encoding"): one byte up to 63; otherwise bits 7-6 of the lead
     /// byte give 1-3 following bytes, its bits 3-0 are the length's low nibble and each
     /// following byte the next eight bits.
-    static func withPackageLength(_ contents: [UInt8]) -> [UInt8] {
+    static func packageLength(contentsCount: Int) -> [UInt8] {
         for extra in 0...3 {
-            let total = contents.count + 1 + extra
+            let total = contentsCount + 1 + extra
             if extra == 0 {
-                if total <= 0x3f { return [UInt8(total)] + contents }
+                if total <= 0x3f { return [UInt8(total)] }
                 continue
             }
             guard total < 1 << (4 + 8 * extra) else { continue }
             var encoded = [UInt8(extra << 6) | UInt8(total & 0xf)]
             for index in 0..<extra { encoded.append(UInt8(truncatingIfNeeded: total >> (4 + 8 * index))) }
-            return encoded + contents
+            return encoded
         }
         preconditionFailure("an AML package is at most 2^28 bytes")
     }
@@ -124,36 +159,40 @@ public indirect enum AML: Sendable, Equatable {
     /// A NameString (ACPI 6.5, 20.2.2 "Name Objects Encoding"): an optional `\` (root)
     /// or `^`s (parent), then dot-separated segments of up to four characters, padded
     /// with `_`; two segments take DualNamePrefix, more MultiNamePrefix and a count.
-    static func encodeNameString(_ path: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var rest = Substring(path)
-        if rest.first == "\\" {
-            bytes.append(Opcode.rootChar)
+    static func encodeNameString(_ path: String, into out: inout [UInt8]) {
+        var rest = Array(path.utf8)[...]
+        if rest.first == Opcode.rootChar {
+            out.append(Opcode.rootChar)
             rest = rest.dropFirst()
         }
-        while rest.first == "^" {
-            bytes.append(Opcode.parentPrefix)
+        while rest.first == Opcode.parentPrefix {
+            out.append(Opcode.parentPrefix)
             rest = rest.dropFirst()
         }
-        let segments = rest.isEmpty ? [] : rest.split(separator: ".", omittingEmptySubsequences: false).map(encodeNameSegment)
+        let segments = rest.isEmpty ? [] : rest.split(separator: segmentSeparator, omittingEmptySubsequences: false)
         switch segments.count {
-        case 0: bytes.append(0)  // NullName
-        case 1: bytes += segments[0]
-        case 2: bytes += [Opcode.dualNamePrefix] + segments[0] + segments[1]
-        default: bytes += [Opcode.multiNamePrefix, UInt8(segments.count)] + segments.flatMap { $0 }
+        case 0: out.append(0)  // NullName
+        case 1: break
+        case 2: out.append(Opcode.dualNamePrefix)
+        default: out += [Opcode.multiNamePrefix, UInt8(segments.count)]
         }
-        return bytes
+        for segment in segments { encodeNameSegment(segment, into: &out) }
     }
 
+    private static func text(_ segment: ArraySlice<UInt8>) -> String { String(decoding: segment, as: UTF8.self) }
+
+    /// '.', between a path's segments.
+    static let segmentSeparator = UInt8(ascii: ".")
+
     /// A NameSeg: a leading letter or `_`, then letters, digits or `_`; four bytes.
-    static func encodeNameSegment(_ segment: Substring) -> [UInt8] {
-        let characters = Array(segment.utf8)
-        precondition((1...4).contains(characters.count), "a name segment has 1 to 4 characters: \(segment)")
-        for (index, character) in characters.enumerated() {
+    static func encodeNameSegment(_ segment: ArraySlice<UInt8>, into out: inout [UInt8]) {
+        precondition((1...4).contains(segment.count), "a name segment has 1 to 4 characters: \(text(segment))")
+        for (index, character) in segment.enumerated() {
             let isLeadChar = (0x41...0x5a).contains(character) || character == 0x5f
-            precondition(isLeadChar || (index > 0 && (0x30...0x39).contains(character)), "bad AML name \(segment)")
+            precondition(isLeadChar || (index > 0 && (0x30...0x39).contains(character)), "bad AML name \(text(segment))")
         }
-        return characters + [UInt8](repeating: 0x5f, count: 4 - characters.count)
+        out += segment
+        out += repeatElement(0x5f, count: 4 - segment.count)
     }
 
 }

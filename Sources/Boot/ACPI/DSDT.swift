@@ -31,8 +31,9 @@ enum DSDT {
     static let motherboardResourcesID = "PNP0C02"
 
     static func bytes(platform: ACPIPlatform) -> [UInt8] {
-        SystemDescriptionTable.build(
-            signature: signature, revision: revision, body: definitions(platform: platform).flatMap(\.bytes))
+        var body: [UInt8] = []
+        for definition in definitions(platform: platform) { definition.encode(into: &body) }
+        return SystemDescriptionTable.build(signature: signature, revision: revision, body: body)
     }
 
     static func definitions(platform: ACPIPlatform) -> [AML] {

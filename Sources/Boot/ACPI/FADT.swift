@@ -65,7 +65,7 @@ enum FADT {
     static func bytes(dsdt: GuestAddress, platform: ACPIPlatform) -> [UInt8] {
         let header = SystemDescriptionTable.headerSize
         var fields = ByteFields(count: size - header)
-        func write<T: FixedWidthInteger>(_ value: T, at offset: Int) { fields.write(value, at: offset - header) }
+        func write<T: FixedWidthInteger & BitwiseCopyable>(_ value: T, at offset: Int) { fields.write(value, at: offset - header) }
 
         // Both DSDT pointers, equal: the 64-bit one wins where both are read (5.2.9).
         write(UInt32(truncatingIfNeeded: dsdt.rawValue), at: Field.dsdt)
