@@ -206,10 +206,8 @@ int main(int argc, char **argv) {
     uint64_t identity_map = KVM_IDENTITY_MAP;
     check(ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, &identity_map), "KVM_SET_IDENTITY_MAP_ADDR");
     check(ioctl(vm, KVM_SET_TSS_ADDR, KVM_TSS), "KVM_SET_TSS_ADDR");
-    check(ioctl(vm, KVM_CREATE_IRQCHIP, 0), "KVM_CREATE_IRQCHIP");
-    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
-    check(ioctl(vm, KVM_CREATE_PIT2, &pit), "KVM_CREATE_PIT2");
 
+    /* Guest RAM before the irqchip and PIT, as SwiftVMM (benchmarks/slotwait.c). */
     ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (ram == MAP_FAILED) die("mmap guest RAM");
     uint64_t low = ram_size < MMIO_HOLE ? ram_size : MMIO_HOLE;
@@ -219,6 +217,9 @@ int main(int argc, char **argv) {
         region = (struct kvm_userspace_memory_region){1, 0, HIGH_RAM, ram_size - low, (uint64_t)ram + low};
         check(ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region), "KVM_SET_USER_MEMORY_REGION");
     }
+    check(ioctl(vm, KVM_CREATE_IRQCHIP, 0), "KVM_CREATE_IRQCHIP");
+    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+    check(ioctl(vm, KVM_CREATE_PIT2, &pit), "KVM_CREATE_PIT2");
     uint64_t entry = load_elf(argv[1]);
     setup_boot_data(argc > 2 ? argv[2] : "");
 
