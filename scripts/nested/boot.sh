@@ -7,6 +7,7 @@
 #   scripts/nested/boot.sh cpus-4 disks # some of them
 #   scripts/nested/boot.sh --list       # their names
 #   scripts/nested/boot.sh --compare 5  # SwiftVMM beside QEMU, 5 runs each (docs/PERFORMANCE.md)
+#   scripts/nested/boot.sh --compare-net 3 [--net-mib 256]  # net-tap's transfer, the same way
 #
 # TESTBED_L1_CPU=MODEL gives L1 another QEMU CPU model (default qemu64,+svm,+npt);
 # TESTBED_TCG_THREAD=single runs L1's vCPUs on one host thread (default multi).

@@ -89,6 +89,10 @@ def report(lines):
         failed = failed or bool(bad)
         print(f"{vmm:<18} {len(measured):>4} " + " ".join(cells) + f"  {len(bad)}")
     print("(medians, [min-max]; the ratio is the VMM's median over SwiftVMM's: above 1, SwiftVMM is faster or smaller)")
+    slot_lines = [line[3:] for line in lines if line.startswith("@@ slotwait:")]
+    if slot_lines:
+        print("\nL1's KVM installing a 512 MiB memory slot (benchmarks/slotwait.c):")
+        print("\n".join(f"  {line}" for line in slot_lines))
 
     scenarios = checks.parse(lines)
     compare = scenarios.get("compare")
@@ -107,3 +111,66 @@ def report(lines):
         print("comparison: the first runs' kernel logs are missing; see the L1 console log")
         failed = True
     return 1 if failed else 0
+
+
+def net_measurements(lines):
+    """{vmm: [{"status": n, "seconds": s, "transfer": s, "bytes": n, "intact": bool,
+    "rx": n, "tx": n}, ...]} from "@@ measure-net VMM REPEAT KEY=VALUE..." lines (rx and
+    tx: L2's interrupts from the receive and transmit queues)."""
+    runs = {}
+    for line in lines:
+        match = re.match(r"@@ measure-net (\S+) (\d+) (.*)", line)
+        if not match:
+            continue
+        fields = dict(word.split("=", 1) for word in match.group(3).split() if "=" in word)
+
+        def number(key, kind=float):
+            value = fields.get(key, "none")
+            return None if value == "none" else kind(value)
+        runs.setdefault(match.group(1), []).append({
+            "status": number("status", int), "seconds": number("seconds"), "transfer": number("transfer"),
+            "bytes": number("bytes", int), "intact": fields.get("sha256") == "equal",
+            "rx": number("interrupts-rx", int), "tx": number("interrupts-tx", int),
+        })
+    return runs
+
+
+def report_net(lines, mib):
+    """The table of boot.sh --compare-net: for each VMM, its runs that moved all `mib` MiB
+    intact, and over those the transfer's time and rate, the whole run's time and L2's
+    virtio-net interrupts per MiB; a ratio is the VMM's median over SwiftVMM's."""
+    runs = net_measurements(lines)
+    if REFERENCE not in runs:
+        print("comparison: no SwiftVMM transfer was measured; see the L1 console log")
+        return 1
+    good = {vmm: [r for r in measured if r["status"] == 0 and r["intact"] and r["transfer"]]
+            for vmm, measured in runs.items()}
+    columns = [("transfer (s)", lambda r: r["transfer"]),
+               ("MB/s", lambda r: (mib << 20) / 1e6 / r["transfer"]),
+               ("whole run (s)", lambda r: r["seconds"]),
+               ("RX interrupts/MiB", lambda r: None if r["rx"] is None else r["rx"] / mib),
+               ("TX interrupts/MiB", lambda r: None if r["tx"] is None else r["tx"] / mib)]
+    print(f"{mib} MiB from L2 to L1 over TCP through a tap")
+    print(f"{'VMM':<10} {'intact':>8} " + " ".join(f"{title:>24}" for title, _ in columns))
+    reference = {title: summarize([value(r) for r in good[REFERENCE]]) for title, value in columns}
+    for vmm, measured in runs.items():
+        cells = []
+        for title, value in columns:
+            summary = summarize([value(r) for r in good[vmm]])
+            if summary is None:
+                cells.append(f"{'-':>24}")
+                continue
+            low, median, high = summary
+            ratio = f" {median / reference[title][1]:.2f}x" if reference[title] and vmm != REFERENCE else ""
+            cells.append(f"{median:8.1f} [{low:.1f}-{high:.1f}]{ratio:>6}")
+        print(f"{vmm:<10} {len(good[vmm]):>3} of {len(measured):<2} " + " ".join(cells))
+    print("(medians over the intact runs, [min-max]; a ratio is the VMM's median over SwiftVMM's:"
+          " for MB/s, above 1 means QEMU moved more)")
+    if not any(line.startswith("@@ l1 finished") for line in lines):
+        print("  L1 stopped before its last run (the emulated host); the runs above are those it finished")
+    for vmm, measured in runs.items():
+        for number, run in enumerate(measured, 1):
+            if run not in good[vmm]:
+                print(f"  {vmm} run {number}: status {run['status']}, {run['bytes']} bytes arrived"
+                      f" ({'intact' if run['intact'] else 'not all, or altered'}); see the L1 console log")
+    return 0 if good[REFERENCE] else 1

@@ -16,6 +16,10 @@ initramfs=/l2/initramfs.img
 timeout=120
 
 uptime_seconds() { cut -d' ' -f1 /proc/uptime; }
+# seconds_between START END: END - START, or "none" if either is.
+seconds_between() {
+    if [ "$1" = none ] || [ "$2" = none ]; then echo none; else awk -v s="$1" -v e="$2" 'BEGIN { printf "%.2f", e - s }'; fi
+}
 
 # run NAME [SWIFTVMM RUN OPTIONS...]: runs SwiftVMM on L2 with stdin from /dev/null.
 run() {
@@ -72,7 +76,7 @@ report() { # NAME STATUS START END
     tr -d '\r' </tmp/console | awk '{ print "| " $0 }'
     awk '{ print "! " $0 }' </tmp/stderr
     echo "@@ status $1 $2"
-    echo "@@ seconds $1 $(awk -v s="$3" -v e="$4" 'BEGIN { printf "%.2f", e - s }')"
+    echo "@@ seconds $1 $(seconds_between "$3" "$4")"
 }
 
 fact() { echo "@@ fact $1 $2"; }
@@ -356,6 +360,8 @@ scenario_compare() {
     for word in $(cat /proc/cmdline); do
         case "$word" in testbed.repeats=*) repeats=${word#*=} ;; esac
     done
+    # L1's KVM installing a memory slot after the irqchip and before it (SwiftVMM's order).
+    /testbed/slotwait 512 3 | sed 's/^/@@ /'
     vmms="swiftvmm qemu-microvm qemu-microvm-rtc qemu-pc"
     i=1
     while [ "$i" -le "$repeats" ]; do
@@ -376,3 +382,83 @@ scenario_compare() {
     done
     end compare
 }
+
+# Side by side over the network (boot.sh --compare-net): net-tap's transfer, L2 sending
+# testbed.mib MiB over TCP to nc on L1 through tap0, under SwiftVMM (virtio-net on
+# virtio-pci) and under QEMU (-M pc, virtio-net-pci on the same tap with vhost=off, its
+# device served in QEMU's own threads as SwiftVMM serves its), in turns. Each run prints
+#   @@ measure-net VMM REPEAT status=N seconds=S transfer=S bytes=N sha256=equal|differs interrupts-rx=N interrupts-tx=N
+# seconds: from the VMM's start to its exit (L2's boot included); transfer: from the
+# first byte's arrival on L1 to the last's, polled every 0.1 s; interrupts: those of L2's
+# virtio-net receive and transmit queues during its send (its /proc/interrupts).
+scenario_compare_net() {
+    repeats=3 mib=64
+    for word in $(cat /proc/cmdline); do
+        case "$word" in testbed.repeats=*) repeats=${word#*=} ;; testbed.mib=*) mib=${word#*=} ;; esac
+    done
+    # About a second a MiB at worst through the emulated L1, after a boot of 10 to 20 s.
+    timeout=$((60 + mib))
+    net_cmdline="console=ttyS0 testbed.task=net-tap testbed.mib=$mib"
+    tunctl -t tap0 >/dev/null
+    ip addr add 192.168.100.1/24 dev tap0
+    ip link set tap0 up
+    vmms="swiftvmm qemu-pc"
+    i=1
+    while [ "$i" -le "$repeats" ]; do
+        # start_vmm sets $name: the loop's variable is another.
+        for net_vmm in $vmms; do
+            run_name=compare-net-$net_vmm-$i
+            rm -f /tmp/received
+            touch /tmp/received
+            hold_open
+            timeout "$((timeout + 30))" nc -l -p 5001 <&4 >/tmp/received &
+            receiver=$!
+            if [ "$net_vmm" = swiftvmm ]; then
+                start_vmm "$run_name" --cpus "$compare_cpus" --net tap=tap0 --cmdline "$net_cmdline"
+            else
+                echo "@@ begin $run_name"
+                start=$(uptime_seconds)
+                timeout "$timeout" $qemu -M pc $qemu_common -kernel "$kernel" -initrd "$initramfs" -append "$net_cmdline" \
+                    -netdev tap,id=net0,ifname=tap0,script=no,downscript=no,vhost=off \
+                    -device virtio-net-pci,netdev=net0,romfile= </dev/null >/tmp/console 2>/tmp/stderr &
+                vmm_pid=$!
+            fi
+            # Each wait ends, too, when the VMM has (its own timeout bounds it); the receiver
+            # may still be writing what came just before.
+            first=none last=none
+            if within "$timeout" received_or_ended 1 && within 5 received_all 1; then
+                first=$(uptime_seconds)
+                if within "$timeout" received_or_ended "$((mib << 20))" && within 5 received_all "$((mib << 20))"; then
+                    last=$(uptime_seconds)
+                fi
+            fi
+            if [ "$net_vmm" = swiftvmm ]; then
+                wait_vmm "$run_name"
+            else
+                wait "$vmm_pid"
+                status=$?
+                report "$run_name" "$status" "$start" "$(uptime_seconds)"
+            fi
+            stop_after 5 "$receiver"
+            wait "$receiver"
+            let_go
+            sent=$(tr -d '\r' </tmp/console | sed -n 's/^testbed: blob-sha256=//p')
+            same=differs
+            [ -n "$sent" ] && [ "$sent" = "$(sha256sum /tmp/received | cut -d' ' -f1)" ] && same=equal
+            interrupts=$(tr -d '\r' </tmp/console | grep '^testbed: interrupts-rx=' | cut -d' ' -f2-)
+            echo "@@ measure-net $net_vmm $i status=$status seconds=$(seconds_between "$start" "$(uptime_seconds)")" \
+                "transfer=$(seconds_between "$first" "$last") bytes=$(wc -c </tmp/received) sha256=$same" \
+                "${interrupts:-interrupts-rx=none interrupts-tx=none}"
+        done
+        vmms="$(echo "$vmms" | cut -d' ' -f2-) $(echo "$vmms" | cut -d' ' -f1)"
+        i=$((i + 1))
+    done
+    rm -f /tmp/received
+    tunctl -d tap0 >/dev/null
+    end compare-net
+}
+
+# received_all BYTES: /tmp/received holds BYTES (or more).
+received_all() { [ "$(wc -c </tmp/received)" -ge "$1" ]; }
+# received_or_ended BYTES: that, or the VMM ($vmm_pid) has ended.
+received_or_ended() { received_all "$1" || ended "$vmm_pid"; }

@@ -8,6 +8,7 @@ hardware-assisted /dev/kvm, on which SwiftVMM runs a Linux guest (L2).
 
     testbed.py --swiftvmm PATH [--list] [SCENARIO ...]
     testbed.py --swiftvmm PATH --compare REPEATS
+    testbed.py --swiftvmm PATH --compare-net REPEATS [--net-mib MIB]
 
 builds, under guest-images/linux/out/nested/ (never committed):
   - testbed-tool (testbed-tool.c, static), for vsock, Unix sockets and HTTP;
@@ -27,6 +28,11 @@ With --compare, L1 also holds QEMU (its binary, libraries and firmware) and boot
 each in rotating order: the medians of the time to L2's user-space marker, to the VMM's
 exit, and of the VMM's peak RSS, and every line of L2's kernel log that differs between
 SwiftVMM and QEMU.
+
+With --compare-net, the same L1 runs net-tap's transfer (L2 sends MIB MiB over TCP
+through a tap to L1) under SwiftVMM and under QEMU (-M pc, virtio-net-pci, vhost=off),
+REPEATS times each in turns: the time from the first byte to the last on L1, the whole
+run's time, L2's virtio-net interrupts, and whether every byte arrived intact.
 
 scripts/nested/boot.sh installs what this needs and builds swiftvmm; use that.
 """
@@ -197,8 +203,8 @@ def build_l1_initramfs(kernel, modules, box, tool, swiftvmm, l2_initramfs, l2_ro
 
 
 def add_comparison_tools(archive):
-    """QEMU (binary, the libraries ldd lists, the firmware its x86 machines load) and a
-    static bootclock, for the side-by-side figures."""
+    """QEMU (binary, the libraries ldd lists, the firmware its x86 machines load), and
+    bootclock and slotwait built static, for the side-by-side figures."""
     qemu = shutil.which("qemu-system-x86_64")
     archive.copy("testbed/qemu/qemu-system-x86_64", qemu, 0o755)
     for library in shared_libraries(qemu):
@@ -208,19 +214,21 @@ def add_comparison_tools(archive):
         if not found:
             sys.exit(f"testbed: QEMU's firmware {name} is in none of {', '.join(QEMU_DATA)}")
         archive.copy(f"testbed/qemu/share/{name}", os.path.realpath(found[0]), 0o644)
-    bootclock = os.path.join(OUT, "bootclock")
-    subprocess.run(["gcc", "-O2", "-static", "-Wall", "-Wextra", "-Werror", "-o", bootclock,
-                    os.path.join(ROOT, "benchmarks", "bootclock.c")], check=True)
-    archive.copy("testbed/bootclock", bootclock, 0o755)
+    # bootclock times each VMM; slotwait times L1's KVM installing a memory slot.
+    for tool in ["bootclock", "slotwait"]:
+        path = os.path.join(OUT, tool)
+        subprocess.run(["gcc", "-O2", "-static", "-Wall", "-Wextra", "-Werror", "-o", path,
+                        os.path.join(ROOT, "benchmarks", f"{tool}.c")], check=True)
+        archive.copy(f"testbed/{tool}", path, 0o755)
 
 
 def archive_paths(archive):
     return {"/" + entry[0] for entry in archive.entries}
 
 
-def boot_l1(kernel, initramfs, scenarios, transcript, extra=""):
+def boot_l1(kernel, initramfs, scenarios, transcript, extra="", limit=QEMU_TIMEOUT_SECONDS):
     """Boots L1 under QEMU TCG with `scenarios`; returns its console, also written to
-    `transcript`. Prints scenario progress as it comes."""
+    `transcript`. Prints scenario progress as it comes; stops L1 after `limit` seconds."""
     command = [
         "qemu-system-x86_64", "-accel", f"tcg,thread={TCG_THREADS}", "-cpu", QEMU_CPU,
         "-smp", str(L1_CPUS), "-m", L1_MEMORY, "-nographic", "-no-reboot",
@@ -236,9 +244,9 @@ def boot_l1(kernel, initramfs, scenarios, transcript, extra=""):
         # A timer, not a test between lines: an L1 that hangs prints nothing more, and
         # the loop below would wait for its next line for ever.
         def stop_l1():
-            log(f"L1 ran for more than {QEMU_TIMEOUT_SECONDS} s: stopping it")
+            log(f"L1 ran for more than {limit} s: stopping it")
             qemu.kill()
-        watchdog = threading.Timer(QEMU_TIMEOUT_SECONDS, stop_l1)
+        watchdog = threading.Timer(limit, stop_l1)
         watchdog.start()
         try:
             for raw in qemu.stdout:
@@ -307,7 +315,11 @@ def main():
     parser.add_argument("--compare", type=int, metavar="REPEATS",
                         help="measure SwiftVMM beside QEMU instead, REPEATS runs each")
     parser.add_argument("--compare-cpus", type=int, default=2, metavar="N",
-                        help="the vCPUs of the guest --compare boots (default 2)")
+                        help="the vCPUs of the guest --compare and --compare-net boot (default 2)")
+    parser.add_argument("--compare-net", type=int, metavar="REPEATS",
+                        help="measure net-tap's transfer under SwiftVMM beside QEMU instead, REPEATS runs each")
+    parser.add_argument("--net-mib", type=int, default=64, metavar="MIB",
+                        help="the MiB --compare-net's guest sends (default 64)")
     parser.add_argument("scenarios", nargs="*", help=f"scenarios to run (default: all): {' '.join(SCENARIOS)}")
     arguments = parser.parse_args()
     if arguments.list:
@@ -325,9 +337,17 @@ def main():
     tool = build_testbed_tool()
     l2_initramfs = build_l2_initramfs(modules, box, tool)
     l2_root = build_l2_root(box, tool)
-    comparing = arguments.compare is not None
+    comparing = arguments.compare is not None or arguments.compare_net is not None
     l1_initramfs = build_l1_initramfs(kernel, modules, box, tool, arguments.swiftvmm, l2_initramfs, l2_root, comparing)
     log(f"L1 initramfs {os.path.getsize(l1_initramfs) >> 20} MiB, L2 kernel {os.path.basename(kernel)}")
+    if arguments.compare_net is not None:
+        # L1's boot, then each run: L2's boot and about a second a MiB at worst.
+        runs = 2 * arguments.compare_net
+        lines = boot_l1(kernel, l1_initramfs, ["compare-net"], os.path.join(OUT, "l1-compare-net.log"),
+                        extra=f" testbed.repeats={arguments.compare_net} testbed.cpus={arguments.compare_cpus}"
+                              f" testbed.mib={arguments.net_mib}",
+                        limit=QEMU_TIMEOUT_SECONDS + runs * (60 + arguments.net_mib))
+        return comparison.report_net(lines, arguments.net_mib)
     if comparing:
         lines = boot_l1(kernel, l1_initramfs, ["compare"], os.path.join(OUT, "l1-compare.log"),
                         extra=f" testbed.repeats={arguments.compare} testbed.cpus={arguments.compare_cpus}")

@@ -166,9 +166,10 @@ public final class Machine: Sendable {
         // made, then the kernel, boot data and initrd put in it. Installing a memory slot
         // waits for a grace period of the VM's SRCU (virt/kvm/kvm_main.c,
         // kvm_swap_active_memslots); right after the irqchip and PIT have put their devices
-        // on KVM's buses, that wait took 4 to 11 ms on the project's machines, and 0.1 ms
-        // before them (benchmarks/slotwait.c; docs/PERFORMANCE.md, "Start-up, a fourth
-        // time"). Firecracker's builder keeps the same order.
+        // on KVM's buses, that wait took 4 to 11 ms on the project's machines (Linux 6.18),
+        // and 0.1 ms before them; Linux 6.1's KVM waits in neither order
+        // (benchmarks/slotwait.c; docs/PERFORMANCE.md, "Start-up, a fourth time").
+        // Firecracker's builder keeps the same order.
         let memory: GuestMemory
         do {
             memory = try GuestMemory(size: configuration.memorySize)
