@@ -106,7 +106,7 @@ struct VsockGuestTests {
     @Test("a vsock socket path that is taken is bad input, found before the machine is built")
     func pathTaken() throws {
         let path = "/tmp/svmm-vsock-taken-\(getpid())"
-        FileManager.default.createFile(atPath: path, contents: Data())
+        try #require(FileManager.default.createFile(atPath: path, contents: Data()), "cannot create \(path)")
         defer { unlink(path) }
         let configuration = MachineConfiguration(kernel: .file(Repository.testGuestELF), memorySize: 64 << 20,
                                                  vsock: VsockConfiguration(guestCID: 3, udsPath: path))
