@@ -268,8 +268,9 @@ def boot_l1(kernel, initramfs, scenarios, transcript, extra="", limit=QEMU_TIMEO
 
 
 # How many times a scenario may run when its L2 crashed or stalled the way the emulated
-# host makes it (`host_crash`).
+# host makes it (`host_crash`), and how many L1s may boot for them in all.
 ATTEMPTS = int(os.environ.get("TESTBED_ATTEMPTS", "4"))
+MAX_L1_BOOTS = ATTEMPTS + 2
 
 
 def scenario_lines(name, lines):
@@ -285,6 +286,14 @@ def scenario_lines(name, lines):
     return found
 
 
+# How host_crash says a scenario never began: L1 died during an earlier one. It costs
+# the scenario no attempt.
+NOT_BEGUN = "L1 stopped before the scenario began"
+# How host_crash says L1 died during the scenario: it runs last in the next L1, so that
+# it cannot keep the others from running.
+L1_DIED = "L1 stopped before the scenario's end"
+
+
 def host_crash(name, lines):
     """How scenario `name` ended, if it ended as the emulated host makes L2 end: a triple
     fault (KVM_EXIT_SHUTDOWN), a VMM thread stuck in L1's kernel (l1-scenarios.sh's
@@ -293,6 +302,8 @@ def host_crash(name, lines):
     this host shows: an RCU stall on that CPU and no NMI backtrace, or no word at all);
     None otherwise."""
     own = scenario_lines(name, lines)
+    if not own:
+        return NOT_BEGUN
     faults = [line for line in own if "the guest triple-faulted" in line]
     if faults:
         return faults[0].lstrip("! ")[:100]
@@ -300,12 +311,50 @@ def host_crash(name, lines):
     if stuck:
         return "SwiftVMM stuck in L1's kernel past its --timeout (L1 powered off)"
     if f"@@ end {name}" not in own:
-        return "L1 stopped before the scenario's end"
+        return L1_DIED
     timed_out = any(line.startswith("! swiftvmm: timed out after") for line in own)
     spinning = [line.lstrip("! ").strip() for line in own if re.match(r"! +vCPU \d+ running at RIP", line)]
     if timed_out and spinning:
         return f"L2 stalled ({', '.join(spinning)})"
     return None
+
+
+def run_with_retries(scenarios, boot):
+    """Runs `scenarios` in L1s that `boot(names, transcript)` boots, each returning its
+    console; returns the results, the host crashes each retried scenario met, and each
+    one's attempts."""
+    lines = boot(scenarios, "l1-console.log")
+    results = checks.check_all(scenarios, lines)
+    # A scenario whose L2 triple-faulted or stalled, or whose L1 died, runs again in a
+    # fresh L1, up to ATTEMPTS times in all: on some days the emulated AMD-V of QEMU's TCG
+    # crashes or stalls stock Linux guests at random points (SwiftVMM's build of the day
+    # before crashes alike, and so does QEMU's own L2 in the same L1). A fault of
+    # SwiftVMM's own fails every attempt. Every retry is printed; any other failure
+    # stands at once. A scenario that never began (L1 died during an earlier one) has
+    # not had an attempt, and the one L1 died during runs last in the next L1, so that
+    # one L1 crash does not cost the scenarios after it their attempts.
+    retried, attempts = {}, {}
+    began = time.monotonic()
+    ran, boots = scenarios, 1
+    while True:
+        # Only the scenarios this L1 ran: the others' lines are in an earlier console.
+        crashes = {r.name: host_crash(r.name, lines) for r in results if not r.passed and r.name in ran}
+        for name in ran:
+            if crashes.get(name) != NOT_BEGUN:
+                attempts[name] = attempts.get(name, 0) + 1
+        again = [name for name, crash in crashes.items() if crash and attempts.get(name, 0) < ATTEMPTS]
+        if not again or boots >= MAX_L1_BOOTS or time.monotonic() - began > RETRY_BUDGET_SECONDS:
+            break
+        for name in again:
+            print(f"testbed: attempt {attempts.get(name, 0)} of {name} failed, likely the emulated host: "
+                  f"{crashes[name]}", file=sys.stderr)
+            retried.setdefault(name, []).append(crashes[name])
+        ran = [name for name in again if crashes[name] != L1_DIED] + [name for name in again if crashes[name] == L1_DIED]
+        boots += 1
+        lines = boot(ran, f"l1-console-attempt{boots}.log")
+        fresh = {r.name: r for r in checks.check_all(ran, lines)}
+        results = [fresh.get(r.name, r) for r in results]
+    return results, retried, attempts
 
 
 def main():
@@ -353,34 +402,12 @@ def main():
                         extra=f" testbed.repeats={arguments.compare} testbed.cpus={arguments.compare_cpus}")
         return comparison.report(lines)
 
-    lines = boot_l1(kernel, l1_initramfs, scenarios, os.path.join(OUT, "l1-console.log"))
-    results = checks.check_all(scenarios, lines)
-    # A scenario whose L2 triple-faulted or stalled, or whose L1 died, runs again in a
-    # fresh L1, up to ATTEMPTS times in all: on some days the emulated AMD-V of QEMU's TCG
-    # crashes or stalls stock Linux guests at random points (SwiftVMM's build of the day
-    # before crashes alike, and so does QEMU's own L2 in the same L1). A fault of
-    # SwiftVMM's own fails every attempt. Every retry is printed; any other failure
-    # stands at once.
-    retried = {}
-    began = time.monotonic()
-    ran = scenarios
-    for attempt in range(2, ATTEMPTS + 1):
-        # Only the scenarios this L1 ran: the others' lines are in an earlier console.
-        crashes = {r.name: host_crash(r.name, lines) for r in results if not r.passed and r.name in ran}
-        again = [name for name, crash in crashes.items() if crash]
-        if not again or time.monotonic() - began > RETRY_BUDGET_SECONDS:
-            break
-        for name in again:
-            print(f"testbed: attempt {attempt - 1} of {name} failed, likely the emulated host: {crashes[name]}",
-                  file=sys.stderr)
-            retried.setdefault(name, []).append(crashes[name])
-        ran = again
-        lines = boot_l1(kernel, l1_initramfs, ran, os.path.join(OUT, f"l1-console-attempt{attempt}.log"))
-        fresh = {r.name: r for r in checks.check_all(again, lines)}
-        results = [fresh.get(r.name, r) for r in results]
+    def boot(names, transcript):
+        return boot_l1(kernel, l1_initramfs, names, os.path.join(OUT, transcript))
+    results, retried, attempts = run_with_retries(scenarios, boot)
     failed = [r for r in results if not r.passed]
     for result in results:
-        note = f"  (attempt {len(retried[result.name]) + 1}; before: {'; '.join(retried[result.name])})" \
+        note = f"  (attempt {attempts.get(result.name, 0)}; before: {'; '.join(retried[result.name])})" \
             if result.name in retried else ""
         print(result.summary() + note)
     for result in failed:
