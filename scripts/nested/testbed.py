@@ -346,8 +346,12 @@ def run_with_retries(scenarios, boot):
         if not again or boots >= MAX_L1_BOOTS or time.monotonic() - began > RETRY_BUDGET_SECONDS:
             break
         for name in again:
-            print(f"testbed: attempt {attempts.get(name, 0)} of {name} failed, likely the emulated host: "
-                  f"{crashes[name]}", file=sys.stderr)
+            if crashes[name] == NOT_BEGUN:
+                print(f"testbed: {name} did not begin (L1 stopped during an earlier scenario); it runs again",
+                      file=sys.stderr)
+            else:
+                print(f"testbed: attempt {attempts[name]} of {name} failed, likely the emulated host: "
+                      f"{crashes[name]}", file=sys.stderr)
             retried.setdefault(name, []).append(crashes[name])
         ran = [name for name in again if crashes[name] != L1_DIED] + [name for name in again if crashes[name] == L1_DIED]
         boots += 1
