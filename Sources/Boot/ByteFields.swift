@@ -19,18 +19,13 @@ struct ByteFields {
     }
 
     /// Stores `value` at `offset`; the caller guarantees the field is inside the array.
-    /// One store through the array's span (bounds-checked), not a store per byte: page
-    /// tables are 2,000 of these at every start.
     mutating func write<T: FixedWidthInteger & BitwiseCopyable>(_ value: T, at offset: Int) {
-        let size = MemoryLayout<T>.size
-        precondition(offset >= 0 && offset <= bytes.count - size, "field outside the buffer")
-        var span = bytes.mutableSpan
-        var fields = span.mutableBytes
-        fields.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        write(CollectionOfOne(value), at: offset)
     }
 
-    /// Stores `values` one after another from `offset` (a table of entries), as `write`
-    /// stores one; the caller guarantees they fit.
+    /// Stores `values` one after another from `offset` (a table of entries); the caller
+    /// guarantees they fit. One store each through the array's span (bounds-checked), not
+    /// a store per byte: page tables are 2,000 entries at every start.
     mutating func write<T: FixedWidthInteger & BitwiseCopyable>(_ values: some Collection<T>, at offset: Int) {
         let size = MemoryLayout<T>.size
         precondition(offset >= 0 && offset <= bytes.count - size * values.count, "fields outside the buffer")
