@@ -16,15 +16,19 @@ REFERENCE = "swiftvmm"
 LOG_REFERENCE = "qemu-microvm-rtc"
 
 
+def tagged_fields(tag, lines):
+    """(vmm, {key: value}) of every "@@ TAG VMM REPEAT KEY=VALUE..." line, in order."""
+    for line in lines:
+        match = re.match(rf"@@ {tag} (\S+) (\d+) (.*)", line)
+        if match:
+            yield match.group(1), dict(word.split("=", 1) for word in match.group(3).split() if "=" in word)
+
+
 def measurements(lines):
     """{vmm: [{"marker": s, "exit": s, "maxrss_kib": n, "status": n}, ...]}"""
     runs = {}
-    for line in lines:
-        match = re.match(r"@@ measure (\S+) (\d+) (.*)", line)
-        if not match:
-            continue
-        fields = dict(word.split("=", 1) for word in match.group(3).split() if "=" in word)
-        runs.setdefault(match.group(1), []).append({
+    for vmm, fields in tagged_fields("measure", lines):
+        runs.setdefault(vmm, []).append({
             "marker": None if fields.get("marker", "none") == "none" else float(fields["marker"]),
             "exit": float(fields.get("exit", "nan")),
             "maxrss_kib": int(fields.get("maxrss_kib", "0")),
@@ -118,16 +122,11 @@ def net_measurements(lines):
     "rx": n, "tx": n}, ...]} from "@@ measure-net VMM REPEAT KEY=VALUE..." lines (rx and
     tx: L2's interrupts from the receive and transmit queues)."""
     runs = {}
-    for line in lines:
-        match = re.match(r"@@ measure-net (\S+) (\d+) (.*)", line)
-        if not match:
-            continue
-        fields = dict(word.split("=", 1) for word in match.group(3).split() if "=" in word)
-
+    for vmm, fields in tagged_fields("measure-net", lines):
         def number(key, kind=float):
             value = fields.get(key, "none")
             return None if value == "none" else kind(value)
-        runs.setdefault(match.group(1), []).append({
+        runs.setdefault(vmm, []).append({
             "status": number("status", int), "seconds": number("seconds"), "transfer": number("transfer"),
             "bytes": number("bytes", int), "intact": fields.get("sha256") == "equal",
             "rx": number("interrupts-rx", int), "tx": number("interrupts-tx", int),

@@ -101,6 +101,30 @@ let_go() {
     rm -f /tmp/hold
 }
 
+# tap_up NAME ADDRESS/PREFIX: a tap device on L1 with that address, up; tap_down NAME.
+tap_up() {
+    tunctl -t "$1" >/dev/null
+    ip addr add "$2" dev "$1"
+    ip link set "$1" up
+}
+tap_down() { tunctl -d "$1" >/dev/null; }
+
+# start_receiver SECONDS: nc on L1's port 5001 writes what L2 sends to /tmp/received, for
+# at most SECONDS. Its stdin stays open: only L2's end of the data closes the connection.
+# stop_receiver: gives it 5 s to finish (L2 has stopped: what it sent has reached L1).
+start_receiver() {
+    rm -f /tmp/received
+    touch /tmp/received
+    hold_open
+    timeout "$1" nc -l -p 5001 <&4 >/tmp/received &
+    receiver=$!
+}
+stop_receiver() {
+    stop_after 5 "$receiver"
+    wait "$receiver"
+    let_go
+}
+
 # stop_after SECONDS PID: gives PID, a child of this shell, at most SECONDS more to end,
 # then stops it (SIGTERM); its status is left for `wait`. An L2 that stopped mid-transfer
 # (crashed, or timed out) never closes its end, and L1's program would wait for it.
@@ -212,28 +236,19 @@ scenario_ctrl_a_x() {
 # panics or sticks in KVM_RUN; with one vCPU, one of three runs passed, in 85 s.)
 transfer_mib=64
 scenario_net_tap() {
-    tunctl -t tap0 >/dev/null
-    ip addr add 192.168.100.1/24 dev tap0
-    ip link set tap0 up
-    rm -f /tmp/received
-    # The receiver's stdin stays open: only L2's end of the data closes the connection.
-    hold_open
+    tap_up tap0 192.168.100.1/24
     # 64 MiB through the emulated L1 takes about 30 s: a longer limit than the others',
     # short enough that a stalled L2 (testbed.py retries it) costs little.
     timeout=150
-    timeout "$timeout" nc -l -p 5001 <&4 >/tmp/received &
-    receiver=$!
+    start_receiver "$timeout"
     run net-tap --cpus 1 --net tap=tap0 --rng --cmdline "console=ttyS0 testbed.task=net-tap testbed.mib=$transfer_mib"
     timeout=120
-    # L2 has stopped: what it sent has reached L1.
-    stop_after 5 "$receiver"
-    wait "$receiver"
-    let_go
+    stop_receiver
     received=$(sha256sum /tmp/received | cut -d' ' -f1)
     fact net-tap "received-sha256=$received"
     fact net-tap "received-bytes=$(wc -c </tmp/received)"
     rm -f /tmp/received
-    tunctl -d tap0 >/dev/null
+    tap_down tap0
     end net-tap
 }
 
@@ -299,9 +314,7 @@ scenario_vsock() {
 # the guest stopped with SendCtrlAltDel.
 scenario_api() {
     testbed=/testbed/testbed-tool
-    tunctl -t tap1 >/dev/null
-    ip addr add 192.168.101.1/24 dev tap1
-    ip link set tap1 up
+    tap_up tap1 192.168.101.1/24
     ln -sf "$vmm" /tmp/firecracker
     cp /l2/root.img /tmp/api-root.img
     rm -f /tmp/fc.sock
@@ -328,7 +341,7 @@ scenario_api() {
     wait_vmm api
     fact api "boot-timer-lines=$(grep -c 'Guest-boot-time = ' /tmp/fc.log)"
     rm -f /tmp/api-root.img /tmp/firecracker
-    tunctl -d tap1 >/dev/null
+    tap_down tap1
     end api
 }
 
@@ -399,26 +412,21 @@ scenario_compare_net() {
     # About a second a MiB at worst through the emulated L1, after a boot of 10 to 20 s.
     timeout=$((60 + mib))
     net_cmdline="console=ttyS0 testbed.task=net-tap testbed.mib=$mib"
-    tunctl -t tap0 >/dev/null
-    ip addr add 192.168.100.1/24 dev tap0
-    ip link set tap0 up
+    tap_up tap0 192.168.100.1/24
     vmms="swiftvmm qemu-pc"
     i=1
     while [ "$i" -le "$repeats" ]; do
         # start_vmm sets $name: the loop's variable is another.
         for net_vmm in $vmms; do
             run_name=compare-net-$net_vmm-$i
-            rm -f /tmp/received
-            touch /tmp/received
-            hold_open
-            timeout "$((timeout + 30))" nc -l -p 5001 <&4 >/tmp/received &
-            receiver=$!
+            start_receiver "$((timeout + 30))"
             if [ "$net_vmm" = swiftvmm ]; then
                 start_vmm "$run_name" --cpus "$compare_cpus" --net tap=tap0 --cmdline "$net_cmdline"
             else
                 echo "@@ begin $run_name"
                 start=$(uptime_seconds)
-                timeout "$timeout" $qemu -M pc $qemu_common -kernel "$kernel" -initrd "$initramfs" -append "$net_cmdline" \
+                # shellcheck disable=SC2046
+                timeout "$timeout" $(compare_command qemu-pc) -append "$net_cmdline" \
                     -netdev tap,id=net0,ifname=tap0,script=no,downscript=no,vhost=off \
                     -device virtio-net-pci,netdev=net0,romfile= </dev/null >/tmp/console 2>/tmp/stderr &
                 vmm_pid=$!
@@ -439,9 +447,7 @@ scenario_compare_net() {
                 status=$?
                 report "$run_name" "$status" "$start" "$(uptime_seconds)"
             fi
-            stop_after 5 "$receiver"
-            wait "$receiver"
-            let_go
+            stop_receiver
             sent=$(tr -d '\r' </tmp/console | sed -n 's/^testbed: blob-sha256=//p')
             same=differs
             [ -n "$sent" ] && [ "$sent" = "$(sha256sum /tmp/received | cut -d' ' -f1)" ] && same=equal
@@ -454,7 +460,7 @@ scenario_compare_net() {
         i=$((i + 1))
     done
     rm -f /tmp/received
-    tunctl -d tap0 >/dev/null
+    tap_down tap0
     end compare-net
 }
 
